@@ -1,0 +1,26 @@
+export { connectionMachine } from './connection.machine.js';
+export type {
+  AppEvent,
+  ConnectionContext,
+  ConnectionEmitted,
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionMachine,
+  LinkCommand,
+  LinkEvent,
+  LinkInput,
+} from './connection.machine.js';
+export { sessionMachine } from './session.machine.js';
+export type {
+  SessionContext,
+  SessionEmitted,
+  SessionEndReason,
+  SessionEvent,
+  SessionInput,
+  SessionMachine,
+  SessionOutput,
+} from './session.machine.js';
+export { ConnectionChangeReason, ConnectionState } from './reasons.js';
+export type { KickReason } from './reasons.js';
+export { defaultTiming, resolveTiming, scaleTiming } from './timing.js';
+export type { Timing } from './timing.js';
