@@ -1,0 +1,256 @@
+/**
+ * Every frame of the RTM protocol, client → server and server → client, with its schema.
+ * Frames are JSON text, one object each, told apart by `t`. Requests carry an `id` that the
+ * server echoes in its `res`. This module is the only place frames are defined; the client and
+ * the server both build and read them through `encodeFrame` / `decodeClientFrame` /
+ * `decodeServerFrame`.
+ */
+import { z } from 'zod';
+import { RtmErrorCode } from '../errors.js';
+import {
+  ATTRIBUTE_KEY_PATTERN,
+  FORBIDDEN_KEYS,
+  MAX_ATTRIBUTES,
+  MAX_ATTRIBUTE_VALUE_BYTES,
+  MAX_PRESENCE_QUERY,
+  PROTOCOL_VERSION,
+  isValidId,
+  utf8Length,
+} from './limits.js';
+
+// ---- building blocks -------------------------------------------------------------------
+
+const id = z.string().refine(isValidId, 'must be 1–64 printable ASCII characters without spaces');
+const requestId = z.number().int().nonnegative();
+const seq = z.number().int().nonnegative();
+const timestamp = z.number().int().nonnegative();
+/** Message ids are chosen by the sender and used to de-duplicate retries (R5.5). */
+const messageId = z.string().min(1).max(64);
+/** Text size is checked by the handlers, so that an oversized message gets INVALID_MESSAGE, not a protocol close. */
+const text = z.string();
+const attributeKey = z
+  .string()
+  .regex(ATTRIBUTE_KEY_PATTERN)
+  .refine((k) => !FORBIDDEN_KEYS.has(k), 'reserved key');
+const attributeValue = z.string().refine((v) => utf8Length(v) <= MAX_ATTRIBUTE_VALUE_BYTES, 'value too large');
+/** Attributes travel as [key, value] pairs so that no object is ever keyed by user input. */
+const attributes = z.array(z.tuple([attributeKey, attributeValue])).max(MAX_ATTRIBUTES);
+const errorCode = z.enum(Object.values(RtmErrorCode) as [RtmErrorCode, ...RtmErrorCode[]]);
+const kickReason = z.enum(['REMOTE_LOGIN', 'BANNED_BY_SERVER']);
+
+// ---- client → server -------------------------------------------------------------------
+
+export const LoginFrame = z.object({
+  t: z.literal('login'),
+  id: requestId,
+  v: z.literal(PROTOCOL_VERSION),
+  uid: id,
+  token: z.string().min(1).max(4096),
+});
+
+/** Reconnect to an existing session; replay starts after the sequences named here (R5.2, R5.3). */
+export const ResumeFrame = z.object({
+  t: z.literal('resume'),
+  id: requestId,
+  v: z.literal(PROTOCOL_VERSION),
+  uid: id,
+  sessionId: z.string().min(1).max(128),
+  token: z.string().min(1).max(4096),
+  /** Last peer-inbox sequence the client has seen. */
+  peerSeq: seq,
+  /** Last channel-history sequence seen, for each channel the app has joined. */
+  channels: z.array(z.object({ channel: id, seq })).max(1024),
+});
+
+export const LogoutFrame = z.object({ t: z.literal('logout'), id: requestId });
+export const PingFrame = z.object({ t: z.literal('ping') });
+
+export const PeerSendFrame = z.object({
+  t: z.literal('peer.send'),
+  id: requestId,
+  msgId: messageId,
+  to: id,
+  text,
+  offline: z.boolean(),
+});
+
+/** Cumulative: every inbox message up to `seq` has been received (R5.2). */
+export const PeerAckFrame = z.object({ t: z.literal('peer.ack'), seq });
+
+export const ChannelJoinFrame = z.object({
+  t: z.literal('channel.join'),
+  id: requestId,
+  channel: id,
+  /** When rejoining after the session expired: replay what was missed after this sequence (R4.4, R5.4). */
+  lastSeq: seq.optional(),
+});
+export const ChannelLeaveFrame = z.object({ t: z.literal('channel.leave'), id: requestId, channel: id });
+export const ChannelSendFrame = z.object({
+  t: z.literal('channel.send'),
+  id: requestId,
+  msgId: messageId,
+  channel: id,
+  text,
+});
+export const ChannelMembersFrame = z.object({ t: z.literal('channel.members'), id: requestId, channel: id });
+export const PresenceQueryFrame = z.object({
+  t: z.literal('presence.query'),
+  id: requestId,
+  uids: z.array(id).min(1).max(MAX_PRESENCE_QUERY),
+});
+export const AttributesSetFrame = z.object({ t: z.literal('attrs.set'), id: requestId, attrs: attributes });
+export const AttributesGetFrame = z.object({ t: z.literal('attrs.get'), id: requestId, uid: id });
+
+export const ClientFrame = z.discriminatedUnion('t', [
+  LoginFrame,
+  ResumeFrame,
+  LogoutFrame,
+  PingFrame,
+  PeerSendFrame,
+  PeerAckFrame,
+  ChannelJoinFrame,
+  ChannelLeaveFrame,
+  ChannelSendFrame,
+  ChannelMembersFrame,
+  PresenceQueryFrame,
+  AttributesSetFrame,
+  AttributesGetFrame,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame['t'];
+export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { t: T }>;
+
+// ---- server → client -------------------------------------------------------------------
+
+export const OkResponseFrame = z.object({
+  t: z.literal('res'),
+  id: requestId,
+  ok: z.literal(true),
+  data: z.unknown().optional(),
+});
+export const ErrorResponseFrame = z.object({
+  t: z.literal('res'),
+  id: requestId,
+  ok: z.literal(false),
+  code: errorCode,
+  message: z.string(),
+});
+
+/** What a successful login or resume answers. */
+export const SessionGrant = z.object({
+  sessionId: z.string(),
+  /** True when a resume found the presence session gone: the client restores channels and attributes (R4.4). */
+  sessionExpired: z.boolean(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  heartbeatTimeoutMs: z.number().int().positive(),
+  serverTime: timestamp,
+});
+export type SessionGrant = z.infer<typeof SessionGrant>;
+
+export const PongFrame = z.object({ t: z.literal('pong') });
+
+export const PeerMessageFrame = z.object({
+  t: z.literal('peer.msg'),
+  seq,
+  msgId: messageId,
+  from: id,
+  text,
+  ts: timestamp,
+  /** Delivered by a replay rather than live (API: isOfflineMessage). */
+  offline: z.boolean(),
+});
+
+export const ChannelMessageFrame = z.object({
+  t: z.literal('channel.msg'),
+  channel: id,
+  seq,
+  msgId: messageId,
+  from: id,
+  text,
+  ts: timestamp,
+  /** Delivered by a replay rather than live (API: isHistoricalMessage). */
+  historical: z.boolean(),
+});
+
+export const ChannelMemberFrame = z.object({
+  t: z.literal('channel.member'),
+  channel: id,
+  uid: id,
+  joined: z.boolean(),
+});
+
+/** A stored peer message was dropped before delivery (R5.1: never silently). */
+export const PeerDroppedFrame = z.object({
+  t: z.literal('peer.dropped'),
+  msgId: messageId,
+  to: id,
+  reason: z.enum(['INBOX_FULL', 'EXPIRED']),
+});
+
+export const KickFrame = z.object({ t: z.literal('kick'), reason: kickReason });
+/** Sent just before the server closes a socket for breaking the protocol. */
+export const ErrorFrame = z.object({ t: z.literal('error'), code: errorCode, message: z.string() });
+
+export const ServerFrame = z.union([
+  OkResponseFrame,
+  ErrorResponseFrame,
+  PongFrame,
+  PeerMessageFrame,
+  ChannelMessageFrame,
+  ChannelMemberFrame,
+  PeerDroppedFrame,
+  KickFrame,
+  ErrorFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type ResponseFrame = z.infer<typeof OkResponseFrame> | z.infer<typeof ErrorResponseFrame>;
+export type PeerMessageFrame = z.infer<typeof PeerMessageFrame>;
+export type ChannelMessageFrame = z.infer<typeof ChannelMessageFrame>;
+
+// ---- encoding --------------------------------------------------------------------------
+
+export type DecodeResult<T> = { ok: true; frame: T } | { ok: false; message: string };
+
+function decodeWith<T>(schema: z.ZodType<T>, raw: string): DecodeResult<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { ok: false, message: 'frame is not JSON' };
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    return { ok: false, message: `invalid frame${where}: ${issue?.message ?? 'unknown'}` };
+  }
+  return { ok: true, frame: parsed.data };
+}
+
+export function decodeClientFrame(raw: string): DecodeResult<ClientFrame> {
+  return decodeWith(ClientFrame, raw);
+}
+
+export function decodeServerFrame(raw: string): DecodeResult<ServerFrame> {
+  return decodeWith(ServerFrame, raw);
+}
+
+/** The one way a frame becomes text. */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+/**
+ * One WebSocket message may carry several frames, one per line, so that a sender can coalesce
+ * what it writes to one socket in one tick. JSON.stringify never emits a raw newline, so the
+ * separator cannot occur inside a frame.
+ */
+export const FRAME_SEPARATOR = '\n';
+
+export function joinFrames(encoded: readonly string[]): string {
+  return encoded.join(FRAME_SEPARATOR);
+}
+
+export function splitFrames(message: string): string[] {
+  return message.includes(FRAME_SEPARATOR) ? message.split(FRAME_SEPARATOR) : [message];
+}

@@ -1,0 +1,42 @@
+/** Limits both sides enforce (SPEC R8). */
+
+/** Version of the frame format; also the WebSocket subprotocol `rtm.v1`. */
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL = `rtm.v${PROTOCOL_VERSION}`;
+
+/** uid and channel id: 1–64 printable ASCII characters, no spaces. */
+export const ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
+/** Message text, in UTF-8 bytes. */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+/** A whole frame, in bytes: the largest message plus its envelope. `ws` closes larger ones (1009). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Attribute keys are short identifiers; values are bounded text. */
+export const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
+export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024;
+export const MAX_ATTRIBUTES = 32;
+/** Uids in one presence query. */
+export const MAX_PRESENCE_QUERY = 256;
+/** Keys that would reach Object.prototype if a record were ever built from them. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value) && !FORBIDDEN_KEYS.has(value);
+}
+
+export function utf8Length(text: string): number {
+  // Fast path: ASCII-only text is one byte a character.
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : new TextEncoder().encode(text).length;
+}
+
+/** WebSocket close codes the server uses (4000–4999 are the application's). */
+export const CloseCode = {
+  NORMAL: 1000,
+  /** Sent by `ws` itself for a frame larger than maxPayload. */
+  TOO_LARGE: 1009,
+  PROTOCOL_ERROR: 4000,
+  KICKED: 4001,
+  LOGGED_OUT: 4002,
+  HEARTBEAT_TIMEOUT: 4003,
+  SERVER_SHUTDOWN: 4004,
+} as const;
