@@ -1,0 +1,86 @@
+/**
+ * Runs connectionMachine alone on XState's SimulatedClock, with a recording link actor in
+ * place of the socket, so each rule can be checked to the millisecond without waiting.
+ */
+import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import {
+  connectionMachine,
+  type ConnectionEmitted,
+  type LinkCommand,
+  type LinkInput,
+  type Timing,
+} from '../../machines/index.js';
+
+export interface LinkRecord {
+  started: LinkInput[];
+  stopped: number;
+  commands: LinkCommand[];
+}
+
+/**
+ * SimulatedClock.increment(ms) moves time once and then fires what is due, so a timer started
+ * by another timer inside the same increment starts late. `advance` steps from one due timer to
+ * the next, so chained delays (grace, then presence) land on the exact millisecond.
+ */
+export class SteppingClock extends SimulatedClock {
+  advance(ms: number): void {
+    const end = this.now() + ms;
+    for (;;) {
+      const pending = [...(this as unknown as { timeouts: Map<number, { start: number; timeout: number }> }).timeouts.values()];
+      const next = Math.min(...pending.map((t) => t.start + t.timeout));
+      if (!(next <= end)) break;
+      this.set(Math.max(next, this.now()));
+    }
+    this.set(end);
+  }
+}
+
+export function runConnection(timing?: Partial<Timing>) {
+  const clock = new SteppingClock();
+  const link: LinkRecord = { started: [], stopped: 0, commands: [] };
+  let restoreSessionCalls = 0;
+  const machine = connectionMachine.provide({
+    actors: {
+      link: fromCallback<LinkCommand, LinkInput>(({ input, receive }) => {
+        link.started.push(input);
+        receive((command) => link.commands.push(command));
+        return () => {
+          link.stopped += 1;
+        };
+      }),
+    },
+    actions: {
+      restoreSession: () => {
+        restoreSessionCalls += 1;
+      },
+    },
+  });
+  const actor = createActor(machine, { clock, input: timing ? { timing } : {} });
+  const emitted: ConnectionEmitted[] = [];
+  actor.on('*', (event) => emitted.push(event));
+  actor.start();
+  return {
+    actor,
+    clock,
+    link,
+    emitted,
+    get restoreSessionCalls() {
+      return restoreSessionCalls;
+    },
+    /** The (state, reason) pairs announced so far, as `STATE/REASON` strings. */
+    changes: () =>
+      emitted.flatMap((e) => (e.type === 'ConnectionStateChanged' ? [`${e.state}/${e.reason}`] : [])),
+    value: () => actor.getSnapshot().value,
+    login: () => actor.send({ type: 'LOGIN', uid: 'alice', token: 'token-1' }),
+    /** Logs in and lets the link report success: CONNECTED. */
+    connect() {
+      this.login();
+      actor.send({ type: 'LINK_UP', sessionExpired: false });
+    },
+    /** From CONNECTED, loses the link and lets the grace period run out: RECONNECTING. */
+    interrupt() {
+      actor.send({ type: 'LINK_DOWN' });
+      clock.advance(actor.getSnapshot().context.timing.interruptionGraceMs);
+    },
+  };
+}
