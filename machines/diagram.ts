@@ -4,21 +4,40 @@
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 
-/** `xstate.after.loginTimeout.connection.CONNECTING` → `after loginTimeout`. */
-function eventLabel(eventType: string, delays: Record<string, unknown>): string {
+type DelayFn = (args: { context: unknown; event: unknown }) => number;
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/**
+ * `xstate.after.loginTimeout.connection.CONNECTING` → `after loginTimeout (6 s)`: the delay's
+ * name, and its value for the machine's initial context (the default timing).
+ */
+function eventLabel(eventType: string, delays: Record<string, DelayFn | number>, context: unknown): string {
   const match = /^xstate\.after\.([^.]+)\./.exec(eventType);
   if (!match) return eventType;
   const delay = match[1] ?? '';
-  return /^\d+$/.test(delay) || delay in delays ? `after ${delay}` : `after ${delay}`;
+  if (/^\d+$/.test(delay)) return `after ${seconds(Number(delay))}`;
+  const impl = delays[delay];
+  const ms = typeof impl === 'function' ? impl({ context, event: { type: eventType } }) : impl;
+  return typeof ms === 'number' ? `after ${delay} (${seconds(ms)})` : `after ${delay}`;
+}
+
+/** The context a machine starts with for `input`, without starting it. */
+function resolveInitialContext(machine: AnyStateMachine, input: unknown): unknown {
+  const context = machine.config.context;
+  return typeof context === 'function' ? (context as (a: { input: unknown }) => unknown)({ input }) : context;
 }
 
 function nodeName(node: AnyStateNode): string {
   return node.path.join('_') || node.machine.id;
 }
 
-export function toMermaid(machine: AnyStateMachine): string {
+export function toMermaid(machine: AnyStateMachine, input: unknown = {}): string {
   const lines: string[] = ['stateDiagram-v2'];
-  const delays = (machine.implementations.delays ?? {}) as Record<string, unknown>;
+  const delays = (machine.implementations.delays ?? {}) as Record<string, DelayFn | number>;
+  const context = resolveInitialContext(machine, input);
 
   const draw = (node: AnyStateNode, indent: string): void => {
     const children = Object.values(node.states) as AnyStateNode[];
@@ -42,7 +61,7 @@ export function toMermaid(machine: AnyStateMachine): string {
     for (const [eventType, transitions] of node.transitions) {
       const seen = new Set<string>();
       for (const t of transitions) {
-        const label = eventLabel(eventType, delays) + (t.guard ? ` [${typeof t.guard === 'string' ? t.guard : (t.guard as { type?: string }).type ?? 'guard'}]` : '');
+        const label = eventLabel(eventType, delays, context) + (t.guard ? ` [${typeof t.guard === 'string' ? t.guard : (t.guard as { type?: string }).type ?? 'guard'}]` : '');
         for (const target of (t.target ?? []) as AnyStateNode[]) {
           const line = `  ${nodeName(node)} --> ${nodeName(target)}: ${label}`;
           if (!seen.has(line)) lines.push(line);
