@@ -20,8 +20,9 @@ function run(command: string, args: string[], cwd: string): string {
 
 describe('npm pack', () => {
   it('installs into an empty project and runs from plain Node: CONNECTING → (6 s) → DISCONNECTED / LOGIN_TIMEOUT', () => {
-    // `npm pack` runs the `prepare` script, so the tarball holds a fresh build of this tree.
-    run('npm', ['pack', '--pack-destination', work, '--silent'], root);
+    // `npm test` builds before running the tests; packing without scripts keeps this test from
+    // rewriting dist/ while the inspector tests serve files from it.
+    run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'], root);
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
     expect(tarball).toBeDefined();
 
