@@ -1,0 +1,63 @@
+/**
+ * The demo endpoints behind the page's "create client" panel: a login token for any uid and a
+ * ban, both delegated to the RTM server that embeds the inspector. Loopback callers only, even
+ * when the inspector itself is exposed with an access token: these mint credentials.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLoopbackAddress } from './access.js';
+
+export interface DemoHooks {
+  /** The RTM server's WebSocket URL (or a function returning it, once the server listens). */
+  rtmUrl: string | (() => string);
+  createToken(uid: string): string;
+  ban(uid: string): void;
+}
+
+const MAX_BODY = 4096;
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+}
+
+export function demoConfig(hooks: DemoHooks): { rtmUrl: string } {
+  return { rtmUrl: typeof hooks.rtmUrl === 'function' ? hooks.rtmUrl() : hooks.rtmUrl };
+}
+
+/** Serves /inspector/demo/{config,token,ban}. */
+export function handleDemoRequest(route: string, req: IncomingMessage, res: ServerResponse, hooks: DemoHooks | undefined): void {
+  if (!hooks) return send(res, 404, { code: 'NOT_FOUND', message: 'the demo is not enabled on this server' });
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, { code: 'FORBIDDEN', message: 'demo endpoints answer loopback clients only' });
+  if (route === 'config' && req.method === 'GET') return send(res, 200, demoConfig(hooks));
+  if (req.method !== 'POST' || (route !== 'token' && route !== 'ban')) {
+    return send(res, 404, { code: 'NOT_FOUND', message: `no demo endpoint ${req.method} ${route}` });
+  }
+  readJson(req).then(
+    (body) => {
+      const uid = (body as { uid?: unknown } | null)?.uid;
+      if (typeof uid !== 'string' || uid.length === 0 || uid.length > 64) {
+        return send(res, 400, { code: 'INVALID_ARGUMENT', message: 'uid must be a string of 1–64 characters' });
+      }
+      try {
+        if (route === 'token') return send(res, 200, { uid, token: hooks.createToken(uid), ...demoConfig(hooks) });
+        hooks.ban(uid);
+        return send(res, 200, { uid, banned: true });
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        return send(res, 400, { code: typeof code === 'string' ? code : 'INVALID_ARGUMENT', message: (error as Error).message });
+      }
+    },
+    () => send(res, 400, { code: 'INVALID_ARGUMENT', message: 'the body must be JSON {"uid": "…"} under 4 KiB' }),
+  );
+}
