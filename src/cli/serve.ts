@@ -1,4 +1,68 @@
-// Placeholder until the 'serve' command lands; it fails loudly rather than pretending to work.
-export async function run(_argv: string[]): Promise<void> {
-  throw new Error("the 'serve' command is not available in this build yet");
+/**
+ * `rtm-statechart serve [--port N] [--host H]`: the RTM server with the inspector on one port.
+ * Prints the addresses, then logs one JSON object a line; SIGINT/SIGTERM close it cleanly.
+ */
+import { parseArgs } from 'node:util';
+import { createRtmServer } from '../server/index.js';
+import { jsonLineLogger } from '../server/logger.js';
+
+const HELP = `usage: rtm-statechart serve [options]
+
+  --port N              port to listen on (default 8080, 0 = any free port)
+  --host H              interface to bind (default 127.0.0.1)
+  --no-inspector        do not serve the inspector page and relay
+  --inspector-token T   access token for the inspector (required off loopback;
+                        also read from RTM_INSPECTOR_TOKEN)
+  --secret S            token signing secret (default: RTM_SECRET or a random one)
+  -h, --help            show this help`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'no-inspector': { type: 'boolean', default: false },
+      'inspector-token': { type: 'string' },
+      secret: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got '${values.port}'`);
+  const inspectorToken = values['inspector-token'] ?? process.env.RTM_INSPECTOR_TOKEN;
+  const secret = values.secret ?? process.env.RTM_SECRET;
+
+  const server = await createRtmServer({
+    port,
+    host: values.host,
+    inspector: !values['no-inspector'],
+    logger: jsonLineLogger(),
+    ...(inspectorToken ? { inspectorAccessToken: inspectorToken } : {}),
+    ...(secret ? { secret } : {}),
+  });
+  const httpBase = server.url.replace(/^ws:/, 'http:');
+  console.log(`RTM server listening on ${server.url}`);
+  if (server.inspector) console.log(`Inspector page: ${server.inspector.pageUrl}`);
+  console.log(`Health check: ${httpBase}/healthz`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'info', event: 'server.stopping', signal }));
+      server.close().then(resolve, (error: unknown) => {
+        console.error(`rtm-statechart: close failed: ${String(error)}`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }

@@ -147,6 +147,30 @@ export const SessionGrant = z.object({
 });
 export type SessionGrant = z.infer<typeof SessionGrant>;
 
+/** `data` of a successful peer.send. */
+export const PeerSendResult = z.object({
+  /** True when the recipient was connected and the message was delivered at once. */
+  hasPeerReceived: z.boolean(),
+});
+export type PeerSendResult = z.infer<typeof PeerSendResult>;
+
+/** `data` of a successful channel.join and of channel.members. */
+export const JoinResult = z.object({ members: z.array(id) });
+export type JoinResult = z.infer<typeof JoinResult>;
+export const MembersResult = JoinResult;
+export type MembersResult = JoinResult;
+
+/** `data` of a successful presence.query: one [uid, online] pair per asked uid, in the asked order. */
+export const PresenceResult = z.object({ status: z.array(z.tuple([id, z.boolean()])) });
+export type PresenceResult = z.infer<typeof PresenceResult>;
+
+/** `data` of a successful attrs.get. */
+export const AttributesResult = z.object({ attrs: z.array(z.tuple([z.string(), z.string()])) });
+export type AttributesResult = z.infer<typeof AttributesResult>;
+
+/** `data` of requests that answer nothing but success (logout, channel.leave, channel.send, attrs.set). */
+export const EmptyResult = z.object({}).optional();
+
 export const PongFrame = z.object({ t: z.literal('pong') });
 
 export const PeerMessageFrame = z.object({

@@ -39,4 +39,6 @@ export const CloseCode = {
   LOGGED_OUT: 4002,
   HEARTBEAT_TIMEOUT: 4003,
   SERVER_SHUTDOWN: 4004,
+  /** The client read too slowly and the server's send buffer for it overflowed. */
+  SLOW_CONSUMER: 4005,
 } as const;

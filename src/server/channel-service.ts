@@ -1,0 +1,143 @@
+/**
+ * Channels (R4.3, R5.3, R5.4): membership, member events, fan-out and replay of missed history.
+ *
+ * The hot path is `send`: one store append, one JSON encoding and one Buffer per message, then
+ * a loop over this node's members that only queues that shared Buffer on each socket.
+ */
+import { RtmError, RtmErrorCode } from '../errors.js';
+import { encodeFrame, type ClientFrameOf } from '../protocol/index.js';
+import type { Replay } from './connection.js';
+import type { ServerContext } from './context.js';
+import { checkText, rememberedSend } from './guards.js';
+import type { LocalSession } from './local-session.js';
+import type { StoredChannelMessage } from './store/store.js';
+
+export class ChannelService {
+  /** This node's sessions in each channel, for fan-out without asking the store. */
+  private readonly local = new Map<string, Set<LocalSession>>();
+
+  constructor(private readonly ctx: ServerContext) {}
+
+  async join(session: LocalSession, frame: ClientFrameOf<'channel.join'>): Promise<{ data: { members: string[] }; replay?: Replay }> {
+    const { channel } = frame;
+    if (!(await this.ctx.store.joinChannel(channel, session.uid))) {
+      throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already in channel ${channel}`);
+    }
+    this.addLocal(channel, session);
+    this.announceMember(channel, session, true);
+    const members = await this.ctx.store.channelMembers(channel);
+    const replay =
+      frame.lastSeq === undefined ? undefined : await this.replay(session.uid, [{ channel, seq: frame.lastSeq }]);
+    return { data: { members }, ...(replay ? { replay } : {}) };
+  }
+
+  async leave(session: LocalSession, channel: string): Promise<void> {
+    if (!(await this.ctx.store.leaveChannel(channel, session.uid))) {
+      throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
+    }
+    this.removeLocal(channel, session);
+    this.announceMember(channel, session, false);
+  }
+
+  async members(session: LocalSession, channel: string): Promise<{ members: string[] }> {
+    if (!session.channels.has(channel)) throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
+    return { members: await this.ctx.store.channelMembers(channel) };
+  }
+
+  async send(session: LocalSession, frame: ClientFrameOf<'channel.send'>): Promise<void> {
+    const { channel, msgId, text } = frame;
+    if (!session.channels.has(channel)) throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
+    checkText(text);
+    if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
+    await rememberedSend(this.ctx, `c\n${session.uid}\n${msgId}`, async () => {
+      const { limits, timing } = this.ctx.config;
+      const stored = await this.ctx.store.appendToChannel(
+        { channel, msgId, from: session.uid, text, ts: Date.now() },
+        { maxMessages: Math.max(limits.channelHistoryMax, timing.channelReplayMax), maxAgeMs: timing.channelReplayWindowMs },
+      );
+      this.fanOut(stored, session);
+      return {};
+    });
+  }
+
+  /** Queues one shared encoding of the message on every other local member's socket. */
+  private fanOut(message: StoredChannelMessage, sender: LocalSession): void {
+    const members = this.local.get(message.channel);
+    if (!members || members.size < 2) return;
+    const payload = Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: false }));
+    const { channel, seq } = message;
+    for (const member of members) {
+      if (member !== sender) member.connection?.deliver(channel, seq, payload);
+    }
+  }
+
+  /**
+   * The messages others sent on each channel after the seq the client names, stamped within
+   * channelReplayWindowMs before now, at most channelReplayMax (the most recent), in order
+   * (R5.3). Channels the session is not in are skipped.
+   */
+  async replay(uid: string, positions: ReadonlyArray<{ channel: string; seq: number }>): Promise<Replay> {
+    const { channelReplayWindowMs, channelReplayMax } = this.ctx.config.timing;
+    const sinceTs = Date.now() - channelReplayWindowMs;
+    const replay: Replay = { frames: [], lastSeq: new Map() };
+    const session = this.ctx.sessions.get(uid);
+    for (const { channel, seq } of positions) {
+      if (!session?.channels.has(channel)) continue;
+      const missed = await this.ctx.store.channelHistory(channel, {
+        afterSeq: seq,
+        sinceTs,
+        excludeFrom: uid,
+        max: channelReplayMax,
+      });
+      for (const message of missed) {
+        replay.frames.push(Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: true })));
+      }
+      // Live frames at or below this seq were either replayed or deliberately left out.
+      const last = missed.at(-1)?.seq ?? seq;
+      replay.lastSeq.set(channel, last);
+    }
+    return replay;
+  }
+
+  /** Restores the local mirror for a session (after a resume on this node or a store reload). */
+  async adoptMemberships(session: LocalSession): Promise<void> {
+    for (const channel of await this.ctx.store.channelsOf(session.uid)) this.addLocal(channel, session);
+  }
+
+  /** Takes the session out of every channel; the other members get MemberLeft (R4.3, R7.1). */
+  async leaveAll(session: LocalSession): Promise<void> {
+    const channels = new Set([...session.channels, ...(await this.ctx.store.channelsOf(session.uid))]);
+    for (const channel of channels) {
+      const wasMember = await this.ctx.store.leaveChannel(channel, session.uid);
+      this.removeLocal(channel, session);
+      if (wasMember) this.announceMember(channel, session, false);
+    }
+  }
+
+  private announceMember(channel: string, subject: LocalSession, joined: boolean): void {
+    const members = this.local.get(channel);
+    if (!members) return;
+    const payload = Buffer.from(encodeFrame({ t: 'channel.member', channel, uid: subject.uid, joined }));
+    for (const member of members) {
+      if (member !== subject) member.connection?.deliverEvent(payload);
+    }
+  }
+
+  private addLocal(channel: string, session: LocalSession): void {
+    session.channels.add(channel);
+    let members = this.local.get(channel);
+    if (!members) {
+      members = new Set();
+      this.local.set(channel, members);
+    }
+    members.add(session);
+  }
+
+  private removeLocal(channel: string, session: LocalSession): void {
+    session.channels.delete(channel);
+    const members = this.local.get(channel);
+    if (!members) return;
+    members.delete(session);
+    if (members.size === 0) this.local.delete(channel);
+  }
+}

@@ -1,0 +1,46 @@
+/** What every service of one server node shares: configuration, store, logger and the local registry. */
+import type { InspectionEvent } from 'xstate';
+import type { Connection } from './connection.js';
+import type { LocalSession } from './local-session.js';
+import type { RtmLogger } from './logger.js';
+import type { ServerConfig } from './options.js';
+import type { RtmStore, SendOutcome } from './store/store.js';
+
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly store: RtmStore;
+  readonly logger: RtmLogger;
+  /** Sessions held by this node, by uid. */
+  readonly sessions: Map<string, LocalSession>;
+  /** Open sockets of this node. */
+  readonly connections: Set<Connection>;
+  inspect: ((event: InspectionEvent) => void) | undefined;
+  /** Sends being processed, by de-duplication key, so that a retry racing its original waits for it. */
+  readonly inflightSends: Map<string, Promise<SendOutcome>>;
+}
+
+/** Thrown by a service when the answer is a kick (resume of a session ended by a login elsewhere or a ban). */
+export class KickSignal extends Error {
+  constructor(readonly reason: 'REMOTE_LOGIN' | 'BANNED_BY_SERVER') {
+    super(`session was ended: ${reason}`);
+  }
+}
+
+/** Runs `task` after every earlier task for the same key has settled (per-uid login/resume/ban ordering). */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The socket side, kept thin: decode each frame, check who may do what, call a service, encode
+ * the answer. Requests from one socket run one at a time, in order; pings are answered at once.
+ */
+import type { RawData } from 'ws';
+import { RtmError, RtmErrorCode, isRtmError } from '../errors.js';
+import {
+  ClientFrame,
+  CloseCode,
+  MAX_FRAME_BYTES,
+  encodeFrame,
+  splitFrames,
+  type ClientFrameOf,
+} from '../protocol/index.js';
+import type { ChannelService } from './channel-service.js';
+import { MAX_PENDING_REQUESTS, type Connection, type Replay } from './connection.js';
+import { KickSignal, type ServerContext } from './context.js';
+import type { LocalSession } from './local-session.js';
+import type { PeerService } from './peer-service.js';
+import type { SessionService } from './session-service.js';
+import type { UserService } from './user-service.js';
+
+const PONG = Buffer.from(encodeFrame({ t: 'pong' }));
+const PING_TEXT = encodeFrame({ t: 'ping' });
+const REQUEST_TYPES: ReadonlySet<string> = new Set(
+  ClientFrame.options.map((option) => option.shape.t.value).filter((t) => t !== 'ping' && t !== 'peer.ack'),
+);
+/** A request whose envelope is right but one of these fields is wrong gets an error answer, not a close. */
+const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'uids', 'attrs', 'msgId', 'lastSeq']);
+
+type Outcome = { data?: unknown; replay?: Replay };
+
+export interface Services {
+  sessions: SessionService;
+  peers: PeerService;
+  channels: ChannelService;
+  users: UserService;
+}
+
+export class FrameHandler {
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly services: Services,
+  ) {}
+
+  onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    connection.lastSeen = Date.now();
+    if (isBinary) return this.protocolError(connection, 'binary frames are not part of the protocol');
+    const message = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(toBuffers(data)).toString('utf8');
+    for (const raw of splitFrames(message)) {
+      if (connection.closed) return;
+      if (raw === PING_TEXT) {
+        connection.sendEncoded(PONG);
+        continue;
+      }
+      if (raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(raw) > MAX_FRAME_BYTES)) {
+        return this.protocolError(connection, `frame larger than ${MAX_FRAME_BYTES} bytes`, CloseCode.TOO_LARGE);
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        return this.protocolError(connection, 'frame is not JSON');
+      }
+      const parsed = ClientFrame.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = typeof issue?.path[0] === 'string' ? issue.path[0] : '';
+        const id = requestIdOf(value);
+        if (id === null) return this.protocolError(connection, `invalid frame: ${issue?.message ?? 'unknown'} at ${field}`);
+        const code = invalidFieldCode(field);
+        if (code === null) return this.protocolError(connection, `invalid ${String((value as { t: unknown }).t)} frame at ${field}`);
+        connection.sendFrame({ t: 'res', id, ok: false, code, message: `invalid ${field}: ${issue?.message ?? ''}` });
+        continue;
+      }
+      const frame = parsed.data;
+      if (frame.t === 'ping') {
+        connection.sendEncoded(PONG);
+        continue;
+      }
+      if (connection.pending.push(frame) > MAX_PENDING_REQUESTS) {
+        return this.protocolError(connection, 'too many requests waiting');
+      }
+      if (!connection.busy) void this.pump(connection);
+    }
+  }
+
+  private async pump(connection: Connection): Promise<void> {
+    connection.busy = true;
+    try {
+      let frame: ClientFrame | undefined;
+      while (!connection.closed && (frame = connection.pending.shift())) await this.handle(connection, frame);
+    } finally {
+      connection.busy = false;
+      connection.pending.length = 0;
+    }
+  }
+
+  private async handle(connection: Connection, frame: ClientFrame): Promise<void> {
+    if (frame.t === 'peer.ack') {
+      if (!connection.session) return this.protocolError(connection, 'peer.ack before login');
+      await this.services.peers.ack(connection.session.uid, frame.seq).catch((error: unknown) => void this.internal(error));
+      return;
+    }
+    if (frame.t === 'ping') return;
+    const holds = frame.t === 'login' || frame.t === 'resume' || frame.t === 'channel.join';
+    if (holds) connection.hold();
+    let replay: Replay | undefined;
+    try {
+      const outcome = await this.dispatch(connection, frame);
+      replay = outcome.replay;
+      connection.sendFrame(
+        outcome.data === undefined ? { t: 'res', id: frame.id, ok: true } : { t: 'res', id: frame.id, ok: true, data: outcome.data },
+      );
+      if (frame.t === 'logout') connection.close(CloseCode.LOGGED_OUT, 'logged out');
+    } catch (error) {
+      if (error instanceof KickSignal) {
+        connection.sendFrame({ t: 'kick', reason: error.reason });
+        connection.close(CloseCode.KICKED, error.reason);
+        return;
+      }
+      const rtm = isRtmError(error) ? error : this.internal(error);
+      connection.sendFrame({ t: 'res', id: frame.id, ok: false, code: rtm.code, message: rtm.message });
+    } finally {
+      if (holds) connection.release(replay);
+    }
+  }
+
+  private async dispatch(connection: Connection, frame: Exclude<ClientFrame, { t: 'ping' | 'peer.ack' }>): Promise<Outcome> {
+    const { sessions, peers, channels, users } = this.services;
+    switch (frame.t) {
+      case 'login':
+        if (connection.session) throw new RtmError(RtmErrorCode.ALREADY_LOGIN, 'this socket is already logged in');
+        return sessions.login(connection, frame);
+      case 'resume':
+        if (connection.session) throw new RtmError(RtmErrorCode.ALREADY_LOGIN, 'this socket is already logged in');
+        return sessions.resume(connection, frame);
+      case 'logout':
+        await sessions.logout(this.sessionOf(connection));
+        return {};
+      case 'peer.send':
+        return { data: await peers.send(this.sessionOf(connection), frame) };
+      case 'channel.join':
+        return channels.join(this.sessionOf(connection), frame);
+      case 'channel.leave':
+        await channels.leave(this.sessionOf(connection), frame.channel);
+        return {};
+      case 'channel.send':
+        await channels.send(this.sessionOf(connection), frame);
+        return {};
+      case 'channel.members':
+        return { data: await channels.members(this.sessionOf(connection), frame.channel) };
+      case 'presence.query':
+        this.sessionOf(connection);
+        return { data: await users.presence(frame) };
+      case 'attrs.set':
+        await users.setAttributes(this.sessionOf(connection), frame);
+        return {};
+      case 'attrs.get':
+        this.sessionOf(connection);
+        return { data: await users.getAttributes(frame) };
+    }
+  }
+
+  private sessionOf(connection: Connection): LocalSession {
+    if (!connection.session) throw new RtmError(RtmErrorCode.NOT_LOGGED_IN, 'log in first');
+    return connection.session;
+  }
+
+  private protocolError(connection: Connection, message: string, closeCode: number = CloseCode.PROTOCOL_ERROR): void {
+    this.ctx.logger.log('warn', 'protocol.error', { connection: connection.id, uid: connection.session?.uid, message });
+    connection.sendFrame({ t: 'error', code: RtmErrorCode.PROTOCOL_ERROR, message });
+    connection.close(closeCode, 'protocol error');
+  }
+
+  private internal(error: unknown): RtmError {
+    this.ctx.logger.log('error', 'internal.error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return new RtmError(RtmErrorCode.INTERNAL, 'internal server error');
+  }
+}
+
+function toBuffers(data: RawData): Buffer[] {
+  if (Array.isArray(data)) return data;
+  return [Buffer.from(data as ArrayBuffer)];
+}
+
+function requestIdOf(value: unknown): number | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const { t, id } = value as { t?: unknown; id?: unknown };
+  if (typeof t !== 'string' || !REQUEST_TYPES.has(t)) return null;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 0 ? id : null;
+}
+
+function invalidFieldCode(field: string): RtmErrorCode | null {
+  if (field === 'text') return RtmErrorCode.INVALID_MESSAGE;
+  if (field === 'token') return RtmErrorCode.INVALID_TOKEN;
+  return ARGUMENT_FIELDS.has(field) ? RtmErrorCode.INVALID_ARGUMENT : null;
+}
+
+export type { ClientFrameOf };

@@ -1,0 +1,49 @@
+/** Checks shared by the message services (R8) and the retry de-duplication (R5.5). */
+import { RtmError, RtmErrorCode, isRtmError } from '../errors.js';
+import { MAX_MESSAGE_BYTES, utf8Length } from '../protocol/index.js';
+import type { ServerContext } from './context.js';
+import type { SendOutcome } from './store/store.js';
+
+export function checkText(text: string): void {
+  // A UTF-8 character is at most 4 bytes: short texts need no byte count.
+  if (text.length * 4 > MAX_MESSAGE_BYTES && utf8Length(text) > MAX_MESSAGE_BYTES) {
+    throw new RtmError(RtmErrorCode.INVALID_MESSAGE, `message text is larger than ${MAX_MESSAGE_BYTES} bytes`);
+  }
+}
+
+/**
+ * Runs a send once per de-duplication key within the window: a retry (same sender, same msgId)
+ * gets the first attempt's answer, success or error, and is not delivered again.
+ */
+export async function rememberedSend<T>(ctx: ServerContext, key: string, send: () => Promise<T>): Promise<T> {
+  const running = ctx.inflightSends.get(key);
+  if (running) return settle(await running) as T;
+  const remembered = await ctx.store.recallSend(key);
+  if (remembered) return settle(remembered) as T;
+  // The store lookup yielded: a retry may have started meanwhile.
+  const started = ctx.inflightSends.get(key);
+  if (started) return settle(await started) as T;
+  const attempt = (async (): Promise<SendOutcome> => {
+    try {
+      return { ok: true, data: await send() };
+    } catch (error) {
+      if (isRtmError(error) && error.code === RtmErrorCode.MESSAGE_DROPPED) {
+        return { ok: false, code: error.code, message: error.message };
+      }
+      throw error;
+    }
+  })();
+  ctx.inflightSends.set(key, attempt);
+  try {
+    const result = await attempt;
+    await ctx.store.rememberSend(key, result, ctx.config.limits.dedupWindowMs);
+    return settle(result) as T;
+  } finally {
+    ctx.inflightSends.delete(key);
+  }
+}
+
+function settle(outcome: SendOutcome): unknown {
+  if (outcome.ok) return outcome.data;
+  throw new RtmError(outcome.code as RtmErrorCode, outcome.message);
+}

@@ -1,0 +1,21 @@
+/** `rtm-statechart/server`: the RTM server, its options and the store interface. */
+export { createRtmServer } from './rtm-server.js';
+export type { RtmServer } from './rtm-server.js';
+export { defaultLimits, heartbeatFor } from './options.js';
+export type { HeartbeatOptions, RtmServerLimits, RtmServerOptions } from './options.js';
+export { jsonLineLogger, silentLogger } from './logger.js';
+export type { LogLevel, RtmLogger } from './logger.js';
+export { MemoryStore } from './store/memory-store.js';
+export type { MemoryStoreOptions } from './store/memory-store.js';
+export type {
+  ChannelHistoryQuery,
+  EndedSession,
+  InboxAppendResult,
+  RtmStore,
+  SendOutcome,
+  SessionRecord,
+  StoredChannelMessage,
+  StoredPeerMessage,
+} from './store/store.js';
+export { createToken, verifyToken } from './token.js';
+export type { TokenCheck, TokenOptions } from './token.js';

@@ -1,0 +1,119 @@
+/**
+ * Options of `createRtmServer` and the values the server derives from them. API.md names the
+ * first five; everything below them is an addition (tuning, limits, injection for tests).
+ */
+import { randomBytes } from 'node:crypto';
+import { resolveTiming, type Timing } from '../../machines/timing.js';
+import { MAX_FRAME_BYTES } from '../protocol/index.js';
+import type { RtmLogger } from './logger.js';
+import type { RtmStore } from './store/store.js';
+
+export interface RtmServerLimits {
+  /** Sends (peer.send + channel.send) a user may make per second; more get TOO_OFTEN. Default 60. */
+  rateLimitPerSecond: number;
+  /** Stored, unacknowledged peer messages per recipient; a send beyond gets MESSAGE_DROPPED. Default 1000. */
+  inboxMaxMessages: number;
+  /** A stored peer message older than this is dropped and its sender told (peer.dropped EXPIRED). Default 24 h. */
+  inboxMaxAgeMs: number;
+  /** Channel messages kept per channel for replay (besides the replay window). Default 256. */
+  channelHistoryMax: number;
+  /** Open sockets the server accepts; more are refused with HTTP 503. Default 100 000. */
+  maxConnections: number;
+  /** Largest WebSocket message (several frames may be coalesced into one). Default 4 × MAX_FRAME_BYTES. */
+  maxPayloadBytes: number;
+  /** How long a (sender, msgId) pair is remembered to de-duplicate retried sends (R5.5). Default 2 min. */
+  dedupWindowMs: number;
+}
+
+export interface HeartbeatOptions {
+  /** How often the client pings. */
+  intervalMs: number;
+  /** A socket silent this long is closed by the server and treated as lost by the client. */
+  timeoutMs: number;
+}
+
+export interface RtmServerOptions {
+  /** 0 = any free port. Default 8080. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Signs login tokens (HS256); generated when absent. */
+  secret?: string;
+  timing?: Partial<Timing>;
+  /** Serve the inspector page and relay on the same port (default true). */
+  inspector?: boolean;
+  /** Required when the inspector is on and `host` is not loopback (R9). */
+  inspectorAccessToken?: string;
+  limits?: Partial<RtmServerLimits>;
+  heartbeat?: Partial<HeartbeatOptions>;
+  /** Where state shared between nodes lives; an in-memory store when absent. */
+  store?: RtmStore;
+  /** Structured log sink; silent when absent. */
+  logger?: RtmLogger;
+}
+
+export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({
+  rateLimitPerSecond: 60,
+  inboxMaxMessages: 1000,
+  inboxMaxAgeMs: 24 * 60 * 60 * 1000,
+  channelHistoryMax: 256,
+  maxConnections: 100_000,
+  maxPayloadBytes: 4 * MAX_FRAME_BYTES,
+  dedupWindowMs: 2 * 60 * 1000,
+});
+
+/**
+ * Heartbeat timings follow the interruption grace so that a black-holed link is noticed well
+ * inside it (R3.2): the client pings every grace/8 (capped at 2 s) and a link silent for grace/2
+ * (capped at 5 s, and never under three intervals) counts as lost. At the default 4 s grace that
+ * is a ping every 500 ms and a 2 s timeout, which leaves the client 2 s to re-dial before
+ * RECONNECTING. grace/2 rather than grace/4 keeps scaled-down test timings robust against
+ * event-loop stalls on a loaded machine.
+ */
+export function heartbeatFor(timing: Timing, override: Partial<HeartbeatOptions> = {}): HeartbeatOptions {
+  const intervalMs = override.intervalMs ?? Math.max(5, Math.min(2000, Math.round(timing.interruptionGraceMs / 8)));
+  const timeoutMs =
+    override.timeoutMs ?? Math.max(3 * intervalMs, Math.min(5000, Math.round(timing.interruptionGraceMs / 2)));
+  if (!(intervalMs > 0) || !(timeoutMs > intervalMs)) {
+    throw new RangeError('heartbeat.timeoutMs must be longer than heartbeat.intervalMs, both positive');
+  }
+  return { intervalMs, timeoutMs };
+}
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  secret: string;
+  timing: Timing;
+  limits: RtmServerLimits;
+  heartbeat: HeartbeatOptions;
+  inspector: boolean;
+  inspectorAccessToken: string | undefined;
+}
+
+export function resolveConfig(options: RtmServerOptions): ServerConfig {
+  const timing = resolveTiming(options.timing);
+  const limits = { ...defaultLimits };
+  for (const key of Object.keys(defaultLimits) as Array<keyof RtmServerLimits>) {
+    const value = options.limits?.[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+      throw new RangeError(`limits.${key} must be a non-negative finite number, got ${String(value)}`);
+    }
+    limits[key] = value;
+  }
+  return {
+    port: options.port ?? 8080,
+    host: options.host ?? '127.0.0.1',
+    secret: options.secret ?? randomBytes(32).toString('base64url'),
+    timing,
+    limits,
+    heartbeat: heartbeatFor(timing, options.heartbeat),
+    inspector: options.inspector ?? true,
+    inspectorAccessToken: options.inspectorAccessToken,
+  };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,76 @@
+/**
+ * Peer messages (R5.1, R5.2, R5.5): every accepted message goes into the recipient's inbox with
+ * the next seq and stays there until the recipient acknowledges it (cumulative ack), so a
+ * message in flight when a link breaks is re-sent by the resume that names the last seq seen.
+ */
+import { RtmError, RtmErrorCode } from '../errors.js';
+import { encodeFrame, type ClientFrameOf, type PeerSendResult } from '../protocol/index.js';
+import { PEER_STREAM, type Replay } from './connection.js';
+import type { ServerContext } from './context.js';
+import { checkText, rememberedSend } from './guards.js';
+import type { LocalSession } from './local-session.js';
+import type { StoredPeerMessage } from './store/store.js';
+
+export class PeerService {
+  constructor(private readonly ctx: ServerContext) {}
+
+  async send(session: LocalSession, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
+    checkText(frame.text);
+    if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
+    return rememberedSend(this.ctx, `p\n${session.uid}\n${frame.msgId}`, () => this.store(session.uid, frame));
+  }
+
+  /**
+   * Kept when the recipient has a session (online or away) or is logged in with its presence
+   * expired, or when the sender asked for offline storage; delivered at once when the
+   * recipient's socket is attached to this node.
+   */
+  private async store(from: string, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
+    const { store, config } = this.ctx;
+    const { to, msgId, text } = frame;
+    const keep =
+      frame.offline || (await store.getSession(to)) !== undefined || (await store.isLoggedIn(to));
+    if (!keep) return { hasPeerReceived: false };
+    const result = await store.appendToInbox(
+      { msgId, from, to, text, ts: Date.now() },
+      { maxMessages: config.limits.inboxMaxMessages, maxAgeMs: config.limits.inboxMaxAgeMs },
+    );
+    this.reportDropped(result.expired, 'EXPIRED');
+    if (!result.stored) throw new RtmError(RtmErrorCode.MESSAGE_DROPPED, `the inbox of ${to} is full`);
+    const connection = this.ctx.sessions.get(to)?.connection;
+    if (!connection) return { hasPeerReceived: false };
+    connection.deliver(PEER_STREAM, result.stored.seq, Buffer.from(encodeFrame(peerFrame(result.stored, false))));
+    return { hasPeerReceived: true };
+  }
+
+  async ack(uid: string, seq: number): Promise<void> {
+    await this.ctx.store.ackInbox(uid, seq);
+  }
+
+  /** Every stored message after `afterSeq`, oldest first, flagged offline (R5.1, R5.2). */
+  async replay(uid: string, afterSeq: number): Promise<Replay> {
+    const messages = await this.ctx.store.readInbox(uid, afterSeq);
+    const replay: Replay = { frames: [], lastSeq: new Map() };
+    for (const message of messages) replay.frames.push(Buffer.from(encodeFrame(peerFrame(message, true))));
+    replay.lastSeq.set(PEER_STREAM, messages.at(-1)?.seq ?? afterSeq);
+    return replay;
+  }
+
+  /** Drops aged-out messages from every inbox and tells their senders (never silently, R5.1). */
+  async expireOld(): Promise<void> {
+    const dropped = await this.ctx.store.expireInboxes(Date.now(), this.ctx.config.limits.inboxMaxAgeMs);
+    this.reportDropped(dropped, 'EXPIRED');
+  }
+
+  private reportDropped(messages: readonly StoredPeerMessage[], reason: 'EXPIRED' | 'INBOX_FULL'): void {
+    for (const message of messages) {
+      const sender = this.ctx.sessions.get(message.from)?.connection;
+      sender?.sendFrame({ t: 'peer.dropped', msgId: message.msgId, to: message.to, reason });
+      this.ctx.logger.log('info', 'peer.dropped', { from: message.from, to: message.to, msgId: message.msgId, reason, notified: !!sender });
+    }
+  }
+}
+
+function peerFrame(message: StoredPeerMessage, offline: boolean) {
+  return { t: 'peer.msg' as const, seq: message.seq, msgId: message.msgId, from: message.from, text: message.text, ts: message.ts, offline };
+}

@@ -1,0 +1,201 @@
+/**
+ * `createRtmServer`: one Node HTTP server carrying the RTM WebSocket endpoint (ws, noServer
+ * mode), the inspector page and relay, and GET /healthz. Wires the services together and runs
+ * the two periodic sweeps (heartbeat, inbox expiry).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createInspector, type Inspector } from '../../inspector/server/index.js';
+import { RtmError, RtmErrorCode } from '../errors.js';
+import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
+import { ChannelService } from './channel-service.js';
+import { Connection, Outbox } from './connection.js';
+import type { ServerContext } from './context.js';
+import { FrameHandler } from './frame-handler.js';
+import { silentLogger } from './logger.js';
+import { isLoopbackHost, resolveConfig, type RtmServerOptions } from './options.js';
+import { PeerService } from './peer-service.js';
+import { SessionService } from './session-service.js';
+import { MemoryStore } from './store/memory-store.js';
+import { createToken, type TokenOptions } from './token.js';
+import { UserService } from './user-service.js';
+
+export interface RtmServer {
+  /** 'ws://HOST:PORT' */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Present when the inspector is on. */
+  readonly inspector?: { pageUrl: string; relayUrl: string };
+  /** A login token for uid, signed with the server secret (default lifetime 24 h). */
+  createToken(uid: string, options?: TokenOptions): string;
+  /** Kicks the uid (BANNED_BY_SERVER) and refuses its later logins (REJECTED), R6.2. */
+  ban(uid: string): void;
+  /** Counts for /healthz and tests. */
+  stats(): { connections: number; sessions: number };
+  close(): Promise<void>;
+}
+
+export async function createRtmServer(options: RtmServerOptions = {}): Promise<RtmServer> {
+  const config = resolveConfig(options);
+  if (config.inspector && !isLoopbackHost(config.host) && !config.inspectorAccessToken) {
+    throw new RtmError(
+      RtmErrorCode.INVALID_ARGUMENT,
+      `the inspector on a non-loopback host (${config.host}) needs inspectorAccessToken (R9)`,
+    );
+  }
+  const ownsStore = !options.store;
+  const ctx: ServerContext = {
+    config,
+    store: options.store ?? new MemoryStore(),
+    logger: options.logger ?? silentLogger,
+    sessions: new Map(),
+    connections: new Set(),
+    inspect: undefined,
+    inflightSends: new Map(),
+  };
+  const channels = new ChannelService(ctx);
+  const peers = new PeerService(ctx);
+  const sessions = new SessionService(ctx, channels, peers);
+  const users = new UserService(ctx);
+  const handler = new FrameHandler(ctx, { sessions, peers, channels, users });
+  const outbox = new Outbox();
+  let url = '';
+  let closing = false;
+
+  const issueToken = (uid: string, tokenOptions?: TokenOptions): string => {
+    if (!isValidId(uid)) throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'uid must be 1–64 printable ASCII characters without spaces');
+    return createToken(config.secret, uid, tokenOptions);
+  };
+  const ban = (uid: string): void => {
+    if (!isValidId(uid)) throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'uid must be 1–64 printable ASCII characters without spaces');
+    sessions.ban(uid).catch((error: unknown) => ctx.logger.log('error', 'ban.failed', { uid, error: String(error) }));
+  };
+
+  let inspector: Inspector | undefined;
+  if (config.inspector) {
+    inspector = createInspector({
+      ...(config.inspectorAccessToken ? { accessToken: config.inspectorAccessToken } : {}),
+      demo: { rtmUrl: () => url, createToken: (uid) => issueToken(uid), ban },
+    });
+    ctx.inspect = inspector.inspect;
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: config.limits.maxPayloadBytes,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+
+  const onConnection = (ws: WebSocket): void => {
+    const connection = new Connection(ws, outbox, (closed) => {
+      ctx.connections.delete(closed);
+      if (!closing) sessions.linkLost(closed);
+    });
+    ctx.connections.add(connection);
+    ws.on('message', (data, isBinary) => handler.onMessage(connection, data, isBinary));
+    ws.on('close', (code) => connection.closedByPeer(code));
+    ws.on('error', (error) => ctx.logger.log('debug', 'socket.error', { connection: connection.id, error: error.message }));
+  };
+
+  const http = createServer((req, res) => {
+    if (inspector?.handleRequest(req, res)) return;
+    serveHttp(req, res);
+  });
+  const serveHttp = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: 'ok', ...stats() }));
+      return;
+    }
+    res.writeHead(path === '/' ? 426 : 404, { 'content-type': 'text/plain' });
+    res.end(path === '/' ? `connect with a WebSocket (subprotocol ${SUBPROTOCOL})\n` : 'not found\n');
+  };
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (inspector?.handleUpgrade(req, socket, head)) return;
+    if (closing || ctx.connections.size >= config.limits.maxConnections) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    wss.handleUpgrade(req, socket, head, onConnection);
+  });
+  http.on('clientError', (_error, socket) => socket.destroy());
+
+  const stats = () => ({ connections: ctx.connections.size, sessions: ctx.sessions.size });
+
+  // A socket that sent nothing (not even a ping) for the heartbeat timeout is closed; its
+  // session goes away and the presence timer starts (R4.1).
+  const heartbeatSweep = setInterval(() => {
+    const silentSince = Date.now() - config.heartbeat.timeoutMs;
+    for (const connection of ctx.connections) {
+      if (connection.lastSeen < silentSince) connection.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+    }
+  }, config.heartbeat.intervalMs);
+  heartbeatSweep.unref();
+  const housekeeping = setInterval(
+    () => {
+      peers
+        .expireOld()
+        .then(() => ctx.store.sweep(Date.now()))
+        .catch((error: unknown) => ctx.logger.log('error', 'housekeeping.failed', { error: String(error) }));
+    },
+    Math.max(50, Math.min(30_000, config.limits.inboxMaxAgeMs / 4)),
+  );
+  housekeeping.unref();
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    clearInterval(heartbeatSweep);
+    clearInterval(housekeeping);
+    await inspector?.close();
+    throw error;
+  }
+  const { port } = http.address() as AddressInfo;
+  const urlHost = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  url = `ws://${urlHost}:${port}`;
+  ctx.logger.log('info', 'server.listening', { url, inspector: Boolean(inspector) });
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      closing = true;
+      clearInterval(heartbeatSweep);
+      clearInterval(housekeeping);
+      for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down');
+      for (const session of ctx.sessions.values()) session.stop();
+      ctx.sessions.clear();
+      wss.close();
+      await inspector?.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      for (const connection of ctx.connections) connection.terminate();
+      if (ownsStore) await ctx.store.close();
+      ctx.logger.log('info', 'server.closed', {});
+    })());
+
+  return {
+    url,
+    host: config.host,
+    port,
+    ...(inspector ? { inspector: { pageUrl: `http://${urlHost}:${port}/inspector`, relayUrl: `ws://${urlHost}:${port}/inspector/relay` } } : {}),
+    createToken: issueToken,
+    ban,
+    stats,
+    close,
+  };
+}

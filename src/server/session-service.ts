@@ -1,0 +1,184 @@
+/**
+ * Login, resume, logout and ban (R4, R6, R7). One sessionMachine actor per logged-in uid holds
+ * the presence timer; this service attaches and detaches sockets, feeds the actor LINK_LOST /
+ * RESUMED / LOGOUT / REMOTE_LOGIN / BANNED, and carries out the end of a session when the actor
+ * reaches a final state. Everything for one uid runs under a per-uid lock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SessionEndReason } from '../../machines/session.machine.js';
+import { RtmError, RtmErrorCode } from '../errors.js';
+import { CloseCode, type ClientFrameOf, type SessionGrant } from '../protocol/index.js';
+import type { ChannelService } from './channel-service.js';
+import type { Connection, Replay } from './connection.js';
+import { KeyedLock, KickSignal, type ServerContext } from './context.js';
+import { LocalSession } from './local-session.js';
+import type { PeerService } from './peer-service.js';
+import { verifyToken } from './token.js';
+
+export interface Granted {
+  data: SessionGrant;
+  replay: Replay;
+}
+
+export class SessionService {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly channels: ChannelService,
+    private readonly peers: PeerService,
+  ) {}
+
+  login(connection: Connection, frame: ClientFrameOf<'login'>): Promise<Granted> {
+    const { uid } = frame;
+    return this.lock.run(uid, async () => {
+      this.checkToken(uid, frame.token);
+      if (await this.ctx.store.isBanned(uid)) throw new RtmError(RtmErrorCode.REJECTED, `${uid} is banned`);
+      if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
+      // The same uid logged in elsewhere: that session ends and its socket is kicked (R6.1).
+      await this.ctx.sessions.get(uid)?.end('REMOTE_LOGIN');
+      const session = await this.open(uid, connection);
+      // Whatever waited in the inbox (offline messages, unacknowledged ones) follows the grant.
+      return { data: this.grant(session, false), replay: await this.peers.replay(uid, 0) };
+    });
+  }
+
+  resume(connection: Connection, frame: ClientFrameOf<'resume'>): Promise<Granted> {
+    const { uid, sessionId } = frame;
+    return this.lock.run(uid, async () => {
+      // Checked like a login; a failure leaves the session as it is (the client renews the token).
+      this.checkToken(uid, frame.token);
+      if (await this.ctx.store.isBanned(uid)) throw new KickSignal('BANNED_BY_SERVER');
+      if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
+      const live = this.ctx.sessions.get(uid);
+      if (live && live.sessionId === sessionId && !live.ended) {
+        this.attach(live, connection);
+        live.resumed();
+        const replay = merge(await this.peers.replay(uid, frame.peerSeq), await this.channels.replay(uid, frame.channels));
+        this.ctx.logger.log('info', 'session.resumed', { uid, sessionId });
+        return { data: this.grant(live, false), replay };
+      }
+      const ended = await this.ctx.store.getEndedSession(sessionId);
+      const endReason = ended?.uid === uid ? ended.reason : undefined;
+      if (endReason === 'REMOTE_LOGIN') throw new KickSignal('REMOTE_LOGIN');
+      if (endReason === 'BANNED_BY_SERVER') throw new KickSignal('BANNED_BY_SERVER');
+      if (endReason === 'LOGOUT') throw new RtmError(RtmErrorCode.SESSION_EXPIRED, 'the session was logged out');
+      // Another session of this uid is live: the named one was replaced by a login elsewhere.
+      if (live || (await this.ctx.store.getSession(uid))) throw new KickSignal('REMOTE_LOGIN');
+      if (endReason !== 'PRESENCE_EXPIRED' && !(await this.ctx.store.isLoggedIn(uid))) {
+        throw new RtmError(RtmErrorCode.SESSION_EXPIRED, 'unknown session');
+      }
+      // Presence expired but never logged out: a fresh session, the inbox kept (R4.4, R5.1).
+      const session = await this.open(uid, connection);
+      this.ctx.logger.log('info', 'session.renewed', { uid, previous: sessionId, sessionId: session.sessionId });
+      return { data: this.grant(session, true), replay: await this.peers.replay(uid, frame.peerSeq) };
+    });
+  }
+
+  /** Ends the session at once (R7.1); the caller answers and closes the socket. */
+  logout(session: LocalSession): Promise<void> {
+    return this.lock.run(session.uid, () => session.end('LOGOUT'));
+  }
+
+  /** R6.2: the live session (if any) is kicked, and later logins get REJECTED. */
+  ban(uid: string): Promise<void> {
+    return this.lock.run(uid, async () => {
+      await this.ctx.store.ban(uid);
+      await this.ctx.sessions.get(uid)?.end('BANNED_BY_SERVER');
+      this.ctx.logger.log('info', 'user.banned', { uid });
+    });
+  }
+
+  /** The socket closed or stopped answering: the session goes away and its presence timer runs (R4.1). */
+  linkLost(connection: Connection): void {
+    const session = connection.session;
+    connection.session = null;
+    if (!session || session.connection !== connection) return;
+    session.connection = null;
+    session.linkLost();
+    this.ctx.logger.log('info', 'session.away', { uid: session.uid, sessionId: session.sessionId });
+  }
+
+  private checkToken(uid: string, token: string): void {
+    const check = verifyToken(this.ctx.config.secret, token, uid);
+    if (!check.ok) throw new RtmError(check.code, check.message);
+  }
+
+  private async open(uid: string, connection: Connection): Promise<LocalSession> {
+    const session = new LocalSession(uid, randomUUID(), {
+      timing: this.ctx.config.timing,
+      rateLimitPerSecond: this.ctx.config.limits.rateLimitPerSecond,
+      inspect: this.ctx.inspect,
+      // Logout, remote login and ban end the session from inside this uid's lock; the presence
+      // timer fires on its own and takes the lock so that a racing resume sees a settled state.
+      onEnded: (ended, reason) =>
+        void (reason === 'PRESENCE_EXPIRED' ? this.lock.run(uid, () => this.finish(ended, reason)) : this.finish(ended, reason)),
+    });
+    this.ctx.sessions.set(uid, session);
+    this.attach(session, connection);
+    await this.ctx.store.putSession({ uid, sessionId: session.sessionId, startedAt: Date.now() });
+    await this.ctx.store.setLoggedIn(uid, true);
+    this.ctx.logger.log('info', 'session.started', { uid, sessionId: session.sessionId });
+    return session;
+  }
+
+  private attach(session: LocalSession, connection: Connection): void {
+    const previous = session.connection;
+    if (previous && previous !== connection) {
+      // A half-open socket of the same client that the resume overtook.
+      previous.session = null;
+      previous.close(CloseCode.NORMAL, 'replaced by a resume');
+    }
+    session.connection = connection;
+    connection.session = session;
+  }
+
+  private grant(session: LocalSession, sessionExpired: boolean): SessionGrant {
+    const { heartbeat } = this.ctx.config;
+    return {
+      sessionId: session.sessionId,
+      sessionExpired,
+      heartbeatIntervalMs: heartbeat.intervalMs,
+      heartbeatTimeoutMs: heartbeat.timeoutMs,
+      serverTime: Date.now(),
+    };
+  }
+
+  /**
+   * Carries out the end of a session: the kicked socket is told why, the user leaves the
+   * online list and every channel (members get MemberLeft), its attributes are dropped, and a
+   * logout or ban also empties its inbox.
+   */
+  private async finish(session: LocalSession, reason: SessionEndReason): Promise<void> {
+    const { uid, sessionId } = session;
+    try {
+      if (this.ctx.sessions.get(uid) === session) this.ctx.sessions.delete(uid);
+      const connection = session.connection;
+      session.connection = null;
+      if (connection) {
+        connection.session = null;
+        if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
+          connection.sendFrame({ t: 'kick', reason });
+          connection.close(CloseCode.KICKED, reason);
+        }
+      }
+      await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() });
+      await this.channels.leaveAll(session);
+      await this.ctx.store.deleteAttributes(uid);
+      if (reason === 'LOGOUT' || reason === 'BANNED_BY_SERVER') {
+        await this.ctx.store.setLoggedIn(uid, false);
+        await this.ctx.store.clearInbox(uid);
+      }
+      this.ctx.logger.log('info', 'session.ended', { uid, sessionId, reason });
+    } catch (error) {
+      this.ctx.logger.log('error', 'session.end_failed', { uid, sessionId, error: String(error) });
+    } finally {
+      session.stop();
+      session.markFinished();
+    }
+  }
+}
+
+function merge(a: Replay, b: Replay): Replay {
+  return { frames: [...a.frames, ...b.frames], lastSeq: new Map([...a.lastSeq, ...b.lastSeq]) };
+}

@@ -1,0 +1,257 @@
+/**
+ * The store for one node: Maps and arrays, no prototype-keyed objects (user input never becomes
+ * an object key). Methods are `async` only to honour the interface; each runs to completion
+ * without awaiting, so each is atomic.
+ */
+import type {
+  ChannelHistoryQuery,
+  EndedSession,
+  InboxAppendResult,
+  RtmStore,
+  SendOutcome,
+  SessionRecord,
+  StoredChannelMessage,
+  StoredPeerMessage,
+} from './store.js';
+
+interface Inbox {
+  nextSeq: number;
+  messages: StoredPeerMessage[];
+}
+
+interface ChannelState {
+  nextSeq: number;
+  members: Set<string>;
+  history: StoredChannelMessage[];
+}
+
+export interface MemoryStoreOptions {
+  /** Ended-session records kept for resume answers (oldest forgotten first). Default 100 000. */
+  endedSessionsMax?: number;
+  /** …and for how long. Default 24 h. */
+  endedSessionsTtlMs?: number;
+}
+
+export class MemoryStore implements RtmStore {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly ended = new Map<string, EndedSession>();
+  private readonly loggedIn = new Set<string>();
+  private readonly banned = new Set<string>();
+  private readonly inboxes = new Map<string, Inbox>();
+  private readonly sends = new Map<string, { outcome: SendOutcome; expiresAt: number }>();
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly memberships = new Map<string, Set<string>>();
+  private readonly attributes = new Map<string, Array<[string, string]>>();
+  private readonly endedSessionsMax: number;
+  private readonly endedSessionsTtlMs: number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.endedSessionsMax = options.endedSessionsMax ?? 100_000;
+    this.endedSessionsTtlMs = options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000;
+  }
+
+  // ---- sessions, presence, accounts ----
+
+  async getSession(uid: string): Promise<SessionRecord | undefined> {
+    return this.sessions.get(uid);
+  }
+
+  async putSession(record: SessionRecord): Promise<void> {
+    this.sessions.set(record.uid, { ...record });
+  }
+
+  async endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void> {
+    if (this.sessions.get(uid)?.sessionId === sessionId) this.sessions.delete(uid);
+    this.ended.set(sessionId, { ...ended });
+    if (this.ended.size > this.endedSessionsMax) {
+      const oldest = this.ended.keys().next().value;
+      if (oldest !== undefined) this.ended.delete(oldest);
+    }
+  }
+
+  async getEndedSession(sessionId: string): Promise<EndedSession | undefined> {
+    return this.ended.get(sessionId);
+  }
+
+  async areOnline(uids: readonly string[]): Promise<boolean[]> {
+    return uids.map((uid) => this.sessions.has(uid));
+  }
+
+  async setLoggedIn(uid: string, loggedIn: boolean): Promise<void> {
+    if (loggedIn) this.loggedIn.add(uid);
+    else this.loggedIn.delete(uid);
+  }
+
+  async isLoggedIn(uid: string): Promise<boolean> {
+    return this.loggedIn.has(uid);
+  }
+
+  async ban(uid: string): Promise<void> {
+    this.banned.add(uid);
+  }
+
+  async isBanned(uid: string): Promise<boolean> {
+    return this.banned.has(uid);
+  }
+
+  // ---- peer inbox ----
+
+  async appendToInbox(
+    message: Omit<StoredPeerMessage, 'seq'>,
+    bounds: { maxMessages: number; maxAgeMs: number },
+  ): Promise<InboxAppendResult> {
+    let inbox = this.inboxes.get(message.to);
+    if (!inbox) {
+      inbox = { nextSeq: 1, messages: [] };
+      this.inboxes.set(message.to, inbox);
+    }
+    const expired = dropOlderThan(inbox.messages, message.ts - bounds.maxAgeMs);
+    if (inbox.messages.length >= bounds.maxMessages) return { stored: null, reason: 'INBOX_FULL', expired };
+    const stored: StoredPeerMessage = { ...message, seq: inbox.nextSeq++ };
+    inbox.messages.push(stored);
+    return { stored, expired };
+  }
+
+  async readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]> {
+    const messages = this.inboxes.get(uid)?.messages ?? [];
+    return messages.filter((m) => m.seq > afterSeq);
+  }
+
+  async ackInbox(uid: string, upToSeq: number): Promise<void> {
+    const inbox = this.inboxes.get(uid);
+    if (!inbox) return;
+    let keep = 0;
+    while (keep < inbox.messages.length && inbox.messages[keep]!.seq <= upToSeq) keep++;
+    if (keep > 0) inbox.messages.splice(0, keep);
+  }
+
+  async clearInbox(uid: string): Promise<void> {
+    const inbox = this.inboxes.get(uid);
+    // The counter survives so that seqs never repeat for this uid.
+    if (inbox) inbox.messages.length = 0;
+  }
+
+  async expireInboxes(now: number, maxAgeMs: number): Promise<StoredPeerMessage[]> {
+    const dropped: StoredPeerMessage[] = [];
+    for (const inbox of this.inboxes.values()) dropped.push(...dropOlderThan(inbox.messages, now - maxAgeMs));
+    return dropped;
+  }
+
+  // ---- send de-duplication ----
+
+  async recallSend(key: string): Promise<SendOutcome | undefined> {
+    const entry = this.sends.get(key);
+    if (!entry || entry.expiresAt <= Date.now()) return undefined;
+    return entry.outcome;
+  }
+
+  async rememberSend(key: string, outcome: SendOutcome, ttlMs: number): Promise<void> {
+    // Re-inserting keeps the Map ordered by expiry, so the sweep can stop at the first live entry.
+    this.sends.delete(key);
+    this.sends.set(key, { outcome, expiresAt: Date.now() + ttlMs });
+  }
+
+  // ---- channels ----
+
+  private channel(name: string): ChannelState {
+    let state = this.channels.get(name);
+    if (!state) {
+      state = { nextSeq: 1, members: new Set(), history: [] };
+      this.channels.set(name, state);
+    }
+    return state;
+  }
+
+  async joinChannel(channel: string, uid: string): Promise<boolean> {
+    const state = this.channel(channel);
+    if (state.members.has(uid)) return false;
+    state.members.add(uid);
+    let joined = this.memberships.get(uid);
+    if (!joined) {
+      joined = new Set();
+      this.memberships.set(uid, joined);
+    }
+    joined.add(channel);
+    return true;
+  }
+
+  async leaveChannel(channel: string, uid: string): Promise<boolean> {
+    const state = this.channels.get(channel);
+    if (!state?.members.delete(uid)) return false;
+    const joined = this.memberships.get(uid);
+    joined?.delete(channel);
+    if (joined?.size === 0) this.memberships.delete(uid);
+    return true;
+  }
+
+  async channelMembers(channel: string): Promise<string[]> {
+    return [...(this.channels.get(channel)?.members ?? [])];
+  }
+
+  async channelsOf(uid: string): Promise<string[]> {
+    return [...(this.memberships.get(uid) ?? [])];
+  }
+
+  async appendToChannel(
+    message: Omit<StoredChannelMessage, 'seq'>,
+    bounds: { maxMessages: number; maxAgeMs: number },
+  ): Promise<StoredChannelMessage> {
+    const state = this.channel(message.channel);
+    const stored: StoredChannelMessage = { ...message, seq: state.nextSeq++ };
+    const history = state.history;
+    history.push(stored);
+    dropOlderThan(history, message.ts - bounds.maxAgeMs);
+    // Trim in batches so that a busy channel does not shift its array on every message.
+    if (history.length > bounds.maxMessages * 2 + 16) history.splice(0, history.length - bounds.maxMessages);
+    return stored;
+  }
+
+  async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<StoredChannelMessage[]> {
+    const history = this.channels.get(channel)?.history ?? [];
+    const picked: StoredChannelMessage[] = [];
+    // Newest first until enough, then reverse: the most recent `max`, oldest first.
+    for (let i = history.length - 1; i >= 0 && picked.length < query.max; i--) {
+      const m = history[i]!;
+      if (m.seq <= query.afterSeq || m.ts < query.sinceTs) break;
+      if (m.from !== query.excludeFrom) picked.push(m);
+    }
+    return picked.reverse();
+  }
+
+  // ---- attributes ----
+
+  async setAttributes(uid: string, attrs: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    this.attributes.set(
+      uid,
+      attrs.map(([k, v]) => [k, v]),
+    );
+  }
+
+  async getAttributes(uid: string): Promise<Array<[string, string]>> {
+    return (this.attributes.get(uid) ?? []).map(([k, v]) => [k, v]);
+  }
+
+  async deleteAttributes(uid: string): Promise<void> {
+    this.attributes.delete(uid);
+  }
+
+  async sweep(now: number): Promise<void> {
+    for (const [key, entry] of this.sends) {
+      if (entry.expiresAt > now) break;
+      this.sends.delete(key);
+    }
+    for (const [sessionId, ended] of this.ended) {
+      if (ended.endedAt > now - this.endedSessionsTtlMs) break;
+      this.ended.delete(sessionId);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Removes (in place) the leading messages stamped before `cutoff` and returns them. */
+function dropOlderThan<T extends { ts: number }>(messages: T[], cutoff: number): T[] {
+  let n = 0;
+  while (n < messages.length && messages[n]!.ts < cutoff) n++;
+  return n === 0 ? [] : messages.splice(0, n);
+}

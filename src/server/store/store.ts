@@ -1,0 +1,120 @@
+/**
+ * Everything the server knows that outlives one socket, behind one small asynchronous interface:
+ * sessions and presence, bans, peer inboxes, send de-duplication, channel membership and
+ * history, user attributes. The in-memory store implements it for one node; a shared store
+ * (Redis) can implement it for several, because nothing here holds a socket, an actor or a
+ * timer: those stay in each node's local registry.
+ *
+ * Every method may be called concurrently; each one must be atomic on its own.
+ */
+import type { SessionEndReason } from '../../../machines/session.machine.js';
+
+export interface SessionRecord {
+  uid: string;
+  sessionId: string;
+  startedAt: number;
+}
+
+export interface EndedSession {
+  uid: string;
+  reason: SessionEndReason;
+  endedAt: number;
+}
+
+export interface StoredPeerMessage {
+  /** Per-recipient, strictly increasing for the life of the store. */
+  seq: number;
+  msgId: string;
+  from: string;
+  to: string;
+  text: string;
+  /** Server time when it was accepted (ms). */
+  ts: number;
+}
+
+export interface StoredChannelMessage {
+  channel: string;
+  /** Per-channel, strictly increasing for the life of the store. */
+  seq: number;
+  msgId: string;
+  from: string;
+  text: string;
+  ts: number;
+}
+
+export type InboxAppendResult =
+  | { stored: StoredPeerMessage; expired: StoredPeerMessage[] }
+  | { stored: null; reason: 'INBOX_FULL'; expired: StoredPeerMessage[] };
+
+export interface ChannelHistoryQuery {
+  /** Only messages with a larger seq. */
+  afterSeq: number;
+  /** Only messages stamped at or after this time. */
+  sinceTs: number;
+  /** Leave out this sender's own messages. */
+  excludeFrom?: string;
+  /** At most this many, the most recent; returned oldest first. */
+  max: number;
+}
+
+/** The remembered answer to a send, so that a retry gets the same answer (R5.5). */
+export type SendOutcome = { ok: true; data: unknown } | { ok: false; code: string; message: string };
+
+export interface RtmStore {
+  // ---- sessions, presence, accounts ----
+  /** The live session of a uid (online or away), if any. */
+  getSession(uid: string): Promise<SessionRecord | undefined>;
+  putSession(record: SessionRecord): Promise<void>;
+  /** Removes the uid's session if it is still `sessionId`, and remembers why it ended. */
+  endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void>;
+  /** Why a session ended, while remembered (bounded). */
+  getEndedSession(sessionId: string): Promise<EndedSession | undefined>;
+  /** Online = has a live session (attached or within the presence window). Same order as `uids`. */
+  areOnline(uids: readonly string[]): Promise<boolean[]>;
+  /** Logged in and not logged out since: its inbox keeps every peer message (R5.1). */
+  setLoggedIn(uid: string, loggedIn: boolean): Promise<void>;
+  isLoggedIn(uid: string): Promise<boolean>;
+  ban(uid: string): Promise<void>;
+  isBanned(uid: string): Promise<boolean>;
+
+  // ---- peer inbox ----
+  /** Appends unless full (after dropping messages older than `maxAgeMs`, which are returned). */
+  appendToInbox(
+    message: Omit<StoredPeerMessage, 'seq'>,
+    bounds: { maxMessages: number; maxAgeMs: number },
+  ): Promise<InboxAppendResult>;
+  /** Messages with seq > afterSeq, oldest first. */
+  readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]>;
+  /** Cumulative acknowledgement: drops every message with seq ≤ upToSeq. */
+  ackInbox(uid: string, upToSeq: number): Promise<void>;
+  clearInbox(uid: string): Promise<void>;
+  /** Drops every stored message older than `maxAgeMs` from every inbox and returns them. */
+  expireInboxes(now: number, maxAgeMs: number): Promise<StoredPeerMessage[]>;
+
+  // ---- send de-duplication (R5.5) ----
+  recallSend(key: string): Promise<SendOutcome | undefined>;
+  rememberSend(key: string, outcome: SendOutcome, ttlMs: number): Promise<void>;
+
+  // ---- channels ----
+  /** False when already a member. */
+  joinChannel(channel: string, uid: string): Promise<boolean>;
+  /** False when not a member. */
+  leaveChannel(channel: string, uid: string): Promise<boolean>;
+  channelMembers(channel: string): Promise<string[]>;
+  channelsOf(uid: string): Promise<string[]>;
+  /** Stamps the next seq and keeps at most `maxMessages` messages no older than `maxAgeMs`. */
+  appendToChannel(
+    message: Omit<StoredChannelMessage, 'seq'>,
+    bounds: { maxMessages: number; maxAgeMs: number },
+  ): Promise<StoredChannelMessage>;
+  channelHistory(channel: string, query: ChannelHistoryQuery): Promise<StoredChannelMessage[]>;
+
+  // ---- user attributes ----
+  setAttributes(uid: string, attrs: ReadonlyArray<readonly [string, string]>): Promise<void>;
+  getAttributes(uid: string): Promise<Array<[string, string]>>;
+  deleteAttributes(uid: string): Promise<void>;
+
+  /** Periodic housekeeping (expired de-dup entries, old ended-session records). */
+  sweep(now: number): Promise<void>;
+  close(): Promise<void>;
+}
