@@ -1,0 +1,112 @@
+/**
+ * A channel the application can join (API.md `client.createChannel`). Membership, message
+ * replay and rejoining after the presence window (R4.4) are handled by the client; the channel
+ * object carries the app's calls and events.
+ */
+import { RtmError, RtmErrorCode } from '../errors.js';
+import type { ChannelMessageFrame, ServerFrame } from '../protocol/index.js';
+import { TypedEmitter } from './emitter.js';
+import type { Answer, RequestBody } from './outbox.js';
+import { ChannelJoinResult, ChannelMembersResult } from './responses.js';
+import type { MessageProps, RtmMessage } from './types.js';
+import { checkMessage } from './validate.js';
+
+export interface RtmChannelEvents {
+  ChannelMessage: (message: RtmMessage, memberId: string, props: MessageProps) => void;
+  MemberJoined: (memberId: string) => void;
+  MemberLeft: (memberId: string) => void;
+}
+
+/** What a channel needs from its client. */
+export interface ChannelHost {
+  request(body: RequestBody): Promise<Answer>;
+  /** Throws NOT_LOGGED_IN when there is no login. */
+  ensureLoggedIn(): void;
+  isJoined(channelId: string): boolean;
+  markJoined(channelId: string, historySeq: number | undefined): void;
+  markLeft(channelId: string): void;
+  newMessageId(): string;
+}
+
+export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
+  private joining = false;
+
+  /** @internal Created by `RtmClient.createChannel`. */
+  constructor(
+    readonly channelId: string,
+    private readonly host: ChannelHost,
+  ) {
+    super();
+  }
+
+  get joined(): boolean {
+    return this.host.isJoined(this.channelId);
+  }
+
+  /** Joins the channel; resolves with the current members (ALREADY_JOINED if joined). */
+  async join(): Promise<void> {
+    this.host.ensureLoggedIn();
+    if (this.joining || this.joined) throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already joined ${this.channelId}`);
+    this.joining = true;
+    try {
+      const answer = await this.host.request({ t: 'channel.join', channel: this.channelId });
+      const result = ChannelJoinResult.safeParse(answer.data);
+      this.host.markJoined(this.channelId, result.success ? (result.data.seq ?? result.data.lastSeq) : undefined);
+    } catch (error) {
+      // A join that was in flight when the link broke and got through the first time.
+      if (error instanceof RtmError && error.code === RtmErrorCode.ALREADY_JOINED && this.wasRetried(error)) {
+        this.host.markJoined(this.channelId, undefined);
+        return;
+      }
+      throw error;
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  async leave(): Promise<void> {
+    this.host.ensureLoggedIn();
+    if (!this.joined) throw new RtmError(RtmErrorCode.NOT_JOINED, `not a member of ${this.channelId}`);
+    try {
+      await this.host.request({ t: 'channel.leave', channel: this.channelId });
+    } catch (error) {
+      if (!(error instanceof RtmError && error.code === RtmErrorCode.NOT_JOINED && this.wasRetried(error))) throw error;
+    }
+    this.host.markLeft(this.channelId);
+  }
+
+  async sendMessage(message: RtmMessage): Promise<void> {
+    const text = checkMessage(message);
+    this.host.ensureLoggedIn();
+    if (!this.joined) throw new RtmError(RtmErrorCode.NOT_JOINED, `join ${this.channelId} before sending to it`);
+    await this.host.request({ t: 'channel.send', msgId: this.host.newMessageId(), channel: this.channelId, text });
+  }
+
+  async getMembers(): Promise<string[]> {
+    this.host.ensureLoggedIn();
+    if (!this.joined) throw new RtmError(RtmErrorCode.NOT_JOINED, `not a member of ${this.channelId}`);
+    const answer = await this.host.request({ t: 'channel.members', channel: this.channelId });
+    const result = ChannelMembersResult.safeParse(answer.data);
+    if (!result.success) throw new RtmError(RtmErrorCode.INTERNAL, 'malformed channel.members answer');
+    return result.data.members;
+  }
+
+  /** @internal A message for this channel, already de-duplicated by the client. */
+  deliverMessage(frame: ChannelMessageFrame): void {
+    this.emit('ChannelMessage', { text: frame.text }, frame.from, {
+      serverReceivedTs: frame.ts,
+      isOfflineMessage: false,
+      isHistoricalMessage: frame.historical,
+    });
+  }
+
+  /** @internal */
+  deliverMemberChange(frame: Extract<ServerFrame, { t: 'channel.member' }>): void {
+    if (frame.joined) this.emit('MemberJoined', frame.uid);
+    else this.emit('MemberLeft', frame.uid);
+  }
+
+  private wasRetried(error: RtmError): boolean {
+    return (error as RtmError & { resent?: boolean }).resent === true;
+  }
+}

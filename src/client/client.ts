@@ -1,0 +1,357 @@
+/**
+ * RtmClient: the SDK object of API.md. It runs the connection machine (`client.actor`) with a
+ * real link as the machine's `link` actor, turns the machine's emitted events into the app's
+ * events, and keeps what must survive a lost link: the outbox of unanswered requests, the
+ * sequences already received, the channels joined and the attributes set.
+ */
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { connectionMachine, type LinkEvent, type LinkInput } from '../../machines/connection.machine.js';
+import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.js';
+import { resolveTiming, type Timing } from '../../machines/timing.js';
+import { RtmError, RtmErrorCode } from '../errors.js';
+import type { ChannelMessageFrame, PeerMessageFrame, ServerFrame } from '../protocol/index.js';
+import { RtmChannel, type ChannelHost } from './channel.js';
+import { TypedEmitter } from './emitter.js';
+import { InboxTracker } from './inbox-tracker.js';
+import { Link } from './link.js';
+import { linkActor } from './link.actor.js';
+import { Outbox, type RequestBody } from './outbox.js';
+import { AttributesResult, PeerSendResult, PresenceResult } from './responses.js';
+import type { WebSocketConstructor } from './socket.js';
+import type { MessageProps, PeerMessageDropped, RtmMessage, SendMessageOptions } from './types.js';
+import {
+  checkAttributes,
+  checkId,
+  checkMessage,
+  checkToken,
+  checkUidList,
+  pairsToRecord,
+} from './validate.js';
+
+export interface RtmClientOptions {
+  /** The server's WebSocket URL, e.g. `ws://127.0.0.1:8080`. */
+  url: string;
+  /** Any subset of the timing rules (SPEC §2); pass the server's to keep them in step. */
+  timing?: Partial<Timing>;
+  /** Passed to `createActor`: e.g. `createWebSocketInspector(...).inspect`. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The WebSocket implementation; default the global one, else `ws` (Node). */
+  WebSocket?: WebSocketConstructor;
+}
+
+export interface RtmClientEvents {
+  ConnectionStateChanged: (newState: ConnectionState, reason: ConnectionChangeReason) => void;
+  MessageFromPeer: (message: RtmMessage, peerId: string, props: MessageProps) => void;
+  TokenExpired: () => void;
+  /** A stored peer message this client sent was dropped by the inbox bound (R5.1: never silently). */
+  PeerMessageDropped: (dropped: PeerMessageDropped) => void;
+}
+
+function createConnectionActor(client: RtmClient, options: RtmClientOptions, timing: Timing) {
+  const machine = connectionMachine.provide({
+    actors: { link: linkActor((input, report) => client['openLink'](input, report)) },
+    actions: { restoreSession: () => client['restoreSession']() },
+  });
+  return createActor(machine, { input: { timing }, ...(options.inspect ? { inspect: options.inspect } : {}) });
+}
+
+export type ConnectionActor = Actor<typeof connectionMachine>;
+
+export class RtmClient extends TypedEmitter<RtmClientEvents> {
+  /** The running connection machine (for inspection, `getSnapshot()`, `subscribe`). */
+  readonly actor: ConnectionActor;
+  readonly timing: Timing;
+  private link: Link | null = null;
+  private readonly outbox: Outbox;
+  private readonly tracker = new InboxTracker();
+  private readonly channels = new Map<string, RtmChannel>();
+  /** Channels the app has joined (rejoined after presence expiry, R4.4). */
+  private readonly joined = new Set<string>();
+  /** Server time at each join whose history position the server did not tell (replay filter). */
+  private readonly joinedAt = new Map<string, number>();
+  /** The attributes last set, re-sent after presence expiry (R4.4). */
+  private attributes: Array<[string, string]> | null = null;
+  private pendingLogin: { resolve: () => void; reject: (error: RtmError) => void } | null = null;
+  private rejectionCode: string | null = null;
+  private serverClockOffset = 0;
+  private ackScheduled = false;
+  private messageCounter = 0;
+  private readonly channelHost: ChannelHost;
+
+  constructor(private readonly options: RtmClientOptions) {
+    super();
+    if (typeof options?.url !== 'string' || !/^wss?:\/\//.test(options.url)) {
+      throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'options.url must be a ws:// or wss:// URL');
+    }
+    try {
+      this.timing = resolveTiming(options.timing);
+    } catch (error) {
+      throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, (error as Error).message);
+    }
+    this.outbox = new Outbox((frame) => this.link?.transmit(frame) ?? false, this.timing.requestTimeoutMs);
+    this.channelHost = {
+      request: (body) => this.outbox.request(body),
+      ensureLoggedIn: () => this.ensureLoggedIn(),
+      isJoined: (channelId) => this.joined.has(channelId),
+      markJoined: (channelId, seq) => {
+        this.joined.add(channelId);
+        this.tracker.channelJoined(channelId, seq);
+        if (seq === undefined && !this.joinedAt.has(channelId)) this.joinedAt.set(channelId, this.serverNow());
+      },
+      markLeft: (channelId) => {
+        this.joined.delete(channelId);
+        this.joinedAt.delete(channelId);
+        this.tracker.channelLeft(channelId);
+      },
+      newMessageId: () => this.newMessageId(),
+    };
+    this.actor = createConnectionActor(this, options, this.timing);
+    this.actor.on('ConnectionStateChanged', ({ state, reason }) => this.stateChanged(state, reason));
+    this.actor.on('TokenExpired', () => this.emit('TokenExpired'));
+    this.actor.start();
+  }
+
+  get connectionState(): ConnectionState {
+    const value = this.actor.getSnapshot().value;
+    return (typeof value === 'string' ? value : Object.keys(value)[0]) as ConnectionState;
+  }
+
+  // ---- login ----------------------------------------------------------------------------
+
+  /** R1: resolves once CONNECTED; rejects with the server's code, TIMEOUT or ALREADY_LOGIN. */
+  async login(options: { uid: string; token: string }): Promise<void> {
+    const uid = checkId(options?.uid, 'uid');
+    const token = checkToken(options?.token);
+    if (this.connectionState !== ConnectionState.DISCONNECTED) {
+      throw new RtmError(RtmErrorCode.ALREADY_LOGIN, `login() while ${this.connectionState}; call logout() first`);
+    }
+    this.rejectionCode = null;
+    this.tracker.reset();
+    const done = new Promise<void>((resolve, reject) => {
+      this.pendingLogin = { resolve, reject };
+    });
+    this.actor.send({ type: 'LOGIN', uid, token });
+    return done;
+  }
+
+  /** R7: from any state but DISCONNECTED → DISCONNECTED / LOGOUT; the server ends the session at once. */
+  async logout(): Promise<void> {
+    if (this.connectionState === ConnectionState.DISCONNECTED) return;
+    this.actor.send({ type: 'LOGOUT' });
+  }
+
+  /** R3.6: the next attempt (login or resume) uses this token. */
+  async renewToken(token: string): Promise<void> {
+    const checked = checkToken(token);
+    this.ensureLoggedIn();
+    this.actor.send({ type: 'RENEW_TOKEN', token: checked });
+  }
+
+  // ---- peer messages, presence, attributes -----------------------------------------------
+
+  async sendMessageToPeer(
+    message: RtmMessage,
+    peerId: string,
+    options: SendMessageOptions = {},
+  ): Promise<{ hasPeerReceived: boolean }> {
+    const text = checkMessage(message);
+    const to = checkId(peerId, 'peerId');
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({
+      t: 'peer.send',
+      msgId: this.newMessageId(),
+      to,
+      text,
+      offline: options?.enableOfflineMessaging === true,
+    });
+    return { hasPeerReceived: this.parse(PeerSendResult, answer.data, 'peer.send').hasPeerReceived };
+  }
+
+  async queryPeersOnlineStatus(uids: string[]): Promise<Record<string, boolean>> {
+    const checked = checkUidList(uids);
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'presence.query', uids: checked });
+    const status: Record<string, boolean> = {};
+    for (const [uid, online] of this.parse(PresenceResult, answer.data, 'presence.query').status) {
+      Object.defineProperty(status, uid, { value: online, enumerable: true, writable: true, configurable: true });
+    }
+    return status;
+  }
+
+  /** Replaces the user's attributes; they are re-sent after presence expiry (R4.4). */
+  async setLocalUserAttributes(attributes: Record<string, string>): Promise<void> {
+    const attrs = checkAttributes(attributes);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'attrs.set', attrs });
+    this.attributes = attrs;
+  }
+
+  async getUserAttributes(uid: string): Promise<Record<string, string>> {
+    const checked = checkId(uid, 'uid');
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'attrs.get', uid: checked });
+    return pairsToRecord(this.parse(AttributesResult, answer.data, 'attrs.get').attrs);
+  }
+
+  /** The channel object for `channelId` (one per id and client). Throws INVALID_ARGUMENT. */
+  createChannel(channelId: string): RtmChannel {
+    const id = checkId(channelId, 'channelId');
+    let channel = this.channels.get(id);
+    if (!channel) {
+      channel = new RtmChannel(id, this.channelHost);
+      this.channels.set(id, channel);
+    }
+    return channel;
+  }
+
+  // ---- the link ---------------------------------------------------------------------------
+
+  /** The machine's `link` actor is built here (see createConnectionActor). */
+  private openLink(input: LinkInput, report: (event: LinkEvent) => void): Link {
+    const link = new Link(
+      { url: this.options.url, uid: input.uid, token: input.token, timing: input.timing, WebSocket: this.options.WebSocket },
+      {
+        resumePoint: () => this.tracker.resumePoint(this.joined),
+        onGranted: (grant, viaLogin) => {
+          this.serverClockOffset = grant.serverTime - Date.now();
+          if (viaLogin) this.tracker.resetPeer();
+        },
+        onReady: () => this.outbox.linkUp(),
+        onLost: () => this.outbox.linkDown(),
+        onFrame: (frame) => this.route(frame),
+        report: (event) => {
+          if (event.type === 'LOGIN_REJECTED') this.rejectionCode = event.code;
+          report(event);
+        },
+      },
+    );
+    this.link = link;
+    return link;
+  }
+
+  /** R4.4: the server forgot the presence session; rejoin the app's channels and re-send attributes. */
+  private restoreSession(): void {
+    for (const channel of this.joined) {
+      this.outbox
+        .request({ t: 'channel.join', channel, lastSeq: this.tracker.channelSeq(channel) ?? 0 }, { urgent: true })
+        .catch(() => undefined); // ALREADY_JOINED: the server had kept us; nothing to restore
+    }
+    if (this.attributes) {
+      this.outbox.request({ t: 'attrs.set', attrs: this.attributes }, { urgent: true }).catch(() => undefined);
+    }
+  }
+
+  private route(frame: ServerFrame): void {
+    switch (frame.t) {
+      case 'res':
+        return this.outbox.settle(frame);
+      case 'peer.msg':
+        return this.deliverPeerMessage(frame);
+      case 'channel.msg':
+        return this.deliverChannelMessage(frame);
+      case 'channel.member':
+        if (this.joined.has(frame.channel)) this.channels.get(frame.channel)?.deliverMemberChange(frame);
+        return;
+      case 'peer.dropped':
+        return this.emit('PeerMessageDropped', { peerId: frame.to, messageId: frame.msgId, reason: frame.reason });
+      default:
+        return;
+    }
+  }
+
+  private deliverPeerMessage(frame: PeerMessageFrame): void {
+    const fresh = this.tracker.acceptPeer(frame);
+    this.scheduleAck();
+    if (!fresh) return;
+    this.emit('MessageFromPeer', { text: frame.text }, frame.from, {
+      serverReceivedTs: frame.ts,
+      isOfflineMessage: frame.offline,
+      isHistoricalMessage: false,
+    });
+  }
+
+  private deliverChannelMessage(frame: ChannelMessageFrame): void {
+    const channel = this.channels.get(frame.channel);
+    if (!channel || !this.joined.has(frame.channel)) return;
+    // Without a history position from the join, a replay could reach back before the join.
+    const joinedAt = this.joinedAt.get(frame.channel);
+    if (frame.historical && joinedAt !== undefined && frame.ts < joinedAt) return;
+    if (!this.tracker.acceptChannel(frame)) return;
+    channel.deliverMessage(frame);
+  }
+
+  /** One cumulative ack per burst of peer messages (R5.2). */
+  private scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    queueMicrotask(() => {
+      this.ackScheduled = false;
+      this.link?.transmit({ t: 'peer.ack', seq: this.tracker.lastPeerSeq });
+    });
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  private stateChanged(state: ConnectionState, reason: ConnectionChangeReason): void {
+    if (state === ConnectionState.DISCONNECTED || state === ConnectionState.ABORTED) {
+      this.link = null;
+      const ended = reason === ConnectionChangeReason.LOGOUT || state === ConnectionState.ABORTED;
+      this.outbox.failAll(
+        ended ? RtmErrorCode.LOGGED_OUT : RtmErrorCode.NOT_LOGGED_IN,
+        ended ? `the connection ended (${reason})` : `login failed (${reason})`,
+      );
+      this.joined.clear();
+      this.joinedAt.clear();
+      this.attributes = null;
+    }
+    this.emit('ConnectionStateChanged', state, reason);
+    const pending = this.pendingLogin;
+    if (!pending) return;
+    if (state === ConnectionState.CONNECTED) {
+      this.pendingLogin = null;
+      pending.resolve();
+    } else if (state === ConnectionState.DISCONNECTED || state === ConnectionState.ABORTED) {
+      this.pendingLogin = null;
+      pending.reject(this.loginError(reason));
+    }
+  }
+
+  private loginError(reason: ConnectionChangeReason): RtmError {
+    switch (reason) {
+      case ConnectionChangeReason.LOGIN_TIMEOUT:
+        return new RtmError(RtmErrorCode.TIMEOUT, 'login timed out');
+      case ConnectionChangeReason.LOGOUT:
+        return new RtmError(RtmErrorCode.LOGGED_OUT, 'logout() was called before the login finished');
+      default: {
+        const code = (this.rejectionCode ?? RtmErrorCode.REJECTED) as RtmErrorCode;
+        return new RtmError(code, `login refused by the server (${code})`);
+      }
+    }
+  }
+
+  private ensureLoggedIn(): void {
+    const state = this.connectionState;
+    if (state === ConnectionState.DISCONNECTED || state === ConnectionState.ABORTED) {
+      throw new RtmError(RtmErrorCode.NOT_LOGGED_IN, `not logged in (${state})`);
+    }
+  }
+
+  private parse<T>(schema: { safeParse(data: unknown): { success: true; data: T } | { success: false } }, data: unknown, what: string): T {
+    const result = schema.safeParse(data);
+    if (!result.success) throw new RtmError(RtmErrorCode.INTERNAL, `malformed answer to ${what}`);
+    return result.data;
+  }
+
+  private serverNow(): number {
+    return Date.now() + this.serverClockOffset;
+  }
+
+  private newMessageId(): string {
+    const bytes = new Uint8Array(6);
+    globalThis.crypto.getRandomValues(bytes);
+    const random = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    return `${random}-${(this.messageCounter++).toString(36)}`;
+  }
+}
+
+export type { RequestBody };

@@ -1,0 +1,75 @@
+/**
+ * What the client has already received, so that a resume starts where it left off and a
+ * replayed or re-sent message is delivered once (R5.1–R5.4). Peer messages are numbered per
+ * inbox, channel messages per channel; a sequence at or below the last one seen is a duplicate.
+ * Message ids are remembered too, for a fresh login whose inbox numbering is unknown.
+ */
+import type { ChannelMessageFrame, PeerMessageFrame } from '../protocol/index.js';
+import type { ResumePoint } from './link.js';
+
+const REMEMBERED_IDS = 4096;
+
+export class InboxTracker {
+  private peerSeq = 0;
+  private readonly channelSeqs = new Map<string, number>();
+  private readonly recentPeerIds = new Set<string>();
+
+  /** True when the peer message is new; records it. */
+  acceptPeer(frame: PeerMessageFrame): boolean {
+    const key = `${frame.from}\n${frame.msgId}`;
+    if (frame.seq <= this.peerSeq || this.recentPeerIds.has(key)) {
+      this.peerSeq = Math.max(this.peerSeq, frame.seq);
+      return false;
+    }
+    this.peerSeq = frame.seq;
+    this.recentPeerIds.add(key);
+    if (this.recentPeerIds.size > REMEMBERED_IDS) {
+      const oldest = this.recentPeerIds.values().next().value;
+      if (oldest !== undefined) this.recentPeerIds.delete(oldest);
+    }
+    return true;
+  }
+
+  /** True when the channel message is new; records it. */
+  acceptChannel(frame: ChannelMessageFrame): boolean {
+    const last = this.channelSeqs.get(frame.channel);
+    if (last !== undefined && frame.seq <= last) return false;
+    this.channelSeqs.set(frame.channel, frame.seq);
+    return true;
+  }
+
+  get lastPeerSeq(): number {
+    return this.peerSeq;
+  }
+
+  channelSeq(channel: string): number | undefined {
+    return this.channelSeqs.get(channel);
+  }
+
+  /** A join told us where the channel's history stood: nothing at or before it is ours. */
+  channelJoined(channel: string, seq: number | undefined): void {
+    const last = this.channelSeqs.get(channel);
+    if (seq !== undefined && (last === undefined || seq > last)) this.channelSeqs.set(channel, seq);
+  }
+
+  channelLeft(channel: string): void {
+    this.channelSeqs.delete(channel);
+  }
+
+  /** A fresh login starts a new inbox numbering. */
+  resetPeer(): void {
+    this.peerSeq = 0;
+  }
+
+  reset(): void {
+    this.peerSeq = 0;
+    this.channelSeqs.clear();
+    this.recentPeerIds.clear();
+  }
+
+  resumePoint(joined: Iterable<string>): ResumePoint {
+    const channels: ResumePoint['channels'] = [];
+    for (const channel of joined) channels.push({ channel, seq: this.channelSeqs.get(channel) ?? 0 });
+    return { peerSeq: this.peerSeq, channels };
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * The link: one logical connection to the server for the life of a login, made of as many
+ * WebSockets as it takes. It dials, logs in (first time) or resumes (afterwards), runs the
+ * heartbeat, notices a lost or black-holed socket and re-dials, and reports what happened as
+ * the connection machine's link events. It never decides a connection state itself.
+ */
+import type { LinkEvent } from '../../machines/connection.machine.js';
+import type { Timing } from '../../machines/timing.js';
+import { RtmErrorCode } from '../errors.js';
+import { PROTOCOL_VERSION, SessionGrant, type ClientFrame, type ServerFrame } from '../protocol/index.js';
+import { redialPolicy, type RedialPolicy } from './backoff.js';
+import { FrameSocket, resolveWebSocket, type WebSocketConstructor } from './socket.js';
+
+/** The request id the link uses for its own login / resume / logout; the outbox counts from 1. */
+export const LINK_REQUEST_ID = 0;
+
+export interface ResumePoint {
+  peerSeq: number;
+  channels: Array<{ channel: string; seq: number }>;
+}
+
+export interface LinkHooks {
+  /** Where a resume starts: the last sequences seen (R5.2, R5.3). */
+  resumePoint(): ResumePoint;
+  /** A login or resume succeeded; called before the machine hears LINK_UP. `fresh` for a new login. */
+  onGranted(grant: SessionGrant, fresh: boolean): void;
+  /** The machine has heard LINK_UP (and restored the session if needed): time to flush queued requests. */
+  onReady(): void;
+  /** The socket that was up is gone. */
+  onLost(): void;
+  /** Every frame for the application layer (responses, messages, member changes). */
+  onFrame(frame: ServerFrame): void;
+  /** Link events for the connection machine (`sendBack`). */
+  report(event: LinkEvent): void;
+}
+
+export interface LinkOptions {
+  url: string;
+  uid: string;
+  token: string;
+  timing: Timing;
+  WebSocket?: WebSocketConstructor;
+  policy?: RedialPolicy;
+}
+
+type Phase =
+  | 'dialing' // socket opening
+  | 'authenticating' // login or resume sent
+  | 'up' // granted; heartbeat running
+  | 'waiting' // between attempts
+  | 'refused' // login refused: the machine will stop us
+  | 'stopped';
+
+export class Link {
+  private phase: Phase = 'waiting';
+  private socket: FrameSocket | null = null;
+  private token: string;
+  /** Set by the first grant; a link with a session resumes instead of logging in. */
+  private sessionId: string | null = null;
+  /** The server forgot the session without a logout: log in afresh and restore (R4.4). */
+  private mustRestore = false;
+  private failures = 0;
+  private lastHeard = 0;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly policy: RedialPolicy;
+
+  constructor(
+    private readonly options: LinkOptions,
+    private readonly hooks: LinkHooks,
+  ) {
+    this.token = options.token;
+    this.policy = options.policy ?? redialPolicy(options.timing);
+  }
+
+  start(): void {
+    void this.dial();
+  }
+
+  renewToken(token: string): void {
+    this.token = token;
+  }
+
+  get isUp(): boolean {
+    return this.phase === 'up';
+  }
+
+  /** Sends a frame if the link is up; false otherwise (the caller keeps it queued). */
+  transmit(frame: ClientFrame): boolean {
+    return this.phase === 'up' && this.socket !== null && this.socket.send(frame);
+  }
+
+  /** Logout or abort: say goodbye if logged in, close, stop every timer, never re-dial. */
+  stop(): void {
+    const wasUp = this.phase === 'up';
+    this.phase = 'stopped';
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = null;
+    if (!socket) return;
+    if (wasUp) socket.send({ t: 'logout', id: LINK_REQUEST_ID });
+    socket.close(1000);
+  }
+
+  /** Ends the link without a logout frame (after a kick). */
+  private halt(): void {
+    this.phase = 'stopped';
+    this.clearTimers();
+    this.socket?.close(1000);
+    this.socket = null;
+  }
+
+  private async dial(): Promise<void> {
+    this.phase = 'dialing';
+    let ctor: WebSocketConstructor;
+    try {
+      ctor = await resolveWebSocket(this.options.WebSocket);
+    } catch {
+      return this.attemptFailed();
+    }
+    if (this.phase !== 'dialing') return;
+    this.timer = setTimeout(() => this.abandonAttempt(), this.policy.attemptTimeoutMs);
+    try {
+      this.socket = FrameSocket.open(ctor, this.options.url, {
+        onOpen: () => this.authenticate(),
+        onFrame: (frame) => this.receive(frame),
+        onClose: () => this.socketClosed(),
+      });
+    } catch {
+      this.attemptFailed();
+    }
+  }
+
+  private authenticate(): void {
+    if (this.phase !== 'dialing' || !this.socket) return;
+    this.phase = 'authenticating';
+    const { uid } = this.options;
+    if (this.sessionId === null || this.mustRestore) {
+      this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, token: this.token });
+    } else {
+      const { peerSeq, channels } = this.hooks.resumePoint();
+      this.socket.send({
+        t: 'resume',
+        id: LINK_REQUEST_ID,
+        v: PROTOCOL_VERSION,
+        uid,
+        sessionId: this.sessionId,
+        token: this.token,
+        peerSeq,
+        channels,
+      });
+    }
+  }
+
+  private receive(frame: ServerFrame): void {
+    this.lastHeard = Date.now();
+    if (this.phase === 'authenticating' && frame.t === 'res' && frame.id === LINK_REQUEST_ID) {
+      return frame.ok ? this.granted(frame.data) : this.refused(frame.code);
+    }
+    switch (frame.t) {
+      case 'pong':
+        return;
+      case 'kick':
+        this.halt();
+        return this.hooks.report({ type: 'KICKED', reason: frame.reason });
+      case 'error':
+        return; // the server closes the socket next; the close is what counts
+      default:
+        if (this.phase === 'up') this.hooks.onFrame(frame);
+    }
+  }
+
+  private granted(data: unknown): void {
+    const parsed = SessionGrant.safeParse(data);
+    if (!parsed.success) return this.dropSocket();
+    const grant = parsed.data;
+    const fresh = this.sessionId === null;
+    const sessionExpired = !fresh && (this.mustRestore || grant.sessionExpired);
+    this.clearTimers();
+    this.sessionId = grant.sessionId;
+    this.mustRestore = false;
+    this.failures = 0;
+    this.phase = 'up';
+    this.startHeartbeat(grant);
+    this.hooks.onGranted(grant, fresh);
+    this.hooks.report({ type: 'LINK_UP', sessionExpired });
+    if (this.phase === 'up') this.hooks.onReady();
+  }
+
+  private refused(code: string): void {
+    const firstLogin = this.sessionId === null;
+    if (firstLogin) {
+      // R1.3: the machine goes DISCONNECTED and stops the link.
+      this.phase = 'refused';
+      this.clearTimers();
+      this.socket?.close(1000);
+      this.socket = null;
+      return this.hooks.report({ type: 'LOGIN_REJECTED', code });
+    }
+    if (code === RtmErrorCode.TOKEN_EXPIRED) {
+      // R3.6: the session lives on; keep trying, the app may renew the token.
+      this.hooks.report({ type: 'TOKEN_EXPIRED' });
+    } else if (code === RtmErrorCode.SESSION_EXPIRED) {
+      // The server no longer knows the session though we never logged out: log in afresh.
+      this.mustRestore = true;
+      this.failures = 0;
+    } else if (code === RtmErrorCode.REJECTED) {
+      this.halt();
+      return this.hooks.report({ type: 'KICKED', reason: 'BANNED_BY_SERVER' });
+    }
+    this.dropSocket();
+  }
+
+  private startHeartbeat(grant: SessionGrant): void {
+    this.lastHeard = Date.now();
+    this.heartbeat = setInterval(() => {
+      // Nothing heard for a heartbeat timeout: the link is black-holed (R3.1).
+      if (Date.now() - this.lastHeard > grant.heartbeatTimeoutMs) return this.dropSocket();
+      this.socket?.send({ t: 'ping' });
+    }, grant.heartbeatIntervalMs);
+  }
+
+  /** The attempt took too long (a handshake in a black hole). */
+  private abandonAttempt(): void {
+    this.timer = null;
+    if (this.phase === 'dialing' || this.phase === 'authenticating') this.dropSocket();
+  }
+
+  private dropSocket(): void {
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(4000);
+    this.socketClosed();
+  }
+
+  private socketClosed(): void {
+    this.socket = null;
+    const was = this.phase;
+    if (was === 'stopped' || was === 'refused' || was === 'waiting') return;
+    this.clearTimers();
+    if (was === 'up') {
+      this.phase = 'waiting';
+      this.hooks.onLost();
+      this.hooks.report({ type: 'LINK_DOWN' });
+      // R3.1: re-dial at once (unless the report made the machine stop the link).
+      if (this.phase === 'waiting') {
+        this.failures = 0;
+        void this.dial();
+      }
+      return;
+    }
+    this.attemptFailed();
+  }
+
+  private attemptFailed(): void {
+    if (this.phase === 'stopped' || this.phase === 'refused') return;
+    this.clearTimers();
+    this.phase = 'waiting';
+    const delay = this.policy.delayAfter(this.failures++);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.dial();
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.timer = null;
+    this.heartbeat = null;
+  }
+}
+

@@ -1,0 +1,148 @@
+/**
+ * The WebSocket underneath a link, seen through the small surface that browsers' WebSocket,
+ * Node's global WebSocket and `ws` all share. Frames go out coalesced per tick (one WebSocket
+ * message may carry several frames, see `joinFrames`) and come in decoded and validated.
+ */
+import {
+  SUBPROTOCOL,
+  decodeServerFrame,
+  encodeFrame,
+  joinFrames,
+  splitFrames,
+  type ClientFrame,
+  type ServerFrame,
+} from '../protocol/index.js';
+
+/** What the client needs from a WebSocket object. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason?: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+const OPEN = 1;
+
+/**
+ * The WebSocket implementation to dial with: the one given, else the global one (browsers,
+ * Node ≥ 22), else `ws` loaded on demand, so that no Node module is imported at the top level
+ * and the same code path bundles for the browser.
+ */
+export async function resolveWebSocket(given?: WebSocketConstructor): Promise<WebSocketConstructor> {
+  if (given) return given;
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (global) return global;
+  const wsModuleName = 'ws';
+  const mod = (await import(/* @vite-ignore */ wsModuleName)) as {
+    WebSocket?: WebSocketConstructor;
+    default?: WebSocketConstructor;
+  };
+  const ctor = mod.WebSocket ?? mod.default;
+  if (!ctor) throw new Error('no WebSocket implementation available: pass options.WebSocket');
+  return ctor;
+}
+
+export interface FrameSocketHandlers {
+  onOpen(): void;
+  onFrame(frame: ServerFrame): void;
+  /** The socket closed, failed, or broke the protocol; called at most once. */
+  onClose(code: number): void;
+}
+
+const noop = () => undefined;
+
+/** One WebSocket speaking the RTM protocol. */
+export class FrameSocket {
+  private outgoing: string[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocketLike,
+    private readonly handlers: FrameSocketHandlers,
+  ) {
+    ws.onopen = () => this.handlers.onOpen();
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onclose = (event) => this.finish(event.code);
+    // `ws` and browsers follow an error with a close event; the close is what counts.
+    ws.onerror = noop;
+  }
+
+  static open(ctor: WebSocketConstructor, url: string, handlers: FrameSocketHandlers): FrameSocket {
+    return new FrameSocket(new ctor(url, SUBPROTOCOL), handlers);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.ws.readyState === OPEN;
+  }
+
+  /** Queues a frame; everything queued in one tick leaves as one WebSocket message. */
+  send(frame: ClientFrame): boolean {
+    if (!this.isOpen) return false;
+    this.outgoing.push(encodeFrame(frame));
+    if (this.outgoing.length === 1) queueMicrotask(() => this.flush());
+    return true;
+  }
+
+  /** Sends what is queued, then closes. No handler is called afterwards. */
+  close(code = 1000): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.detach();
+    try {
+      this.ws.close(code);
+    } catch {
+      // Closing a socket that never opened may throw in some implementations; it is gone either way.
+    }
+  }
+
+  private flush(): void {
+    if (this.outgoing.length === 0) return;
+    const message = joinFrames(this.outgoing);
+    this.outgoing = [];
+    if (!this.isOpen) return;
+    try {
+      this.ws.send(message);
+    } catch {
+      // A send racing a close: the close handler reports the loss.
+    }
+  }
+
+  private receive(data: unknown): void {
+    if (this.closed) return;
+    if (typeof data !== 'string') return this.fail();
+    for (const raw of splitFrames(data)) {
+      const decoded = decodeServerFrame(raw);
+      if (!decoded.ok) return this.fail();
+      this.handlers.onFrame(decoded.frame);
+      if (this.closed) return;
+    }
+  }
+
+  /** A server that breaks the protocol is treated like a lost link. */
+  private fail(): void {
+    this.close(4000);
+    this.handlers.onClose(4000);
+  }
+
+  private finish(code: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outgoing = [];
+    this.detach();
+    this.handlers.onClose(code);
+  }
+
+  private detach(): void {
+    // Replaced, not removed: `ws` throws on an 'error' event nobody listens to.
+    this.ws.onopen = noop;
+    this.ws.onmessage = noop;
+    this.ws.onclose = noop;
+    this.ws.onerror = noop;
+  }
+}

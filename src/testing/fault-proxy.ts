@@ -1,0 +1,132 @@
+/**
+ * A TCP proxy that stands between a client and a server and breaks the network on demand, so
+ * that tests exercise real sockets with real faults:
+ *  - `cut()`       closes every open connection (the next dial goes through);
+ *  - `refuse()`    closes every new connection at once (the server looks unreachable);
+ *  - `blackhole()` keeps every connection open but drops all bytes both ways, new ones included;
+ *  - `silent()`    accepts new connections and never forwards them (a server that never answers);
+ *  - `restore()`   forwards again. Connections that lost bytes in a black hole or were never
+ *                  forwarded cannot carry a WebSocket any more and are closed.
+ */
+import net from 'node:net';
+
+export interface FaultProxyOptions {
+  /** Where to forward: a ws:// URL or host and port. */
+  target: string | { host: string; port: number };
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  host?: string;
+  port?: number;
+}
+
+export type FaultMode = 'pass' | 'refuse' | 'blackhole' | 'silent';
+
+export interface FaultProxy {
+  /** ws://host:port of the proxy, for the client. */
+  readonly url: string;
+  readonly port: number;
+  readonly mode: FaultMode;
+  /** Connections currently open through the proxy. */
+  readonly connectionCount: number;
+  cut(): void;
+  refuse(): void;
+  blackhole(): void;
+  silent(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket | null;
+  /** Bytes are being dropped (black hole) or were never forwarded (silent). */
+  broken: boolean;
+}
+
+function parseTarget(target: FaultProxyOptions['target']): { host: string; port: number } {
+  if (typeof target !== 'string') return target;
+  const url = new URL(target);
+  return { host: url.hostname, port: Number(url.port || (url.protocol === 'wss:' ? 443 : 80)) };
+}
+
+export async function createFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+  const target = parseTarget(options.target);
+  const host = options.host ?? '127.0.0.1';
+  const pairs = new Set<Pair>();
+  let mode: FaultMode = 'pass';
+
+  const drop = (pair: Pair) => {
+    pairs.delete(pair);
+    pair.client.destroy();
+    pair.upstream?.destroy();
+  };
+
+  const server = net.createServer((client) => {
+    client.on('error', () => undefined);
+    if (mode === 'refuse') {
+      client.destroy();
+      return;
+    }
+    const pair: Pair = { client, upstream: null, broken: mode !== 'pass' };
+    pairs.add(pair);
+    client.on('close', () => drop(pair));
+    if (pair.broken) {
+      client.resume(); // read and discard
+      return;
+    }
+    const upstream = net.connect(target.port, target.host);
+    pair.upstream = upstream;
+    upstream.on('error', () => undefined);
+    upstream.setNoDelay(true);
+    client.setNoDelay(true);
+    client.on('data', (chunk) => {
+      if (!pair.broken) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!pair.broken) client.write(chunk);
+    });
+    upstream.on('close', () => {
+      // In a black hole even the server's FIN is lost: the client must find out by itself.
+      if (pair.broken) pair.upstream = null;
+      else drop(pair);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    url: `ws://${host}:${port}`,
+    port,
+    get mode() {
+      return mode;
+    },
+    get connectionCount() {
+      return pairs.size;
+    },
+    cut() {
+      for (const pair of [...pairs]) drop(pair);
+    },
+    refuse() {
+      mode = 'refuse';
+    },
+    blackhole() {
+      mode = 'blackhole';
+      for (const pair of pairs) pair.broken = true;
+    },
+    silent() {
+      mode = 'silent';
+    },
+    restore() {
+      mode = 'pass';
+      for (const pair of [...pairs]) if (pair.broken) drop(pair);
+    },
+    async close() {
+      mode = 'refuse';
+      for (const pair of [...pairs]) drop(pair);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** rtm-statechart/testing: tools for testing apps and the SDK against real faults (Node only). */
+export { createFaultProxy } from './fault-proxy.js';
+export type { FaultMode, FaultProxy, FaultProxyOptions } from './fault-proxy.js';
+export {
+  CoverageRecorder,
+  connectionStimuli,
+  definedStates,
+  definedTransitions,
+  delayOf,
+  executePath,
+  shortestStatePaths,
+  transitionCoveragePaths,
+  transitionKey,
+} from './model.js';
+export type { ModelEvent, ModelPath, ModelStep, PathExecutor, PathGenerationOptions } from './model.js';
