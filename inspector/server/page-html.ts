@@ -1,4 +1,110 @@
-/** The inspector page's HTML shell; the behaviour is in inspector/page (bundled to app.js). */
+/** The inspector page's HTML shell and styles; the behaviour is in inspector/page (app.js). */
+const styles = `
+:root { --bg:#f6f7f9; --panel:#fff; --line:#d9dde3; --text:#1d2430; --muted:#6b7480; --accent:#2463eb; --active:#e8f0ff; --active-line:#2463eb; --taken:#f59e0b; --ok:#16a34a; --bad:#dc2626; }
+* { box-sizing: border-box; }
+html, body { margin:0; height:100%; background:var(--bg); color:var(--text); font:13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+#app { display:grid; height:100vh; grid-template-columns: 280px minmax(0,1fr) 330px; grid-template-rows: 40px minmax(0,1fr) 250px;
+  grid-template-areas: "top top top" "left center right" "bottom bottom bottom"; }
+@media (max-width: 1000px) { #app { grid-template-columns: 220px minmax(0,1fr); grid-template-rows: 40px minmax(0,1fr) 300px 250px;
+  grid-template-areas: "top top" "left center" "right right" "bottom bottom"; height:auto; min-height:100vh; } }
+header.top { grid-area:top; display:flex; align-items:center; gap:12px; padding:0 14px; background:#111827; color:#fff; }
+header.top h1 { font-size:15px; margin:0; font-weight:600; }
+.live-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; }
+.live-status[data-live="true"] { background:var(--ok); }
+aside.left { grid-area:left; overflow:auto; border-right:1px solid var(--line); background:var(--panel); }
+main.center { grid-area:center; display:flex; flex-direction:column; min-width:0; min-height:0; }
+aside.right { grid-area:right; overflow:auto; border-left:1px solid var(--line); background:var(--panel); }
+footer.bottom { grid-area:bottom; min-height:0; border-top:1px solid var(--line); background:var(--panel); display:flex; }
+.panel { padding:8px 10px; }
+h2 { font-size:12px; text-transform:uppercase; letter-spacing:.05em; color:var(--muted); margin:4px 0 8px; }
+h3 { font-size:12px; color:var(--muted); margin:10px 0 4px; }
+.muted { color:var(--muted); }
+button { font:inherit; padding:3px 8px; border:1px solid var(--line); background:#fff; border-radius:4px; cursor:pointer; }
+button:hover { border-color:var(--accent); }
+input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); border-radius:4px; }
+.actor-search { width:100%; margin-bottom:6px; }
+.actor-list { list-style:none; margin:0; padding:0; }
+.actor-list li { display:grid; grid-template-columns:10px auto 1fr; grid-template-rows:auto auto; column-gap:6px; padding:4px 8px; border-radius:4px; cursor:pointer; }
+.actor-list li:hover { background:#f1f3f6; }
+.actor-list li[data-selected="true"] { background:var(--active); outline:1px solid var(--active-line); }
+.actor-list .dot { width:8px; height:8px; border-radius:50%; background:var(--ok); align-self:center; }
+.actor-list .dot.done, .actor-list .dot.stopped { background:#9ca3af; }
+.actor-list .dot.error { background:var(--bad); }
+.actor-name { font-weight:600; }
+.actor-state { text-align:right; font-family:ui-monospace, monospace; font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.actor-id { grid-column:2 / 4; font-size:11px; font-family:ui-monospace, monospace; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.chart { position:relative; flex:1; min-height:0; display:flex; flex-direction:column; }
+.chart-caption { padding:6px 12px; font-weight:600; border-bottom:1px solid var(--line); background:var(--panel); }
+.zoom-bar { position:absolute; right:10px; top:4px; display:flex; gap:4px; z-index:5; }
+.chart-scroll { flex:1; overflow:auto; min-height:0; }
+.chart-canvas { position:relative; transform-origin:0 0; margin:0; }
+.chart-edges { position:absolute; left:0; top:0; pointer-events:none; overflow:visible; }
+.state { position:absolute; border:1.5px solid #9aa4b2; border-radius:8px; background:#fff; transition:background .25s, border-color .25s, box-shadow .25s; }
+.state.compound { background:rgba(255,255,255,.6); }
+.state.root { border-style:dashed; background:transparent; }
+.state-name { padding:6px 10px 0; font-weight:600; white-space:nowrap; }
+.state:not(.compound) .state-name { text-align:center; padding-top:8px; }
+.state-targetless { padding:0 10px; font-size:11px; color:var(--muted); white-space:nowrap; }
+.state[data-active="true"] { border-color:var(--active-line); background:var(--active); box-shadow:0 0 0 2px rgba(36,99,235,.25); }
+.state.compound[data-active="true"] { background:rgba(232,240,255,.55); }
+.state.root[data-active="true"] { background:transparent; box-shadow:none; border-color:#9aa4b2; }
+.state.initial::before { content:""; position:absolute; left:-14px; top:14px; width:8px; height:8px; border-radius:50%; background:#4b5563; }
+.state-final { border-width:3px; border-style:double; }
+.edge { fill:none; stroke:#8a94a3; stroke-width:1.4; }
+.edge.delayed { stroke-dasharray:5 3; }
+.arrowhead { fill:#8a94a3; }
+.edge.last { stroke:var(--taken); stroke-width:2; }
+.edge.taken { stroke:var(--taken); stroke-width:3; stroke-dasharray:8 4; animation:dash .6s linear infinite; }
+@keyframes dash { to { stroke-dashoffset:-24; } }
+.edge-label { position:absolute; font-size:11.5px; white-space:nowrap; padding:1px 4px; background:rgba(246,247,249,.92); border-radius:3px; color:#374151; }
+.edge-label.delayed { color:#7c3aed; }
+.edge-label.last { background:#fef3c7; }
+.edge-label.taken { background:var(--taken); color:#fff; animation:pop .5s ease-out; }
+@keyframes pop { from { transform:scale(1.25); } to { transform:scale(1); } }
+.countdown { position:absolute; font:600 11.5px ui-monospace, monospace; color:#fff; background:#7c3aed; padding:1px 6px; border-radius:9px; white-space:nowrap; z-index:3; }
+.countdown.frozen { background:#a78bfa; }
+.timeline { display:flex; align-items:center; gap:6px; padding:6px 10px; border-top:1px solid var(--line); background:var(--panel); }
+.timeline-range { flex:1; }
+.timeline-label { font-size:12px; color:var(--muted); min-width:260px; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+.live-button[data-live="true"] { background:var(--accent); color:#fff; border-color:var(--accent); }
+.details dl { display:grid; grid-template-columns:60px 1fr; gap:2px 8px; margin:0; }
+.details dt { color:var(--muted); }
+.details dd { margin:0; font-family:ui-monospace, monospace; word-break:break-all; }
+pre.json { margin:0; padding:6px; background:#f3f4f6; border-radius:4px; font-size:11.5px; max-height:220px; overflow:auto; white-space:pre-wrap; word-break:break-all; }
+.pending-list { margin:0; padding-left:16px; }
+.pending-list strong { color:#7c3aed; font-family:ui-monospace, monospace; }
+.stately { margin-top:12px; display:flex; flex-wrap:wrap; gap:6px; align-items:center; }
+.log { flex:1; display:flex; flex-direction:column; min-height:0; padding-bottom:0; }
+.log-toolbar { display:flex; align-items:center; gap:8px; margin-bottom:4px; }
+.log-toolbar h2 { margin:0; }
+.log-search { flex:0 1 340px; }
+.log-viewport { position:relative; flex:1; overflow:auto; min-height:0; font-family:ui-monospace, monospace; font-size:12px; }
+.log-spacer { width:1px; }
+.log-rows { position:absolute; left:0; right:0; top:0; }
+.log-row { position:absolute; left:0; right:0; height:22px; display:grid; grid-template-columns:100px 130px 260px 200px 130px 1fr; gap:8px; padding:0 8px; align-items:center; white-space:nowrap; cursor:pointer; }
+.log-row span { overflow:hidden; text-overflow:ellipsis; }
+.log-row:hover { background:#f1f3f6; }
+.log-row.mine .c-actor { color:var(--accent); }
+.log-row.current { background:#fef3c7; }
+.log-header { position:static; font-family:system-ui, sans-serif; color:var(--muted); font-size:11px; border-bottom:1px solid var(--line); cursor:default; }
+.c-reason { color:#b45309; }
+.c-context { color:var(--muted); }
+.demo { border-bottom:1px solid var(--line); }
+.demo-form { display:flex; gap:4px; flex-wrap:wrap; margin-bottom:6px; }
+.demo-form input { width:110px; }
+.demo-client { border:1px solid var(--line); border-radius:6px; padding:6px; margin-bottom:6px; }
+.demo-client-head { display:flex; justify-content:space-between; align-items:center; gap:6px; }
+.client-state { font:600 11.5px ui-monospace, monospace; padding:1px 6px; border-radius:9px; background:#e5e7eb; }
+.client-state[data-state="CONNECTED"] { background:#dcfce7; color:#166534; }
+.client-state[data-state="RECONNECTING"], .client-state[data-state="CONNECTING"] { background:#fef3c7; color:#92400e; }
+.client-state[data-state="ABORTED"] { background:#fee2e2; color:#991b1b; }
+.demo-actions { display:flex; flex-wrap:wrap; gap:3px; margin:4px 0; }
+.demo-actions button { padding:1px 6px; font-size:12px; }
+.demo-actions button[data-cut="true"] { background:#fee2e2; border-color:var(--bad); }
+.demo-log { max-height:90px; overflow:auto; font:11px/1.35 ui-monospace, monospace; background:#f9fafb; padding:3px; margin:0; list-style:none; }
+.demo-log li.error { color:var(--bad); }
+`;
+
 export function renderPage(): string {
   return `<!doctype html>
 <html lang="en">
@@ -6,9 +112,10 @@ export function renderPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rtm-statechart inspector</title>
+<style>${styles}</style>
 </head>
 <body>
-<div id="app">Loading…</div>
+<div id="app"><p style="padding:16px">Loading the inspector…</p></div>
 <script type="module" src="/inspector/app.js"></script>
 </body>
 </html>`;

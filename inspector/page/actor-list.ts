@@ -1,0 +1,86 @@
+/** The list of actors, children under their parents; each item carries `data-actor-id`. */
+import { h } from './dom.js';
+import { stateValueText } from './machine-graph.js';
+import type { ActorView, Store } from './store.js';
+
+export class ActorList {
+  readonly element: HTMLElement;
+  private readonly list: HTMLElement;
+  private readonly search: HTMLInputElement;
+  private readonly count: HTMLElement;
+  private readonly items = new Map<string, HTMLElement>();
+  private selected: string | null = null;
+
+  constructor(private readonly store: Store, private readonly onSelect: (sessionId: string) => void) {
+    this.search = h('input', { type: 'search', placeholder: 'filter actors', class: 'actor-search', oninput: () => this.refresh(new Set(['actors'])) });
+    this.count = h('span', { class: 'muted' });
+    this.list = h('ul', { class: 'actor-list', role: 'listbox' });
+    this.element = h('section', { class: 'panel actors' }, h('h2', {}, 'Actors ', this.count), this.search, this.list);
+  }
+
+  select(sessionId: string | null): void {
+    if (this.selected) this.items.get(this.selected)?.removeAttribute('data-selected');
+    this.selected = sessionId;
+    if (sessionId) this.items.get(sessionId)?.setAttribute('data-selected', 'true');
+  }
+
+  refresh(changed: Set<string>): void {
+    const structural = changed.has('actors') || changed.has('*');
+    if (structural) this.rebuild();
+    for (const id of changed) {
+      const actor = this.store.actors.get(id);
+      const el = this.items.get(id);
+      if (actor && el) this.fill(el, actor);
+    }
+  }
+
+  private rebuild(): void {
+    const filter = this.search.value.trim().toLowerCase();
+    const actors = [...this.store.actors.values()];
+    const children = new Map<string | null, ActorView[]>();
+    for (const actor of actors) {
+      const parent = actor.parentId && this.store.actors.has(actor.parentId) ? actor.parentId : null;
+      const siblings = children.get(parent) ?? [];
+      siblings.push(actor);
+      children.set(parent, siblings);
+    }
+    const ordered: { actor: ActorView; depth: number }[] = [];
+    const walk = (parent: string | null, depth: number): void => {
+      for (const actor of children.get(parent) ?? []) {
+        ordered.push({ actor, depth });
+        walk(actor.sessionId, depth + 1);
+      }
+    };
+    walk(null, 0);
+    const fragment = document.createDocumentFragment();
+    for (const { actor, depth } of ordered) {
+      if (filter && !`${actor.name} ${actor.sessionId}`.toLowerCase().includes(filter)) continue;
+      let el = this.items.get(actor.sessionId);
+      if (!el) {
+        const id = actor.sessionId;
+        el = h('li', { 'data-actor-id': id, role: 'option', tabindex: 0, onclick: () => this.onSelect(id), onkeydown: (e) => { if ((e as KeyboardEvent).key === 'Enter') this.onSelect(id); } });
+        this.items.set(id, el);
+        this.fill(el, actor);
+      }
+      el.style.paddingLeft = `${8 + depth * 14}px`;
+      if (actor.sessionId === this.selected) el.setAttribute('data-selected', 'true');
+      fragment.append(el);
+    }
+    for (const id of this.items.keys()) if (!this.store.actors.has(id)) this.items.delete(id);
+    this.list.replaceChildren(fragment);
+    this.count.textContent = `(${actors.length})`;
+  }
+
+  private fill(el: HTMLElement, actor: ActorView): void {
+    const last = actor.snapshots[actor.snapshots.length - 1];
+    const status = typeof last?.snapshot.status === 'string' ? last.snapshot.status : 'active';
+    const state = last ? stateValueText(last.snapshot.value) : '';
+    el.setAttribute('data-status', status);
+    el.replaceChildren(
+      h('span', { class: `dot ${status}` }),
+      h('span', { class: 'actor-name' }, actor.name),
+      h('span', { class: 'actor-state' }, state || (actor.graph ? '' : 'no chart')),
+      h('span', { class: 'actor-id muted' }, actor.sessionId),
+    );
+  }
+}

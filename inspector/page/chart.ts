@@ -1,0 +1,227 @@
+/**
+ * Draws the selected machine: state boxes (HTML, so they carry `data-state-id` and
+ * `data-active`), transition arrows (SVG) with their labels, the transition just taken
+ * animated, and a live countdown (`data-delay`) on every pending delayed transition.
+ */
+import { h, svg } from './dom.js';
+import { pendingDelays, remainingText } from './delays.js';
+import { layoutGraph, type ChartLayout, type EdgeLayout } from './layout.js';
+import { delayLabel, type TransitionView } from './machine-graph.js';
+import type { ActorView, SnapshotEntry } from './store.js';
+
+const TAKEN_MS = 1600;
+
+export class ChartView {
+  readonly element: HTMLElement;
+  private readonly canvas: HTMLElement;
+  private readonly edgesSvg: SVGSVGElement;
+  private readonly caption: HTMLElement;
+  private actor: ActorView | null = null;
+  private layoutKey = '';
+  private layout: ChartLayout | null = null;
+  private layoutRun = 0;
+  private stateEls = new Map<string, HTMLElement>();
+  private edgeEls = new Map<string, { path: SVGPathElement; label: HTMLElement | null; layout: EdgeLayout }>();
+  private countdowns = new Map<string, HTMLElement>();
+  private shown: { entry: SnapshotEntry; live: boolean } | null = null;
+  private zoom = 1;
+  private takenTimer: ReturnType<typeof setTimeout> | undefined;
+  private applied: SnapshotEntry | null = null;
+  private fitted = false;
+
+  constructor() {
+    this.caption = h('div', { class: 'chart-caption' }, 'Select an actor to see its chart.');
+    this.edgesSvg = svg('svg', { class: 'chart-edges' });
+    const defs = svg('defs');
+    const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+    marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
+    defs.append(marker);
+    this.edgesSvg.append(defs);
+    this.canvas = h('div', { class: 'chart-canvas' });
+    const zoomBar = h(
+      'div',
+      { class: 'zoom-bar' },
+      h('button', { type: 'button', title: 'Zoom out', onclick: () => this.setZoom(this.zoom / 1.2) }, '−'),
+      h('button', { type: 'button', title: 'Fit', onclick: () => this.fit() }, 'fit'),
+      h('button', { type: 'button', title: 'Zoom in', onclick: () => this.setZoom(this.zoom * 1.2) }, '+'),
+    );
+    this.element = h('div', { class: 'chart' }, this.caption, zoomBar, h('div', { class: 'chart-scroll' }, this.canvas));
+  }
+
+  /** Shows `actor` at `entry`; `live` entries count down against the clock. */
+  async show(actor: ActorView | null, entry: SnapshotEntry | null, previous: SnapshotEntry | null, live: boolean, animate: boolean): Promise<void> {
+    const switched = actor !== this.actor;
+    this.actor = actor;
+    if (!actor || !actor.graph) {
+      this.clear(actor ? `${actor.name} (${actor.sessionId}) has no statechart definition.` : 'Select an actor to see its chart.');
+      return;
+    }
+    const labelFor = (t: TransitionView): string => (t.delay ? delayLabel(t.delay, t.delay.ms ?? actor.delays[t.delay.key]) : t.event);
+    const key = `${actor.sessionId}\n${actor.definition}\n${actor.graph.transitions.map(labelFor).join('|')}`;
+    let rendered = false;
+    if (key !== this.layoutKey) {
+      this.layoutKey = key;
+      const run = ++this.layoutRun;
+      const layout = await layoutGraph(actor.graph, labelFor);
+      if (run !== this.layoutRun) return;
+      this.layout = layout;
+      this.render(layout);
+      rendered = true;
+      if (switched || !this.fitted) this.fit();
+    }
+    this.caption.textContent = `${actor.name} · ${actor.sessionId}${live ? '' : ' · viewing the past (timeline)'}`;
+    // Re-rendered layouts need the classes again; an unchanged entry keeps its animation.
+    if (entry && (entry !== this.applied || rendered)) this.applyEntry(entry, previous, animate && live && !switched);
+    this.applied = entry;
+    this.shown = entry ? { entry, live } : null;
+    this.tick(Date.now());
+  }
+
+  /** Refreshes the countdowns; `now` is in the relay's clock. */
+  tick(now: number): void {
+    const actor = this.actor;
+    const shown = this.shown;
+    const wanted = new Map<string, { text: string; key: string; edgeId: string }>();
+    if (actor && shown) {
+      const at = shown.live ? now : shown.entry.at;
+      for (const pending of pendingDelays(actor, shown.entry, at)) {
+        const edgeId = pending.transition.id;
+        wanted.set(edgeId, { text: remainingText(pending.remaining), key: pending.key, edgeId });
+      }
+    }
+    for (const [edgeId, el] of this.countdowns) {
+      if (!wanted.has(edgeId)) {
+        el.remove();
+        this.countdowns.delete(edgeId);
+      }
+    }
+    for (const [edgeId, want] of wanted) {
+      let el = this.countdowns.get(edgeId);
+      if (!el) {
+        const edge = this.edgeEls.get(edgeId);
+        if (!edge) continue;
+        el = h('span', { class: `countdown${shown?.live ? '' : ' frozen'}`, 'data-delay': want.key, title: `time left before this delayed transition fires` });
+        const box = edge.layout.labelBox ?? { x: edge.layout.points[0]?.x ?? 0, y: edge.layout.points[0]?.y ?? 0, width: 0, height: 0 };
+        el.style.left = `${box.x}px`;
+        el.style.top = `${box.y + box.height + 2}px`;
+        this.canvas.append(el);
+        this.countdowns.set(edgeId, el);
+      }
+      if (el.textContent !== want.text) el.textContent = want.text;
+    }
+  }
+
+  private clear(message: string): void {
+    this.layoutKey = '';
+    this.layout = null;
+    this.shown = null;
+    this.applied = null;
+    this.canvas.replaceChildren();
+    this.stateEls.clear();
+    this.edgeEls.clear();
+    this.countdowns.clear();
+    this.caption.textContent = message;
+  }
+
+  private render(layout: ChartLayout): void {
+    this.canvas.replaceChildren();
+    this.stateEls.clear();
+    this.edgeEls.clear();
+    this.countdowns.clear();
+    this.canvas.style.width = `${layout.width}px`;
+    this.canvas.style.height = `${layout.height}px`;
+    const sorted = [...layout.nodes.values()].sort((a, b) => a.node.depth - b.node.depth);
+    for (const box of sorted) {
+      const { node } = box;
+      const isInitial = node.parent?.initialKey === node.key && node.parent.type !== 'parallel';
+      const el = h(
+        'div',
+        {
+          class: `state state-${node.type}${node.children.length ? ' compound' : ''}${isInitial ? ' initial' : ''}${node.depth === 0 ? ' root' : ''}`,
+          'data-state-id': node.id,
+          title: node.description ?? node.id,
+        },
+        h('div', { class: 'state-name' }, node.key),
+        ...node.targetless.map((t) => h('div', { class: 'state-targetless', title: 'transition without a target (actions only)' }, `⟲ ${t}`)),
+      );
+      el.style.left = `${box.x}px`;
+      el.style.top = `${box.y}px`;
+      el.style.width = `${box.width}px`;
+      el.style.height = `${box.height}px`;
+      this.canvas.append(el);
+      this.stateEls.set(node.id, el);
+    }
+    const edges = this.edgesSvg.cloneNode(false) as SVGSVGElement;
+    edges.append(this.edgesSvg.querySelector('defs')!.cloneNode(true));
+    edges.setAttribute('width', String(layout.width));
+    edges.setAttribute('height', String(layout.height));
+    for (const edge of layout.edges) {
+      const d = edge.points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
+      const path = svg('path', { d, class: `edge${edge.transition.delay ? ' delayed' : ''}`, 'marker-end': 'url(#arrow)', 'data-edge': edge.transition.id });
+      edges.append(path);
+      let label: HTMLElement | null = null;
+      if (edge.labelBox) {
+        label = h('div', { class: `edge-label${edge.transition.delay ? ' delayed' : ''}`, 'data-event': edge.transition.eventType, title: `${edge.transition.source.id} → ${edge.transition.target.id}` }, edge.label);
+        label.style.left = `${edge.labelBox.x}px`;
+        label.style.top = `${edge.labelBox.y}px`;
+      }
+      this.edgeEls.set(edge.transition.id, { path, label, layout: edge });
+    }
+    this.canvas.append(edges);
+    for (const { label } of this.edgeEls.values()) if (label) this.canvas.append(label);
+  }
+
+  private applyEntry(entry: SnapshotEntry, previous: SnapshotEntry | null, animate: boolean): void {
+    for (const [id, el] of this.stateEls) {
+      if (entry.active.has(id)) el.setAttribute('data-active', 'true');
+      else el.removeAttribute('data-active');
+    }
+    for (const { path, label } of this.edgeEls.values()) {
+      path.classList.remove('taken', 'last');
+      label?.classList.remove('taken', 'last');
+    }
+    if (!previous) return;
+    const eventType = entry.event.type;
+    for (const { path, label, layout } of this.edgeEls.values()) {
+      const t = layout.transition;
+      if (t.eventType !== eventType || !previous.active.has(t.source.id) || !entry.active.has(t.target.id)) continue;
+      const cls = animate ? 'taken' : 'last';
+      path.classList.add(cls);
+      label?.classList.add(cls);
+      // Move the arrow to the end so the highlight is drawn over the others.
+      path.parentNode?.append(path);
+    }
+    if (animate) {
+      clearTimeout(this.takenTimer);
+      this.takenTimer = setTimeout(() => {
+        for (const { path, label } of this.edgeEls.values()) {
+          if (path.classList.contains('taken')) {
+            path.classList.replace('taken', 'last');
+            label?.classList.replace('taken', 'last');
+          }
+        }
+      }, TAKEN_MS);
+    }
+  }
+
+  private setZoom(zoom: number): void {
+    this.zoom = Math.min(3, Math.max(0.2, zoom));
+    this.canvas.style.transform = `scale(${this.zoom})`;
+    const layout = this.layout;
+    const parent = this.canvas.parentElement;
+    if (layout && parent) {
+      // The scroll area follows the scaled size.
+      this.canvas.style.marginRight = `${layout.width * (this.zoom - 1)}px`;
+      this.canvas.style.marginBottom = `${layout.height * (this.zoom - 1)}px`;
+    }
+  }
+
+  fit(): void {
+    const layout = this.layout;
+    const scroll = this.canvas.parentElement;
+    if (!layout || !scroll) return;
+    const zoom = Math.min(1.25, (scroll.clientWidth - 8) / Math.max(1, layout.width), (scroll.clientHeight - 8) / Math.max(1, layout.height));
+    this.setZoom(Number.isFinite(zoom) && zoom > 0 ? zoom : 1);
+    this.fitted = true;
+  }
+}

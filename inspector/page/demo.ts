@@ -1,0 +1,1 @@
+export function mountDemo(slot: HTMLElement): void { slot.textContent = "demo (soon)"; }

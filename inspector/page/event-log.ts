@@ -1,0 +1,129 @@
+/**
+ * The event log: every step (time, actor, event, resulting state, reason, context), filtered by
+ * scope and searched by text. Only the rows in view exist in the DOM, so 10 000+ entries scroll
+ * smoothly; it follows the tail unless the user scrolled up.
+ */
+import { compactJson, formatTime, h } from './dom.js';
+import type { LogEntry, Store } from './store.js';
+
+const ROW_HEIGHT = 22;
+const OVERSCAN = 10;
+
+export class EventLog {
+  readonly element: HTMLElement;
+  private readonly viewport: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly rows: HTMLElement;
+  private readonly search: HTMLInputElement;
+  private readonly scope: HTMLSelectElement;
+  private readonly hideInternal: HTMLInputElement;
+  private readonly count: HTMLElement;
+  private filtered: LogEntry[] = [];
+  private follow = true;
+  private selectedSessionId: string | null = null;
+  private highlightSeq: number | null = null;
+  private renderScheduled = false;
+
+  constructor(private readonly store: Store, private readonly onPick: (entry: LogEntry) => void) {
+    const refilter = (): void => this.refilter();
+    this.search = h('input', { type: 'search', placeholder: 'search events, states, reasons, context', class: 'log-search', oninput: refilter });
+    this.scope = h('select', { class: 'log-scope', onchange: refilter }, h('option', { value: 'all' }, 'all actors'), h('option', { value: 'selected' }, 'selected actor'));
+    this.hideInternal = h('input', { type: 'checkbox', onchange: refilter });
+    this.count = h('span', { class: 'muted log-count' });
+    this.spacer = h('div', { class: 'log-spacer' });
+    this.rows = h('div', { class: 'log-rows' });
+    this.viewport = h('div', { class: 'log-viewport', onscroll: () => this.onScroll() }, this.spacer, this.rows);
+    const header = h(
+      'div',
+      { class: 'log-row log-header' },
+      h('span', { class: 'c-time' }, 'time'),
+      h('span', { class: 'c-actor' }, 'actor'),
+      h('span', { class: 'c-event' }, 'event'),
+      h('span', { class: 'c-state' }, 'state'),
+      h('span', { class: 'c-reason' }, 'reason'),
+      h('span', { class: 'c-context' }, 'context'),
+    );
+    this.element = h(
+      'section',
+      { class: 'panel log' },
+      h('div', { class: 'log-toolbar' }, h('h2', {}, 'Event log'), this.search, this.scope, h('label', {}, this.hideInternal, ' hide xstate.* events'), this.count),
+      header,
+      this.viewport,
+    );
+  }
+
+  setSelected(sessionId: string | null, seq: number | null): void {
+    const scopeChanged = this.scope.value === 'selected' && sessionId !== this.selectedSessionId;
+    this.selectedSessionId = sessionId;
+    this.highlightSeq = seq;
+    if (scopeChanged) this.refilter();
+    else this.scheduleRender();
+  }
+
+  refresh(changed: Set<string>): void {
+    if (changed.has('log') || changed.has('*')) this.refilter();
+  }
+
+  private matches(entry: LogEntry, text: string, scopeId: string | null, hideInternal: boolean): boolean {
+    if (scopeId && entry.sessionId !== scopeId) return false;
+    if (hideInternal && entry.eventType.startsWith('xstate.') && !entry.eventType.startsWith('xstate.after.')) return false;
+    if (!text) return true;
+    entry.haystack ??= `${entry.actorName} ${entry.sessionId} ${entry.eventType} ${entry.state} ${entry.reason} ${compactJson(entry.context, 2000)}`.toLowerCase();
+    return entry.haystack.includes(text);
+  }
+
+  private refilter(): void {
+    const text = this.search.value.trim().toLowerCase();
+    const scopeId = this.scope.value === 'selected' ? this.selectedSessionId : null;
+    const hide = this.hideInternal.checked;
+    const all = this.store.log;
+    this.filtered = !text && !scopeId && !hide ? all : all.filter((e) => this.matches(e, text, scopeId, hide));
+    this.count.textContent = this.filtered.length === all.length ? `${all.length} entries` : `${this.filtered.length} of ${all.length}`;
+    this.spacer.style.height = `${this.filtered.length * ROW_HEIGHT}px`;
+    if (this.follow) this.viewport.scrollTop = this.viewport.scrollHeight;
+    this.scheduleRender();
+  }
+
+  private onScroll(): void {
+    const v = this.viewport;
+    this.follow = v.scrollTop + v.clientHeight >= v.scrollHeight - ROW_HEIGHT * 2;
+    this.scheduleRender();
+  }
+
+  private scheduleRender(): void {
+    if (this.renderScheduled) return;
+    this.renderScheduled = true;
+    requestAnimationFrame(() => {
+      this.renderScheduled = false;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    const v = this.viewport;
+    const first = Math.max(0, Math.floor(v.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.filtered.length, Math.ceil((v.scrollTop + v.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const fragment = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      const entry = this.filtered[i];
+      if (!entry) continue;
+      const row = h(
+        'div',
+        {
+          class: `log-row${entry.seq === this.highlightSeq ? ' current' : ''}${entry.sessionId === this.selectedSessionId ? ' mine' : ''}`,
+          'data-seq': entry.seq,
+          onclick: () => this.onPick(entry),
+        },
+        h('span', { class: 'c-time' }, formatTime(entry.at)),
+        h('span', { class: 'c-actor', title: entry.sessionId }, entry.actorName),
+        h('span', { class: 'c-event', title: entry.eventType }, entry.eventType),
+        h('span', { class: 'c-state' }, entry.state),
+        h('span', { class: 'c-reason' }, entry.reason),
+        h('span', { class: 'c-context' }, compactJson(entry.context, 300)),
+      );
+      row.style.top = `${i * ROW_HEIGHT}px`;
+      fragment.append(row);
+    }
+    this.rows.replaceChildren(fragment);
+  }
+}

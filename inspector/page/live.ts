@@ -1,0 +1,35 @@
+/** The page's link to the relay (`/inspector/live`), re-opened with backoff when it drops. */
+import type { PageFrame } from '../server/messages.js';
+
+export interface LiveStatus {
+  connected: boolean;
+  /** Relay clock minus page clock, from the last hello. */
+  clockOffset: number;
+}
+
+export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (status: LiveStatus) => void): void {
+  const url = new URL('/inspector/live', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const token = new URLSearchParams(location.search).get('token');
+  if (token) url.searchParams.set('token', token);
+  let attempt = 0;
+  let clockOffset = 0;
+  const open = (): void => {
+    const ws = new WebSocket(url);
+    ws.onmessage = (message) => {
+      const frame = JSON.parse(String(message.data)) as PageFrame;
+      if (frame.t === 'hello') {
+        attempt = 0;
+        clockOffset = frame.now - Date.now();
+        onStatus({ connected: true, clockOffset });
+      }
+      onFrame(frame);
+    };
+    ws.onclose = () => {
+      onStatus({ connected: false, clockOffset });
+      const delay = Math.min(5000, 250 * 2 ** attempt++);
+      setTimeout(open, delay);
+    };
+  };
+  open();
+}

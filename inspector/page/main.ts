@@ -1,0 +1,118 @@
+/**
+ * The inspector page: follows the relay, keeps the store, and wires the actor list, the chart,
+ * the timeline, the details panel, the event log and (when the server offers it) the demo.
+ */
+import { ActorList } from './actor-list.js';
+import { ChartView } from './chart.js';
+import { DetailsPanel } from './details.js';
+import { h } from './dom.js';
+import { EventLog } from './event-log.js';
+import { connectLive } from './live.js';
+import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
+import { Timeline } from './timeline.js';
+
+const store = new Store();
+let clockOffset = 0;
+let selectedId: string | null = null;
+/** Index into the selected actor's snapshots; null follows the latest. */
+let pinnedIndex: number | null = null;
+let shownEntry: SnapshotEntry | null = null;
+
+const serverNow = (): number => Date.now() + clockOffset;
+
+const chart = new ChartView();
+const details = new DetailsPanel();
+const timeline = new Timeline((index) => {
+  pinnedIndex = index;
+  showSelected(false);
+});
+const actorList = new ActorList(store, (id) => select(id));
+const eventLog = new EventLog(store, (entry: LogEntry) => pick(entry));
+const status = h('span', { class: 'live-status', 'data-live': 'false' }, 'connecting…');
+const demoSlot = h('div', { class: 'demo-slot' });
+
+function selected(): ActorView | null {
+  return selectedId ? (store.actors.get(selectedId) ?? null) : null;
+}
+
+function select(id: string): void {
+  if (selectedId === id) return;
+  selectedId = id;
+  pinnedIndex = null;
+  actorList.select(id);
+  showSelected(false);
+  history.replaceState(null, '', `#${encodeURIComponent(id)}`);
+}
+
+/** A click in the log: select that actor and move the timeline to that step. */
+function pick(entry: LogEntry): void {
+  const actor = store.actors.get(entry.sessionId);
+  if (!actor) return;
+  if (selectedId !== entry.sessionId) {
+    selectedId = entry.sessionId;
+    actorList.select(entry.sessionId);
+  }
+  const index = actor.snapshots.findIndex((s) => s.seq === entry.seq);
+  pinnedIndex = index >= 0 && index < actor.snapshots.length - 1 ? index : null;
+  showSelected(false);
+}
+
+function showSelected(animate: boolean): void {
+  const actor = selected();
+  const snapshots = actor?.snapshots ?? [];
+  if (pinnedIndex !== null && pinnedIndex >= snapshots.length) pinnedIndex = null;
+  const index = pinnedIndex ?? snapshots.length - 1;
+  const entry = snapshots[index] ?? null;
+  const previous = index > 0 ? (snapshots[index - 1] ?? null) : null;
+  const live = pinnedIndex === null;
+  const changed = entry !== shownEntry;
+  shownEntry = entry;
+  void chart.show(actor, entry, previous, live, animate && changed);
+  details.show(actor, entry, live);
+  timeline.show(actor, index, live);
+  eventLog.setSelected(selectedId, entry?.seq ?? null);
+}
+
+store.onChange((changed) => {
+  actorList.refresh(changed);
+  eventLog.refresh(changed);
+  if (!selectedId) {
+    // Open the actor named in the URL, or the first one with a chart.
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    const first = (wanted && store.actors.get(wanted)) || [...store.actors.values()].find((a) => a.graph);
+    if (first) select(first.sessionId);
+  } else if (changed.has(selectedId) || changed.has('*')) {
+    showSelected(true);
+  }
+});
+
+connectLive(
+  (frame) => {
+    if (frame.t === 'hello') {
+      store.clear();
+      shownEntry = null;
+      if (frame.demo) void import('./demo.js').then((m) => m.mountDemo(demoSlot));
+    } else {
+      store.ingest(frame.items);
+    }
+  },
+  (s) => {
+    clockOffset = s.clockOffset;
+    status.textContent = s.connected ? 'live' : 'reconnecting…';
+    status.setAttribute('data-live', String(s.connected));
+  },
+);
+
+setInterval(() => {
+  const now = serverNow();
+  chart.tick(now);
+  details.tick(now);
+}, 100);
+
+document.getElementById('app')!.replaceChildren(
+  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status),
+  h('aside', { class: 'left' }, demoSlot, actorList.element),
+  h('main', { class: 'center' }, chart.element, timeline.element),
+  h('aside', { class: 'right' }, details.element),
+  h('footer', { class: 'bottom' }, eventLog.element),
+);

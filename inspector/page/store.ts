@@ -1,0 +1,217 @@
+/**
+ * Everything the page knows, built from the inspection stream: the actors (definition, snapshot
+ * history, when each state was entered) and one global event log. Both are bounded so that a
+ * long session does not grow the page without limit.
+ */
+import type { ActorMessage, InspectionMessage, SnapshotMessage } from '../server/messages.js';
+import { activeStateIds, parseDefinition, stateValueText, type MachineGraph } from './machine-graph.js';
+
+export const SNAPSHOTS_PER_ACTOR = 2_000;
+export const LOG_LIMIT = 50_000;
+
+export interface SnapshotEntry {
+  /** Position in the global log (for jumping between log and timeline). */
+  seq: number;
+  at: number;
+  event: { type: string; [key: string]: unknown };
+  snapshot: Record<string, unknown>;
+  active: Set<string>;
+  /** When each active state was (last) entered, for countdowns. */
+  enteredAt: Map<string, number>;
+  delays: Record<string, number>;
+}
+
+export interface ActorView {
+  sessionId: string;
+  name: string;
+  parentId: string | null;
+  createdAt: number;
+  definition: string | null;
+  graph: MachineGraph | null;
+  snapshots: SnapshotEntry[];
+  /** Named delays resolved in ms (reported by the producer, or guessed from the context). */
+  delays: Record<string, number>;
+  eventCount: number;
+}
+
+export interface LogEntry {
+  seq: number;
+  at: number;
+  sessionId: string;
+  actorName: string;
+  eventType: string;
+  state: string;
+  reason: string;
+  context: unknown;
+  /** Lower-case text searched by the log filter, built on first search. */
+  haystack?: string;
+}
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Message time in epoch ms: the producer's stamp when plausible, the relay's otherwise. */
+export function messageTime(message: InspectionMessage): number {
+  const received = message._receivedAt ?? Date.now();
+  const created = Number(message.createdAt);
+  return Number.isFinite(created) && created <= received && received - created < 10_000 ? created : received;
+}
+
+/**
+ * Named delays without a reported value: guessed from the context the way our machines (and
+ * many others) keep their timing — `timing.loginTimeoutMs`, `loginTimeoutMs`, `loginTimeout`.
+ */
+export function guessDelays(graph: MachineGraph | null, context: unknown, known: Record<string, number>): Record<string, number> {
+  if (!graph) return known;
+  const out = { ...known };
+  const ctx = isRecord(context) ? context : {};
+  const timing = isRecord(ctx.timing) ? ctx.timing : {};
+  const delays = isRecord(ctx.delays) ? ctx.delays : {};
+  for (const t of graph.transitions) {
+    const key = t.delay && t.delay.ms === null ? t.delay.key : null;
+    if (!key || out[key] !== undefined) continue;
+    const candidate = [timing[`${key}Ms`], timing[key], ctx[`${key}Ms`], ctx[key], delays[key]].find((v) => typeof v === 'number' && Number.isFinite(v));
+    if (typeof candidate === 'number') out[key] = candidate;
+  }
+  return out;
+}
+
+export class Store {
+  readonly actors = new Map<string, ActorView>();
+  readonly log: LogEntry[] = [];
+  /** Entries dropped from the front of the log so far (seq of log[0] = dropped + first seq). */
+  private nextSeq = 1;
+  private readonly listeners = new Set<(changed: Set<string>) => void>();
+  private changed = new Set<string>();
+  private notifyScheduled = false;
+
+  onChange(listener: (changed: Set<string>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  ingest(items: InspectionMessage[]): void {
+    for (const item of items) {
+      try {
+        this.ingestOne(item);
+      } catch (error) {
+        console.warn('inspector: ignored a message it could not read', item, error);
+      }
+    }
+    this.scheduleNotify();
+  }
+
+  clear(): void {
+    this.actors.clear();
+    this.log.length = 0;
+    this.changed.add('*');
+    this.scheduleNotify();
+  }
+
+  firstSeq(): number {
+    return this.log[0]?.seq ?? this.nextSeq;
+  }
+
+  private scheduleNotify(): void {
+    if (this.notifyScheduled || this.changed.size === 0) return;
+    this.notifyScheduled = true;
+    requestAnimationFrame(() => {
+      this.notifyScheduled = false;
+      const changed = this.changed;
+      this.changed = new Set();
+      for (const listener of this.listeners) listener(changed);
+    });
+  }
+
+  private actorFor(message: InspectionMessage): ActorView {
+    let actor = this.actors.get(message.sessionId);
+    if (!actor) {
+      actor = {
+        sessionId: message.sessionId,
+        name: message.sessionId,
+        parentId: null,
+        createdAt: messageTime(message),
+        definition: null,
+        graph: null,
+        snapshots: [],
+        delays: {},
+        eventCount: 0,
+      };
+      this.actors.set(message.sessionId, actor);
+      this.changed.add('actors');
+    }
+    return actor;
+  }
+
+  private ingestOne(message: InspectionMessage): void {
+    const actor = this.actorFor(message);
+    this.changed.add(actor.sessionId);
+    if (message.type === '@xstate.actor') return this.register(actor, message);
+    if (message.type === '@xstate.event') {
+      actor.eventCount++;
+      // Events to actors without a chart (callbacks, promises) are logged as they are.
+      if (!actor.graph) this.appendLog(actor, messageTime(message), message.event.type, '', '', undefined);
+      return;
+    }
+    this.addSnapshot(actor, message);
+  }
+
+  private register(actor: ActorView, message: ActorMessage): void {
+    actor.name = message.name ?? actor.name;
+    actor.parentId = message.parentId ?? null;
+    this.changed.add('actors');
+    if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
+    if (message.definition && message.definition !== actor.definition) {
+      try {
+        const graph = parseDefinition(message.definition);
+        // A definition without states is not a machine (callback, promise, observable actors).
+        if (graph.root.children.length > 0) {
+          actor.graph = graph;
+          actor.definition = message.definition;
+        }
+      } catch {
+        actor.graph = null;
+      }
+    }
+    if (actor.snapshots.length === 0 && isRecord(message.snapshot)) {
+      this.addSnapshot(actor, { type: '@xstate.snapshot', sessionId: actor.sessionId, event: { type: 'xstate.init' }, snapshot: message.snapshot, createdAt: message.createdAt, _receivedAt: message._receivedAt, _delays: message._delays });
+    }
+  }
+
+  private addSnapshot(actor: ActorView, message: SnapshotMessage): void {
+    const snapshot = isRecord(message.snapshot) ? message.snapshot : {};
+    const at = messageTime(message);
+    const previous = actor.snapshots[actor.snapshots.length - 1];
+    const active = actor.graph ? activeStateIds(actor.graph, snapshot.value) : new Set<string>();
+    const enteredAt = new Map<string, number>();
+    for (const id of active) enteredAt.set(id, previous?.active.has(id) ? (previous.enteredAt.get(id) ?? at) : at);
+    // A delayed transition back into the same state (or a re-entering one) restarts its timers.
+    const eventType = message.event?.type ?? '';
+    if (previous && eventType.startsWith('xstate.after.')) {
+      const fromState = eventType.split('.').slice(3).join('.');
+      for (const id of active) if (id === fromState || id.startsWith(`${fromState}.`)) enteredAt.set(id, at);
+    }
+    if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
+    actor.delays = guessDelays(actor.graph, snapshot.context, actor.delays);
+    const seq = this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOf(snapshot), snapshot.context);
+    actor.snapshots.push({ seq, at, event: message.event ?? { type: '' }, snapshot, active, enteredAt, delays: { ...actor.delays } });
+    if (actor.snapshots.length > SNAPSHOTS_PER_ACTOR + 200) actor.snapshots.splice(0, actor.snapshots.length - SNAPSHOTS_PER_ACTOR);
+  }
+
+  private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown): number {
+    const seq = this.nextSeq++;
+    this.log.push({ seq, at, sessionId: actor.sessionId, actorName: actor.name, eventType, state, reason, context });
+    // Trimmed in chunks so that a full log does not cost a copy per message.
+    if (this.log.length > LOG_LIMIT + 1_000) this.log.splice(0, this.log.length - LOG_LIMIT);
+    this.changed.add('log');
+    return seq;
+  }
+}
+
+/** The change reason our machines record in context; other machines usually have none. */
+function reasonOf(snapshot: Json): string {
+  const context = snapshot.context;
+  if (!isRecord(context)) return '';
+  const reason = context.reason ?? context.endReason;
+  return typeof reason === 'string' ? reason : '';
+}
