@@ -1,0 +1,230 @@
+/** Channels: membership, member events, fan-out, history replay; presence queries and attributes. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, testTiming, until, type RawClient } from './helpers.js';
+
+const h = new Harness();
+afterEach(() => h.cleanup());
+
+const say = (channel: string, msgId: string, text = msgId) => ({ t: 'channel.send', msgId, channel, text });
+const sleepPast = (since: number, ms: number) => until(() => Date.now() - since > ms, ms + 5000, `${ms} ms passed`);
+
+async function room(uids: string[], options: Parameters<Harness['server']>[0] = {}) {
+  const server = await h.server(options);
+  const users: Record<string, { client: RawClient; grant: Record<string, unknown> }> = {};
+  for (const uid of uids) {
+    users[uid] = await h.login(server, uid);
+    await users[uid]!.client.ok({ t: 'channel.join', channel: 'room' });
+  }
+  return { server, users };
+}
+
+describe('channels', () => {
+  it('join answers the members and announces the newcomer; leave announces the leaver', async () => {
+    const { server, users } = await room(['alice']);
+    const bob = await h.login(server, 'bob');
+    expect((await bob.client.ok({ t: 'channel.join', channel: 'room' })).members.sort()).toEqual(['alice', 'bob']);
+    expect(await users.alice!.client.next((f) => f.t === 'channel.member')).toEqual({
+      t: 'channel.member',
+      channel: 'room',
+      uid: 'bob',
+      joined: true,
+    });
+    await bob.client.ok({ t: 'channel.leave', channel: 'room' });
+    expect(await users.alice!.client.next((f) => f.t === 'channel.member')).toMatchObject({ uid: 'bob', joined: false });
+    expect((await users.alice!.client.ok({ t: 'channel.members', channel: 'room' })).members).toEqual(['alice']);
+  });
+
+  it('R8 wrong-state channel calls: ALREADY_JOINED, NOT_JOINED for leave, send and members', async () => {
+    const { server, users } = await room(['alice']);
+    const bob = await h.login(server, 'bob');
+    expect(await users.alice!.client.request({ t: 'channel.join', channel: 'room' })).toMatchObject({ ok: false, code: 'ALREADY_JOINED' });
+    expect(await bob.client.request({ t: 'channel.leave', channel: 'room' })).toMatchObject({ ok: false, code: 'NOT_JOINED' });
+    expect(await bob.client.request(say('room', 'x'))).toMatchObject({ ok: false, code: 'NOT_JOINED' });
+    expect(await bob.client.request({ t: 'channel.members', channel: 'room' })).toMatchObject({ ok: false, code: 'NOT_JOINED' });
+    expect(users.alice!.client.all((f) => f.t === 'channel.msg')).toEqual([]);
+  });
+
+  it('fans a message out to every other member with server seq and timestamp, not back to the sender', async () => {
+    const { users } = await room(['alice', 'bob', 'carol']);
+    await users.alice!.client.ok(say('room', 'c1', 'hello'));
+    for (const uid of ['bob', 'carol']) {
+      const msg = await users[uid]!.client.next((f) => f.t === 'channel.msg');
+      expect(msg).toMatchObject({ channel: 'room', seq: 1, msgId: 'c1', from: 'alice', text: 'hello', historical: false });
+      expect(Math.abs(msg.ts - Date.now())).toBeLessThan(5000);
+    }
+    await users.alice!.client.ok({ t: 'presence.query', uids: ['bob'] });
+    expect(users.alice!.client.all((f) => f.t === 'channel.msg')).toEqual([]);
+  });
+
+  it('keeps each sender’s order across a burst from several senders', async () => {
+    const { users } = await room(['alice', 'bob', 'carol']);
+    await Promise.all(
+      ['alice', 'bob'].map(async (uid) => {
+        for (let i = 0; i < 30; i++) await users[uid]!.client.ok(say('room', `${uid}-${i}`));
+      }),
+    );
+    const got = await users.carol!.client.collect((f) => f.t === 'channel.msg', 60);
+    for (const uid of ['alice', 'bob']) {
+      expect(got.filter((f) => f.from === uid).map((f) => f.msgId)).toEqual(Array.from({ length: 30 }, (_, i) => `${uid}-${i}`));
+    }
+    const seqs = got.map((f) => f.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+});
+
+describe('R5.3 channel replay after a reconnect', () => {
+  it('R5.3 replays the most recent channelReplayMax messages others sent while away, in order, flagged historical', async () => {
+    const { server, users } = await room(['alice', 'bob'], { timing: { ...testTiming, channelReplayMax: 3, presenceTimeoutMs: 5000 } });
+    await users.bob!.client.ok(say('room', 'seen'));
+    const seen = await users.alice!.client.next((f) => f.msgId === 'seen');
+    users.alice!.client.terminate();
+    await until(() => server.stats().connections === 1);
+    for (let i = 1; i <= 5; i++) await users.bob!.client.ok(say('room', `m${i}`));
+    const { client, res } = await h.resume(server, 'alice', users.alice!.grant.sessionId as string, {
+      channels: [{ channel: 'room', seq: seen.seq }],
+    });
+    expect(res.ok).toBe(true);
+    const replayed = await client.collect((f) => f.t === 'channel.msg', 3);
+    expect(replayed.map((f) => [f.msgId, f.historical, f.from])).toEqual([
+      ['m3', true, 'bob'],
+      ['m4', true, 'bob'],
+      ['m5', true, 'bob'],
+    ]);
+    expect(replayed.map((f) => f.seq)).toEqual([seen.seq + 3, seen.seq + 4, seen.seq + 5]);
+    for (const f of replayed) expect(f.ts).toBeLessThanOrEqual(Date.now());
+    // Live traffic continues after the replay, unflagged, and nothing came twice.
+    await users.bob!.client.ok(say('room', 'live'));
+    expect(await client.next((f) => f.msgId === 'live')).toMatchObject({ historical: false, seq: seen.seq + 6 });
+    expect(client.all((f) => f.t === 'channel.msg')).toHaveLength(4);
+  });
+
+  it('R5.3 replays only what others sent, never the member’s own messages', async () => {
+    const { server, users } = await room(['alice', 'bob'], { timing: { ...testTiming, presenceTimeoutMs: 5000 } });
+    await users.alice!.client.ok(say('room', 'own'));
+    await users.bob!.client.ok(say('room', 'other'));
+    await users.alice!.client.next((f) => f.msgId === 'other');
+    users.alice!.client.terminate();
+    await until(() => server.stats().connections === 1);
+    const { client } = await h.resume(server, 'alice', users.alice!.grant.sessionId as string, { channels: [{ channel: 'room', seq: 0 }] });
+    await client.next((f) => f.msgId === 'other');
+    await client.ok({ t: 'channel.members', channel: 'room' });
+    expect(client.all((f) => f.t === 'channel.msg').map((f) => [f.msgId, f.historical])).toEqual([['other', true]]);
+  });
+
+  it('R5.3 leaves out messages older than channelReplayWindowMs before the resume', async () => {
+    const { server, users } = await room(['alice', 'bob'], {
+      timing: { ...testTiming, channelReplayWindowMs: 300, presenceTimeoutMs: 5000 },
+    });
+    users.alice!.client.terminate();
+    await until(() => server.stats().connections === 1);
+    await users.bob!.client.ok(say('room', 'too-old'));
+    await sleepPast(Date.now(), 400);
+    await users.bob!.client.ok(say('room', 'recent'));
+    const { client } = await h.resume(server, 'alice', users.alice!.grant.sessionId as string, { channels: [{ channel: 'room', seq: 0 }] });
+    await client.next((f) => f.msgId === 'recent');
+    await client.ok({ t: 'channel.members', channel: 'room' });
+    expect(client.all((f) => f.t === 'channel.msg').map((f) => f.msgId)).toEqual(['recent']);
+  });
+
+  it('R5.3 replays nothing from before the position the client names', async () => {
+    const { server, users } = await room(['alice', 'bob'], { timing: { ...testTiming, presenceTimeoutMs: 5000 } });
+    await users.bob!.client.ok(say('room', 'a'));
+    await users.bob!.client.ok(say('room', 'b'));
+    const b = await users.alice!.client.next((f) => f.msgId === 'b');
+    users.alice!.client.terminate();
+    await until(() => server.stats().connections === 1);
+    await users.bob!.client.ok(say('room', 'c'));
+    const { client } = await h.resume(server, 'alice', users.alice!.grant.sessionId as string, { channels: [{ channel: 'room', seq: b.seq }] });
+    await client.next((f) => f.msgId === 'c');
+    await client.ok({ t: 'channel.members', channel: 'room' });
+    expect(client.all((f) => f.t === 'channel.msg').map((f) => f.msgId)).toEqual(['c']);
+  });
+
+  it('R5.3 messages sent while the resume is replaying come once each, in seq order', async () => {
+    const { server, users } = await room(['alice', 'bob'], {
+      timing: { ...testTiming, presenceTimeoutMs: 5000, channelReplayMax: 1000 },
+      limits: { rateLimitPerSecond: 0, channelHistoryMax: 1000 },
+    });
+    users.alice!.client.terminate();
+    await until(() => server.stats().connections === 1);
+    let sent = 0;
+    let stop = false;
+    const pump = (async () => {
+      while (!stop && sent < 300) await users.bob!.client.ok(say('room', `m${++sent}`));
+    })();
+    await until(() => sent >= 20);
+    const { client } = await h.resume(server, 'alice', users.alice!.grant.sessionId as string, { channels: [{ channel: 'room', seq: 0 }] });
+    stop = true;
+    await pump;
+    const got = await client.collect((f) => f.t === 'channel.msg', sent);
+    expect(got.map((f) => f.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+    expect(got.some((f) => f.historical)).toBe(true);
+  });
+
+  it('R5.4 after the presence timeout the rejoin with lastSeq replays what was missed (window rule)', async () => {
+    const { server, users } = await room(['alice', 'bob'], {
+      timing: { ...testTiming, presenceTimeoutMs: 400, interruptionGraceMs: 100, channelReplayWindowMs: 5000 },
+    });
+    await users.bob!.client.ok(say('room', 'seen'));
+    const seen = await users.alice!.client.next((f) => f.msgId === 'seen');
+    users.alice!.client.terminate();
+    await users.bob!.client.ok(say('room', 'while-away'));
+    await users.bob!.client.next((f) => f.t === 'channel.member' && f.uid === 'alice' && !f.joined, 5000);
+    await users.bob!.client.ok(say('room', 'after-expiry'));
+    const { client, res } = await h.resume(server, 'alice', users.alice!.grant.sessionId as string, {
+      channels: [{ channel: 'room', seq: seen.seq }],
+    });
+    expect(res.data.sessionExpired).toBe(true);
+    // The expired session is in no channel: nothing is replayed until the client rejoins.
+    expect(client.all((f) => f.t === 'channel.msg')).toEqual([]);
+    const joined = await client.request({ t: 'channel.join', channel: 'room', lastSeq: seen.seq });
+    expect(joined.ok).toBe(true);
+    const replayed = await client.collect((f) => f.t === 'channel.msg', 2);
+    expect(replayed.map((f) => [f.msgId, f.historical])).toEqual([
+      ['while-away', true],
+      ['after-expiry', true],
+    ]);
+    // The join answer precedes the replay.
+    expect(client.frames.findIndex((f) => f.t === 'res' && f.id === joined.id)).toBeLessThan(client.frames.indexOf(replayed[0]!));
+  });
+});
+
+describe('presence and attributes', () => {
+  it('R4.1 presence.query answers each uid in order', async () => {
+    const server = await h.server();
+    const alice = await h.login(server, 'alice');
+    await h.login(server, 'bob');
+    expect(await alice.client.ok({ t: 'presence.query', uids: ['bob', 'nobody', 'alice'] })).toEqual({
+      status: [
+        ['bob', true],
+        ['nobody', false],
+        ['alice', true],
+      ],
+    });
+  });
+
+  it('attrs.set replaces the set; anyone logged in reads them with attrs.get', async () => {
+    const server = await h.server();
+    const alice = await h.login(server, 'alice');
+    const bob = await h.login(server, 'bob');
+    await alice.client.ok({ t: 'attrs.set', attrs: [['a', '1'], ['b', '2']] });
+    await alice.client.ok({ t: 'attrs.set', attrs: [['c', '3'], ['c', '4']] });
+    expect(await bob.client.ok({ t: 'attrs.get', uid: 'alice' })).toEqual({ attrs: [['c', '4']] });
+    expect(await bob.client.ok({ t: 'attrs.get', uid: 'nobody' })).toEqual({ attrs: [] });
+  });
+
+  it('R8 prototype keys cannot pollute: __proto__ / constructor attribute keys and ids are INVALID_ARGUMENT', async () => {
+    const server = await h.server();
+    const alice = await h.login(server, 'alice');
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      expect(await alice.client.request({ t: 'attrs.set', attrs: [[key, 'x']] })).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    }
+    expect(await alice.client.request({ t: 'channel.join', channel: '__proto__' })).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    expect(await alice.client.request({ t: 'peer.send', msgId: 'p', to: '__proto__', text: 'x', offline: true })).toMatchObject({
+      ok: false,
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(alice.client.isClosed).toBe(false);
+  });
+});
