@@ -19,6 +19,8 @@ export interface SnapshotEntry {
   /** When each active state was (last) entered, for countdowns. */
   enteredAt: Map<string, number>;
   delays: Record<string, number>;
+  /** Taken from the actor's registration, before any snapshot event; replaced by the first one. */
+  provisional?: boolean;
 }
 
 export interface ActorView {
@@ -174,13 +176,14 @@ export class Store {
       }
     }
     if (actor.snapshots.length === 0 && isRecord(message.snapshot)) {
-      this.addSnapshot(actor, { type: '@xstate.snapshot', sessionId: actor.sessionId, event: { type: 'xstate.init' }, snapshot: message.snapshot, createdAt: message.createdAt, _receivedAt: message._receivedAt, _delays: message._delays });
+      this.addSnapshot(actor, { type: '@xstate.snapshot', sessionId: actor.sessionId, event: { type: 'xstate.init' }, snapshot: message.snapshot, createdAt: message.createdAt, _receivedAt: message._receivedAt, _delays: message._delays }, true);
     }
   }
 
-  private addSnapshot(actor: ActorView, message: SnapshotMessage): void {
+  private addSnapshot(actor: ActorView, message: SnapshotMessage, provisional = false): void {
     const snapshot = isRecord(message.snapshot) ? message.snapshot : {};
     const at = messageTime(message);
+    if (actor.snapshots.length === 1 && actor.snapshots[0]?.provisional) actor.snapshots.pop();
     const previous = actor.snapshots[actor.snapshots.length - 1];
     const active = actor.graph ? activeStateIds(actor.graph, snapshot.value) : new Set<string>();
     const enteredAt = new Map<string, number>();
@@ -193,8 +196,8 @@ export class Store {
     }
     if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
     actor.delays = guessDelays(actor.graph, snapshot.context, actor.delays);
-    const seq = this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOf(snapshot), snapshot.context);
-    actor.snapshots.push({ seq, at, event: message.event ?? { type: '' }, snapshot, active, enteredAt, delays: { ...actor.delays } });
+    const seq = provisional ? 0 : this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOf(snapshot), snapshot.context);
+    actor.snapshots.push({ seq, at, event: message.event ?? { type: '' }, snapshot, active, enteredAt, delays: { ...actor.delays }, provisional });
     if (actor.snapshots.length > SNAPSHOTS_PER_ACTOR + 200) actor.snapshots.splice(0, actor.snapshots.length - SNAPSHOTS_PER_ACTOR);
   }
 

@@ -67,7 +67,7 @@ export function resolveDelays(actorRef: unknown, snapshot: unknown, event: unkno
       // A delay that cannot be evaluated for this context is shown without a countdown.
     }
   }
-  return resolved;
+  return Object.keys(resolved).length > 0 ? resolved : undefined;
 }
 
 /** Returns null for the kinds the page does not show (microsteps, actions, transitions). */
@@ -77,7 +77,14 @@ export function fromInspectionEvent(inspectionEvent: InspectionEvent, now = Date
   switch (inspectionEvent.type) {
     case '@xstate.actor': {
       const config = actorRef.logic?.config;
-      const snapshot = actorRef.getSnapshot?.();
+      // Reported from the actor's constructor, the snapshot may not exist yet (and the
+      // development build of XState throws when asked for it then).
+      let snapshot: unknown;
+      try {
+        snapshot = actorRef.getSnapshot?.();
+      } catch {
+        snapshot = undefined;
+      }
       const name = actorRef.id && actorRef.id !== actorRef.sessionId ? actorRef.id : (config?.id ?? actorRef.sessionId);
       return {
         ...base,

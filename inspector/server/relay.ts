@@ -43,6 +43,8 @@ export class Relay {
   private readonly actors = new Map<string, ActorRecord>();
   private readonly viewers = new Set<Viewer>();
   private pending: InspectionMessage[] = [];
+  /** Messages published since the relay started (for tests and diagnostics). */
+  receivedCount = 0;
   private flushScheduled = false;
 
   constructor(options: RelayOptions = {}) {
@@ -88,6 +90,7 @@ export class Relay {
 
   publish(message: InspectionMessage): void {
     message._receivedAt = Date.now();
+    this.receivedCount++;
     this.remember(message);
     this.pending.push(message);
     if (!this.flushScheduled) {

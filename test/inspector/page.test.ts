@@ -1,0 +1,96 @@
+/**
+ * The inspector page in a real Chromium (R9): a foreign XState machine, reported the way any
+ * app would (`createWebSocketInspector` from @statelyai/inspect), is listed, drawn, followed
+ * as it changes state, and its delayed transition counts down and fires.
+ */
+import { createWebSocketInspector } from '@statelyai/inspect';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActor, createMachine } from 'xstate';
+import { startInspectorServer, type InspectorServer } from '../../inspector/server/index.js';
+import { launchBrowser, screenshot, secondsIn, watchErrors } from './browser.js';
+
+/** Not one of ours: a door that closes itself 2.5 s after it was opened. */
+const doorMachine = createMachine({
+  id: 'door',
+  initial: 'closed',
+  states: {
+    closed: { on: { OPEN: 'open' } },
+    open: {
+      initial: 'swinging',
+      states: {
+        swinging: { on: { STOP: 'resting' } },
+        resting: {},
+      },
+      after: { 2500: 'closed' },
+      on: { SLAM: 'closed' },
+    },
+  },
+});
+
+describe('R9 inspector page with a foreign machine', () => {
+  let server: InspectorServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startInspectorServer({}), launchBrowser()]);
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    errors = watchErrors(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('R9 draws a machine reported through createWebSocketInspector, follows its events and counts its delay down until it fires', async () => {
+    const inspector = createWebSocketInspector({ url: server.relayUrl });
+    const door = createActor(doorMachine, { inspect: inspector.inspect }).start();
+    try {
+      await page.goto(`${server.pageUrl}#${door.sessionId}`);
+      // Listed, drawn (nested states included) and highlighted.
+      await page.locator(`[data-actor-id="${door.sessionId}"]`).waitFor({ timeout: 15_000 });
+      for (const id of ['door', 'door.closed', 'door.open', 'door.open.swinging', 'door.open.resting']) {
+        await expect(page.locator(`[data-state-id="${id}"]`).count()).resolves.toBe(1);
+      }
+      await page.locator('[data-state-id="door.closed"][data-active="true"]').waitFor({ timeout: 10_000 });
+      await expect(page.locator('.edge-label', { hasText: 'after 2.5 s' }).count()).resolves.toBe(1);
+      await expect(page.locator('[data-delay]').count()).resolves.toBe(0);
+
+      // An event moves the highlight.
+      door.send({ type: 'OPEN' });
+      await page.locator('[data-state-id="door.open.swinging"][data-active="true"]').waitFor({ timeout: 10_000 });
+      await expect(page.locator('[data-state-id="door.closed"]').getAttribute('data-active')).resolves.toBeNull();
+
+      // The delayed transition shows its time left, which decreases …
+      const countdown = page.locator('[data-delay="2500"]');
+      await countdown.waitFor({ timeout: 5_000 });
+      const first = secondsIn(await countdown.textContent());
+      expect(first).toBeGreaterThan(0);
+      expect(first).toBeLessThanOrEqual(2.5);
+      await page.waitForFunction((before) => {
+        const text = document.querySelector('[data-delay="2500"]')?.textContent ?? '';
+        const match = /(\d+(?:\.\d+)?)\s*s/.exec(text);
+        return match !== null && Number(match[1]) < before;
+      }, first, { timeout: 5_000 });
+      door.send({ type: 'STOP' });
+      await page.locator('[data-state-id="door.open.resting"][data-active="true"]').waitFor({ timeout: 5_000 });
+      await screenshot(page, 'inspector-foreign-machine-counting-down');
+
+      // … and then fires: the door is closed again and nothing is pending.
+      await page.locator('[data-state-id="door.closed"][data-active="true"]').waitFor({ timeout: 10_000 });
+      await expect(page.locator('[data-state-id="door.open"]').getAttribute('data-active')).resolves.toBeNull();
+      await page.locator('[data-delay]').waitFor({ state: 'detached', timeout: 5_000 });
+      expect(door.getSnapshot().value).toBe('closed');
+      // The log recorded the delayed event that fired.
+      await page.locator('.log-row .c-event', { hasText: 'xstate.after.2500.door.open' }).first().waitFor({ timeout: 5_000 });
+      await screenshot(page, 'inspector-foreign-machine-fired');
+      expect(errors).toEqual([]);
+    } finally {
+      door.stop();
+      inspector.stop();
+    }
+  });
+});
