@@ -1,0 +1,183 @@
+/**
+ * One system under test: its server process and a few load-client processes, plus the
+ * helpers every scenario needs (tokens, opening connections, running a send phase and
+ * collecting what was delivered, reading server CPU and memory).
+ */
+import type { CpuSample, MemorySample } from '../servers/host.js';
+import type { ConnectionSpec } from '../load/connections.js';
+import type { OpenRequest, SendRequest, SenderPlan, WorkerStats } from '../load/worker.js';
+import { createHistogram, mergeInto, type Histogram } from './histogram.js';
+import { startChild, type ChildHandle } from './processes.js';
+import { SERVER_ENTRY, type SystemName } from './systems.js';
+import type { BenchContext } from './context.js';
+import { wallClockMs } from '../load/payload.js';
+
+export interface Cluster {
+  system: SystemName;
+  url: string;
+  server: ChildHandle;
+  workers: ChildHandle[];
+}
+
+export async function startCluster(
+  system: SystemName,
+  workerCount: number,
+  ctx: BenchContext,
+  options: { exposeGc?: boolean; profileName?: string } = {},
+): Promise<Cluster> {
+  const nodeFlags: string[] = [];
+  if (options.exposeGc) nodeFlags.push('--expose-gc');
+  if (ctx.profileDir && system === 'rtm' && options.profileName) {
+    nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${options.profileName}.cpuprofile`);
+  }
+  const server = await startChild(`${system} server`, SERVER_ENTRY[system], [], { nodeFlags });
+  try {
+    const workers = await Promise.all(
+      Array.from({ length: workerCount }, (_, i) => startChild(`${system} load ${i}`, 'load/worker.ts', [])),
+    );
+    return { system, url: String(server.ready['url']), server, workers };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+export async function stopCluster(cluster: Cluster): Promise<void> {
+  await Promise.all(cluster.workers.map((w) => w.stop()));
+  await cluster.server.stop();
+}
+
+/** Login tokens (ours), or nothing for systems without authentication. */
+export async function tokensFor(cluster: Cluster, uids: string[]): Promise<Array<string | undefined>> {
+  if (cluster.system !== 'rtm') return uids.map(() => undefined);
+  return cluster.server.request<string[]>('tokens', { uids });
+}
+
+/** Opens `specs[i]` on worker `assign(i)`; fails the scenario if any connection failed. */
+export async function openConnections(
+  cluster: Cluster,
+  specs: ConnectionSpec[],
+  assign: (index: number) => number,
+  concurrency = 100,
+): Promise<number[][]> {
+  const perWorker: ConnectionSpec[][] = cluster.workers.map(() => []);
+  /** For each worker, the global indexes of its connections, in its local order. */
+  const globalIndexes: number[][] = cluster.workers.map(() => []);
+  specs.forEach((spec, i) => {
+    const w = assign(i);
+    perWorker[w]!.push(spec);
+    globalIndexes[w]!.push(i);
+  });
+  const results = await Promise.all(
+    cluster.workers.map((worker, w) =>
+      worker.request<{ opened: number; failed: number; firstError?: string }>(
+        'open',
+        { system: cluster.system, url: cluster.url, connections: perWorker[w]!, concurrency } satisfies OpenRequest,
+        180_000,
+      ),
+    ),
+  );
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${failed} of ${specs.length} connections failed to open: ${results.find((r) => r.firstError)?.firstError}`);
+  return globalIndexes;
+}
+
+export async function serverCpu(cluster: Cluster): Promise<CpuSample> {
+  return cluster.server.request<CpuSample>('cpu');
+}
+
+export async function serverMemory(cluster: Cluster): Promise<MemorySample> {
+  return cluster.server.request<MemorySample>('memory');
+}
+
+export interface PhaseResult {
+  sent: number;
+  expected: number;
+  received: number;
+  duplicates: number;
+  lost: number;
+  hist: Histogram;
+  /** Server CPU (µs) from just before the first send until everything was delivered. */
+  serverCpuMicros: number;
+  /** Load processes' CPU (µs) over the same span. */
+  clientCpuMicros: number;
+  /** From the first send to the last delivery, ms. */
+  spanMs: number;
+  errors: Record<string, number>;
+}
+
+export interface PhaseSpec {
+  /** Per worker, the senders it drives. */
+  senders: SenderPlan[][];
+  keySpace: number;
+  ratePerSender: number;
+  expected: number;
+  sendBoundMs: number;
+  /** After sending, wait at most this long for the deliveries to arrive. */
+  drainBoundMs: number;
+}
+
+async function collect(cluster: Cluster): Promise<WorkerStats[]> {
+  return Promise.all(cluster.workers.map((w) => w.request<WorkerStats>('stats')));
+}
+
+export async function runPhase(cluster: Cluster, spec: PhaseSpec): Promise<PhaseResult> {
+  await Promise.all(cluster.workers.map((w) => w.request('arm', { keySpace: spec.keySpace })));
+  const before = await collect(cluster);
+  const cpu0 = await serverCpu(cluster);
+  const startWall = wallClockMs();
+  const sends = await Promise.all(
+    cluster.workers.map((w, i) =>
+      w.request<{ sent: number }>(
+        'send',
+        { senders: spec.senders[i] ?? [], ratePerSender: spec.ratePerSender, boundMs: spec.sendBoundMs } satisfies SendRequest,
+        spec.sendBoundMs + 30_000,
+      ),
+    ),
+  );
+  const sent = sends.reduce((n, s) => n + s.sent, 0);
+  const drainDeadline = performance.now() + spec.drainBoundMs;
+  let stats = await collect(cluster);
+  let lastTotal = -1;
+  let stillSince = performance.now();
+  for (;;) {
+    const total = stats.reduce((n, s) => n + s.received, 0);
+    if (total >= spec.expected || performance.now() > drainDeadline) break;
+    // Stop waiting early when nothing has arrived for 2 s: what is missing is lost.
+    if (total !== lastTotal) {
+      lastTotal = total;
+      stillSince = performance.now();
+    } else if (performance.now() - stillSince > 2_000) break;
+    await new Promise((r) => setTimeout(r, 20));
+    stats = await collect(cluster);
+  }
+  const cpu1 = await serverCpu(cluster);
+  const hist = createHistogram();
+  const errors: Record<string, number> = {};
+  for (const s of stats) {
+    mergeInto(hist, s.hist);
+    for (const [code, n] of Object.entries(s.errors)) errors[code] = (errors[code] ?? 0) + n;
+  }
+  for (const s of before) {
+    for (const [code, n] of Object.entries(s.errors)) errors[code] = (errors[code] ?? 0) - n;
+  }
+  for (const code of Object.keys(errors)) if (errors[code] === 0) delete errors[code];
+  const received = stats.reduce((n, s) => n + s.received, 0);
+  const lastReceive = Math.max(...stats.map((s) => s.lastReceiveAtMs));
+  return {
+    sent,
+    expected: spec.expected,
+    received,
+    duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
+    lost: Math.max(0, spec.expected - received),
+    hist,
+    serverCpuMicros: cpu1.cpuMicros - cpu0.cpuMicros,
+    clientCpuMicros: stats.reduce((n, s, i) => n + s.cpuMicros - (before[i]?.cpuMicros ?? 0), 0),
+    spanMs: lastReceive > 0 ? lastReceive - startWall : Number.NaN,
+    errors,
+  };
+}
+
+export async function closeConnections(cluster: Cluster): Promise<void> {
+  await Promise.all(cluster.workers.map((w) => w.request('close')));
+}

@@ -1,0 +1,52 @@
+/**
+ * Child side of the benchmark's process management: answer the parent's requests, announce
+ * readiness, and exit by itself when the parent goes away or the lifetime bound passes.
+ */
+type Handler = (payload: any) => unknown;
+
+export interface ServeOptions {
+  /** Hard bound on the process's life, whatever happens. */
+  maxLifeMs?: number;
+}
+
+export function serveRequests(handlers: Record<string, Handler>, options: ServeOptions = {}): void {
+  if (!process.send) throw new Error('this entry must be started by bench/run.ts (it needs an IPC channel)');
+  process.on('disconnect', () => process.exit(0));
+  const life = setTimeout(() => {
+    console.error(`[bench child ${process.pid}] lifetime bound reached, exiting`);
+    process.exit(3);
+  }, options.maxLifeMs ?? 15 * 60_000);
+  life.unref();
+
+  process.on('message', async (message: { type: string; reqId: number; payload: unknown }) => {
+    const handler = handlers[message.type];
+    const answer = (reply: Record<string, unknown>) => {
+      if (process.connected) process.send!({ type: 'reply', reqId: message.reqId, ...reply });
+    };
+    if (!handler) {
+      answer({ ok: false, error: `unknown request '${message.type}'` });
+      return;
+    }
+    try {
+      answer({ ok: true, value: await handler(message.payload) });
+    } catch (error) {
+      answer({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    }
+    if (message.type === 'stop') setTimeout(() => process.exit(0), 20);
+  });
+}
+
+export function announceReady(info: Record<string, unknown> = {}): void {
+  process.send!({ type: 'ready', ...info });
+}
+
+/** Reads `--name value` from argv. */
+export function argValue(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? process.argv[i + 1] : undefined;
+  if (value === undefined) {
+    if (fallback === undefined) throw new Error(`missing --${name}`);
+    return fallback;
+  }
+  return value;
+}

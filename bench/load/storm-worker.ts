@@ -1,0 +1,184 @@
+/**
+ * A load process for the reconnect storm: real clients, as an application runs them.
+ * - ours: RtmClient (connection machine, link actor with heartbeat, backoff, resume and
+ *   replay), logged in and joined to one channel;
+ * - Socket.IO: socket.io-client with its defaults (reconnection on, connection state
+ *   recovery negotiated by the server), WebSocket transport.
+ * Every client records which channel messages it received (by key) and when; after the
+ * outage the parent names how many messages had been sent before the restore, and each
+ * client notes the moment it holds all of them while connected.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { RtmClient, ConnectionState } from '../../src/index.js';
+import { announceReady, serveRequests } from '../lib/ipc.js';
+import { readPayload, wallClockMs } from './payload.js';
+
+export interface StormOpenRequest {
+  system: 'rtm' | 'socketio';
+  /** The fault proxy's URL (ws:// for ours, http:// for Socket.IO). */
+  url: string;
+  channel: string;
+  clients: Array<{ uid: string; token?: string }>;
+  keySpace: number;
+  concurrency: number;
+}
+
+export interface StormStats {
+  clients: number;
+  connected: number;
+  /** Clients holding every message sent before the restore. */
+  caughtUp: number;
+  /** ms from the restore to each caught-up client's moment, sorted. */
+  catchUpMs: number[];
+  /** Per client, messages with key < sentTotal never received, summed. */
+  lost: number;
+  duplicates: number;
+  historical: number;
+  stateChanges: Record<string, number>;
+}
+
+interface Tracked {
+  received: Uint8Array;
+  /** How many keys below `mustHave` this client holds. */
+  haveBelowTarget: number;
+  caughtUpAt: number;
+  isConnected(): boolean;
+  close(): Promise<void> | void;
+}
+
+const tracked: Tracked[] = [];
+let mustHave = Number.POSITIVE_INFINITY;
+let restoreAtMs = 0;
+let duplicates = 0;
+let historical = 0;
+const stateChanges: Record<string, number> = {};
+
+function noteCaughtUp(t: Tracked): void {
+  if (t.caughtUpAt === 0 && t.haveBelowTarget >= mustHave && t.isConnected()) t.caughtUpAt = wallClockMs();
+}
+
+function onMessage(t: Tracked, text: string, isHistorical: boolean): void {
+  const payload = readPayload(text);
+  if (!payload || payload.key >= t.received.length) return;
+  if (isHistorical) historical++;
+  if (t.received[payload.key]) {
+    duplicates++;
+    return;
+  }
+  t.received[payload.key] = 1;
+  if (payload.key < mustHave) {
+    t.haveBelowTarget++;
+    noteCaughtUp(t);
+  }
+}
+
+async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: string }): Promise<void> {
+  // Under Node 20 the client loads `ws` itself (no global WebSocket).
+  const client = new RtmClient({ url: request.url });
+  const t: Tracked = {
+    received: new Uint8Array(request.keySpace),
+    haveBelowTarget: 0,
+    caughtUpAt: 0,
+    isConnected: () => client.connectionState === ConnectionState.CONNECTED,
+    close: () => client.logout().catch(() => undefined),
+  };
+  tracked.push(t);
+  client.on('ConnectionStateChanged', (state, reason) => {
+    const key = `${state}/${reason}`;
+    stateChanges[key] = (stateChanges[key] ?? 0) + 1;
+    noteCaughtUp(t);
+  });
+  await client.login({ uid: spec.uid, token: spec.token ?? '' });
+  const channel = client.createChannel(request.channel);
+  channel.on('ChannelMessage', (message, _memberId, props) => onMessage(t, message.text, props.isHistoricalMessage));
+  await channel.join();
+}
+
+async function openSocketIo(request: StormOpenRequest, spec: { uid: string }): Promise<void> {
+  const socket: Socket = io(request.url, { transports: ['websocket'], auth: { uid: spec.uid, room: request.channel } });
+  const t: Tracked = {
+    received: new Uint8Array(request.keySpace),
+    haveBelowTarget: 0,
+    caughtUpAt: 0,
+    isConnected: () => socket.connected,
+    close: () => {
+      socket.disconnect();
+    },
+  };
+  tracked.push(t);
+  // Socket.IO marks no message as replayed, so none is counted as historical.
+  socket.on('msg', (m: { text: string }) => onMessage(t, m.text, false));
+  socket.on('connect', () => {
+    const key = socket.recovered ? 'connect/recovered' : 'connect/new';
+    stateChanges[key] = (stateChanges[key] ?? 0) + 1;
+    noteCaughtUp(t);
+  });
+  socket.on('disconnect', (reason) => {
+    stateChanges[`disconnect/${reason}`] = (stateChanges[`disconnect/${reason}`] ?? 0) + 1;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket.io connect ${spec.uid} timed out`)), 20_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function openAll(request: StormOpenRequest): Promise<{ opened: number; failed: number; firstError?: string }> {
+  let next = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const opener = async () => {
+    while (next < request.clients.length) {
+      const spec = request.clients[next++]!;
+      try {
+        if (request.system === 'rtm') await openRtm(request, spec);
+        else await openSocketIo(request, spec);
+      } catch (error) {
+        failed++;
+        firstError ??= error instanceof Error ? error.message : String(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: request.concurrency }, opener));
+  return { opened: request.clients.length - failed, failed, ...(firstError ? { firstError } : {}) };
+}
+
+serveRequests({
+  open: (request: StormOpenRequest) => openAll(request),
+  /** After the restore: the first `count` keys must be held; the restore happened at `atMs`. */
+  target: (request: { count: number; atMs: number }) => {
+    mustHave = request.count;
+    restoreAtMs = request.atMs;
+    for (const t of tracked) {
+      t.haveBelowTarget = 0;
+      for (let k = 0; k < Math.min(mustHave, t.received.length); k++) t.haveBelowTarget += t.received[k]!;
+      noteCaughtUp(t);
+    }
+    return true;
+  },
+  stats: (request: { sentTotal: number }): StormStats => {
+    let lost = 0;
+    for (const t of tracked) {
+      noteCaughtUp(t);
+      for (let k = 0; k < Math.min(request.sentTotal, t.received.length); k++) if (!t.received[k]) lost++;
+    }
+    const done = tracked.filter((t) => t.caughtUpAt > 0);
+    return {
+      clients: tracked.length,
+      connected: tracked.filter((t) => t.isConnected()).length,
+      caughtUp: done.length,
+      catchUpMs: done.map((t) => Math.max(0, t.caughtUpAt - restoreAtMs)).sort((a, b) => a - b),
+      lost,
+      duplicates,
+      historical,
+      stateChanges,
+    };
+  },
+  stop: async () => {
+    await Promise.race([Promise.all(tracked.map((t) => t.close())), new Promise((r) => setTimeout(r, 3000))]);
+    return true;
+  },
+});
+announceReady();

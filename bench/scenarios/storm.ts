@@ -1,0 +1,179 @@
+/**
+ * Scenario 3, reconnect storm: `clients` real clients (RtmClient / socket.io-client) in one
+ * channel, connected through the fault proxy (src/testing) running in its own process, while a
+ * sender connected directly to the server keeps sending 5 channel messages/s. At once every
+ * connection through the proxy is cut and new ones are refused for `outageMs`; then the proxy
+ * is restored. Measured: the time from the restore until every client is connected again and
+ * holds every message sent before the restore (p50, p99, max), and at the end how many
+ * messages each client never received (lost) or received twice (duplicated).
+ * Bare ws has no reconnection and no replay: it is not run here (it would lose every message
+ * of the outage by design).
+ */
+import { startChild, type ChildHandle } from '../lib/processes.js';
+import type { BenchContext } from '../lib/context.js';
+import { serverCpu, startCluster, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
+import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
+import type { StormOpenRequest, StormStats } from '../load/storm-worker.js';
+import type { OpenRequest, SendRequest } from '../load/worker.js';
+
+const CHANNEL = 'bench-storm';
+
+export interface StormResult {
+  clients: number;
+  cut: number;
+  messagesSent: number;
+  /** Messages sent before the restore: what every client must hold. */
+  sentBeforeRestore: number;
+  caughtUp: number;
+  connected: number;
+  catchUpP50Ms: number;
+  catchUpP99Ms: number;
+  catchUpMaxMs: number;
+  lost: number;
+  duplicates: number;
+  replayed: number;
+  serverCpuMs: number;
+  events: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
+}
+
+async function stormOnce(
+  cluster: Cluster,
+  ctx: BenchContext,
+  params: { clients: number; ratePerSec: number; beforeMs: number; outageMs: number; afterMs: number; stormProcesses: number },
+): Promise<StormResult> {
+  const system = cluster.system as 'rtm' | 'socketio';
+  const helpers: ChildHandle[] = [];
+  try {
+    const proxy = await startChild(`${system} fault proxy`, 'servers/proxy.ts', ['--target', cluster.url]);
+    helpers.push(proxy);
+    const stormWorkers = await Promise.all(
+      Array.from({ length: params.stormProcesses }, (_, i) => startChild(`${system} storm ${i}`, 'load/storm-worker.ts', [])),
+    );
+    helpers.push(...stormWorkers);
+    const sender = cluster.workers[0]!;
+
+    const totalMessages = Math.ceil((params.ratePerSec * (params.beforeMs + params.outageMs + params.afterMs)) / 1000);
+    const keySpace = totalMessages + 1;
+    const [senderToken] = await tokensFor(cluster, ['storm-sender']);
+    const opened = await sender.request<{ failed: number; firstError?: string }>('open', {
+      system,
+      url: cluster.url,
+      connections: [{ uid: 'storm-sender', token: senderToken, channel: CHANNEL }],
+      concurrency: 1,
+    } satisfies OpenRequest);
+    if (opened.failed) throw new Error(`storm sender failed to connect: ${opened.firstError}`);
+
+    const uids = Array.from({ length: params.clients }, (_, i) => `storm${i}`);
+    const tokens = await tokensFor(cluster, uids);
+    const proxyUrl = String(system === 'rtm' ? proxy.ready['url'] : proxy.ready['httpUrl']);
+    const results = await Promise.all(
+      stormWorkers.map((worker, w) =>
+        worker.request<{ failed: number; firstError?: string }>(
+          'open',
+          {
+            system,
+            url: proxyUrl,
+            channel: CHANNEL,
+            clients: uids.flatMap((uid, i) => (i % stormWorkers.length === w ? [{ uid, token: tokens[i] }] : [])),
+            keySpace,
+            concurrency: 50,
+          } satisfies StormOpenRequest,
+          180_000,
+        ),
+      ),
+    );
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    if (failed) throw new Error(`${failed} storm clients failed to connect: ${results.find((r) => r.firstError)?.firstError}`);
+    ctx.log(`storm: ${system}: ${params.clients} clients connected through the fault proxy and joined`);
+
+    await sender.request('arm', { keySpace });
+    const cpu0 = await serverCpu(cluster);
+    const sending = sender.request<{ sent: number }>(
+      'send',
+      { senders: [{ connection: 0, keyBase: 0, count: totalMessages }], ratePerSender: params.ratePerSec, boundMs: 60_000 } satisfies SendRequest,
+      90_000,
+    );
+    await sleep(params.beforeMs);
+    const outage = await proxy.request<{ cut: number }>('outage');
+    ctx.log(`storm: ${system}: cut ${outage.cut} connections; outage ${params.outageMs} ms`);
+    await sleep(params.outageMs);
+    const restore = await proxy.request<{ atMs: number }>('restore');
+    const sentBeforeRestore = await sender.request<number>('progress');
+    await Promise.all(stormWorkers.map((w) => w.request('target', { count: sentBeforeRestore, atMs: restore.atMs })));
+    ctx.log(`storm: ${system}: restored; ${sentBeforeRestore} messages sent so far`);
+
+    const { sent } = await sending;
+    // Bounded wait for the stragglers after the last send.
+    const deadline = performance.now() + 5_000;
+    let stats: StormStats[];
+    for (;;) {
+      stats = await Promise.all(stormWorkers.map((w) => w.request<StormStats>('stats', { sentTotal: sent })));
+      const caughtUp = stats.reduce((n, s) => n + s.caughtUp, 0);
+      const lost = stats.reduce((n, s) => n + s.lost, 0);
+      if ((caughtUp === params.clients && lost === 0) || performance.now() > deadline) break;
+      await sleep(100);
+    }
+    const cpu1 = await serverCpu(cluster);
+    const catchUp = stats.flatMap((s) => s.catchUpMs).sort((a, b) => a - b);
+    const events: Record<string, number> = {};
+    for (const s of stats) for (const [k, n] of Object.entries(s.stateChanges)) events[k] = (events[k] ?? 0) + n;
+    return {
+      clients: params.clients,
+      cut: outage.cut,
+      messagesSent: sent,
+      sentBeforeRestore,
+      caughtUp: catchUp.length,
+      connected: stats.reduce((n, s) => n + s.connected, 0),
+      catchUpP50Ms: Math.round(quantile(catchUp, 0.5)),
+      catchUpP99Ms: Math.round(quantile(catchUp, 0.99)),
+      catchUpMaxMs: Math.round(catchUp[catchUp.length - 1] ?? Number.NaN),
+      lost: stats.reduce((n, s) => n + s.lost, 0),
+      duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
+      replayed: stats.reduce((n, s) => n + s.historical, 0),
+      serverCpuMs: Math.round((cpu1.cpuMicros - cpu0.cpuMicros) / 1000),
+      events,
+    };
+  } finally {
+    await Promise.all(helpers.map((h) => h.stop()));
+  }
+}
+
+export async function runStorm(ctx: BenchContext): Promise<ScenarioReport<StormResult>> {
+  const started = performance.now();
+  const params = ctx.quick
+    ? { clients: 200, ratePerSec: 5, beforeMs: 1000, outageMs: 1000, afterMs: 2000, stormProcesses: 2 }
+    : { clients: 2000, ratePerSec: 5, beforeMs: 2000, outageMs: 1000, afterMs: 4000, stormProcesses: 2 };
+  const report: ScenarioReport<StormResult> = { name: 'storm', title: 'Reconnect storm', params, systems: {}, checks: [], durationMs: 0 };
+  for (const system of selectedSystems()) {
+    if (system === 'ws') continue;
+    ctx.log(`storm: ${system}: starting server, fault proxy and ${params.stormProcesses} client processes`);
+    const cluster = await startCluster(system, 1, ctx, { profileName: 'storm' });
+    try {
+      const result = await stormOnce(cluster, ctx, params);
+      report.systems[system] = result;
+      ctx.log(
+        `storm: ${system}: ${result.caughtUp}/${result.clients} caught up, max ${result.catchUpMaxMs} ms after the restore; lost ${result.lost}, duplicated ${result.duplicates}`,
+      );
+      report.checks.push(check('storm', result.cut > 0 && result.messagesSent > 0, `${system}: ${result.cut} connections cut, ${result.messagesSent} messages sent`));
+      if (system === 'rtm') {
+        report.checks.push(
+          check('storm', result.caughtUp === result.clients && result.lost === 0 && result.duplicates === 0,
+            `rtm: ${result.caughtUp}/${result.clients} caught up, ${result.lost} lost, ${result.duplicates} duplicated`),
+        );
+      }
+    } finally {
+      await stopCluster(cluster);
+    }
+  }
+  report.durationMs = Math.round(performance.now() - started);
+  return report;
+}
+
+await runIfMain(import.meta.url, runStorm);

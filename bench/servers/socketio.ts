@@ -1,0 +1,50 @@
+/**
+ * Socket.IO 4 as its documentation recommends for this job: rooms for channels, a room per
+ * uid for peer messages, and connection state recovery on (missed room broadcasts are
+ * replayed to a client that comes back within maxDisconnectionDuration). WebSocket transport
+ * only: the load clients never long-poll.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { hostServer } from './host.js';
+
+interface Auth {
+  uid?: string;
+  room?: string;
+}
+
+await hostServer('socketio', async () => {
+  const http = createServer();
+  const io = new Server(http, {
+    transports: ['websocket'],
+    serveClient: false,
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true },
+  });
+
+  io.on('connection', (socket) => {
+    const { uid = socket.id, room } = socket.handshake.auth as Auth;
+    if (!socket.recovered) {
+      void socket.join(uid);
+      if (room) void socket.join(room);
+    }
+    socket.on('chan', (m: { room: string; text: string }) => {
+      socket.to(m.room).emit('msg', { from: uid, text: m.text });
+    });
+    socket.on('peer', (m: { to: string; text: string }) => {
+      io.to(m.to).emit('pmsg', { from: uid, text: m.text });
+    });
+  });
+
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connectionCount: () => io.engine.clientsCount,
+    close: () =>
+      new Promise<void>((resolve) => {
+        io.disconnectSockets(true);
+        void io.close(() => resolve());
+      }),
+  };
+});
