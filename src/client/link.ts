@@ -60,6 +60,8 @@ export class Link {
   /** The server forgot the session without a logout: log in afresh and restore (R4.4). */
   private mustRestore = false;
   private failures = 0;
+  /** The token the current attempt presented (a refusal of an old token says nothing about a renewed one). */
+  private attemptToken = '';
   private lastHeard = 0;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -135,6 +137,7 @@ export class Link {
     if (this.phase !== 'dialing' || !this.socket) return;
     this.phase = 'authenticating';
     const { uid } = this.options;
+    this.attemptToken = this.token;
     if (this.sessionId === null || this.mustRestore) {
       this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, token: this.token });
     } else {
@@ -198,8 +201,10 @@ export class Link {
       return this.hooks.report({ type: 'LOGIN_REJECTED', code });
     }
     if (code === RtmErrorCode.TOKEN_EXPIRED) {
-      // R3.6: the session lives on; keep trying, the app may renew the token.
-      this.hooks.report({ type: 'TOKEN_EXPIRED' });
+      // R3.6: the session lives on; keep trying, the app may renew the token. A refusal of the
+      // token the app has just replaced is old news: retry at once with the new one.
+      if (this.attemptToken === this.token) this.hooks.report({ type: 'TOKEN_EXPIRED' });
+      else this.failures = 0;
     } else if (code === RtmErrorCode.SESSION_EXPIRED) {
       // The server no longer knows the session though we never logged out: log in afresh.
       this.mustRestore = true;

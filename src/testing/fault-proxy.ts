@@ -3,7 +3,9 @@
  * that tests exercise real sockets with real faults:
  *  - `cut()`       closes every open connection (the next dial goes through);
  *  - `refuse()`    closes every new connection at once (the server looks unreachable);
- *  - `blackhole()` keeps every connection open but drops all bytes both ways, new ones included;
+ *  - `blackhole()` keeps every connection open but drops all bytes both ways, new ones included
+ *                  (`blackhole('toClient')` drops only what the server sends: requests arrive,
+ *                  answers are lost);
  *  - `silent()`    accepts new connections and never forwards them (a server that never answers);
  *  - `restore()`   forwards again. Connections that lost bytes in a black hole or were never
  *                  forwarded cannot carry a WebSocket any more and are closed.
@@ -19,6 +21,7 @@ export interface FaultProxyOptions {
 }
 
 export type FaultMode = 'pass' | 'refuse' | 'blackhole' | 'silent';
+export type BlackholeDirection = 'both' | 'toClient';
 
 export interface FaultProxy {
   /** ws://host:port of the proxy, for the client. */
@@ -27,9 +30,11 @@ export interface FaultProxy {
   readonly mode: FaultMode;
   /** Connections currently open through the proxy. */
   readonly connectionCount: number;
+  /** Connections accepted since the proxy started (refused ones not counted): counts dial attempts. */
+  readonly acceptedCount: number;
   cut(): void;
   refuse(): void;
-  blackhole(): void;
+  blackhole(direction?: BlackholeDirection): void;
   silent(): void;
   restore(): void;
   close(): Promise<void>;
@@ -40,6 +45,8 @@ interface Pair {
   upstream: net.Socket | null;
   /** Bytes are being dropped (black hole) or were never forwarded (silent). */
   broken: boolean;
+  /** Only server → client bytes are dropped. */
+  oneWay: boolean;
 }
 
 function parseTarget(target: FaultProxyOptions['target']): { host: string; port: number } {
@@ -53,6 +60,8 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const host = options.host ?? '127.0.0.1';
   const pairs = new Set<Pair>();
   let mode: FaultMode = 'pass';
+  let direction: BlackholeDirection = 'both';
+  let accepted = 0;
 
   const drop = (pair: Pair) => {
     pairs.delete(pair);
@@ -66,10 +75,12 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
       client.destroy();
       return;
     }
-    const pair: Pair = { client, upstream: null, broken: mode !== 'pass' };
+    accepted += 1;
+    const oneWay = mode === 'blackhole' && direction === 'toClient';
+    const pair: Pair = { client, upstream: null, broken: mode !== 'pass', oneWay };
     pairs.add(pair);
     client.on('close', () => drop(pair));
-    if (pair.broken) {
+    if (pair.broken && !pair.oneWay) {
       client.resume(); // read and discard
       return;
     }
@@ -79,7 +90,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     upstream.setNoDelay(true);
     client.setNoDelay(true);
     client.on('data', (chunk) => {
-      if (!pair.broken) upstream.write(chunk);
+      if (!pair.broken || pair.oneWay) upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
       if (!pair.broken) client.write(chunk);
@@ -106,15 +117,22 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     get connectionCount() {
       return pairs.size;
     },
+    get acceptedCount() {
+      return accepted;
+    },
     cut() {
       for (const pair of [...pairs]) drop(pair);
     },
     refuse() {
       mode = 'refuse';
     },
-    blackhole() {
+    blackhole(which: BlackholeDirection = 'both') {
       mode = 'blackhole';
-      for (const pair of pairs) pair.broken = true;
+      direction = which;
+      for (const pair of pairs) {
+        pair.broken = true;
+        pair.oneWay = which === 'toClient';
+      }
     },
     silent() {
       mode = 'silent';

@@ -1,6 +1,6 @@
 /** rtm-statechart/testing: tools for testing apps and the SDK against real faults (Node only). */
 export { createFaultProxy } from './fault-proxy.js';
-export type { FaultMode, FaultProxy, FaultProxyOptions } from './fault-proxy.js';
+export type { BlackholeDirection, FaultMode, FaultProxy, FaultProxyOptions } from './fault-proxy.js';
 export {
   CoverageRecorder,
   connectionStimuli,
