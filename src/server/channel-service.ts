@@ -99,11 +99,6 @@ export class ChannelService {
     return replay;
   }
 
-  /** Restores the local mirror for a session (after a resume on this node or a store reload). */
-  async adoptMemberships(session: LocalSession): Promise<void> {
-    for (const channel of await this.ctx.store.channelsOf(session.uid)) this.addLocal(channel, session);
-  }
-
   /** Takes the session out of every channel; the other members get MemberLeft (R4.3, R7.1). */
   async leaveAll(session: LocalSession): Promise<void> {
     const channels = new Set([...session.channels, ...(await this.ctx.store.channelsOf(session.uid))]);

@@ -92,11 +92,13 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   });
 
   const onConnection = (ws: WebSocket): void => {
-    const connection = new Connection(ws, outbox, (closed) => {
+    const connection = new Connection(ws, outbox, (closed, code) => {
       ctx.connections.delete(closed);
+      ctx.logger.log('debug', 'socket.closed', { connection: closed.id, uid: closed.session?.uid, code });
       if (!closing) sessions.linkLost(closed);
     });
     ctx.connections.add(connection);
+    ctx.logger.log('debug', 'socket.opened', { connection: connection.id });
     ws.on('message', (data, isBinary) => handler.onMessage(connection, data, isBinary));
     ws.on('close', (code) => connection.closedByPeer(code));
     ws.on('error', (error) => ctx.logger.log('debug', 'socket.error', { connection: connection.id, error: error.message }));

@@ -33,7 +33,10 @@ export class SessionService {
     const { uid } = frame;
     return this.lock.run(uid, async () => {
       this.checkToken(uid, frame.token);
-      if (await this.ctx.store.isBanned(uid)) throw new RtmError(RtmErrorCode.REJECTED, `${uid} is banned`);
+      if (await this.ctx.store.isBanned(uid)) {
+        this.ctx.logger.log('info', 'login.rejected', { uid, code: RtmErrorCode.REJECTED });
+        throw new RtmError(RtmErrorCode.REJECTED, `${uid} is banned`);
+      }
       if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
       // The same uid logged in elsewhere: that session ends and its socket is kicked (R6.1).
       await this.ctx.sessions.get(uid)?.end('REMOTE_LOGIN');
@@ -101,7 +104,10 @@ export class SessionService {
 
   private checkToken(uid: string, token: string): void {
     const check = verifyToken(this.ctx.config.secret, token, uid);
-    if (!check.ok) throw new RtmError(check.code, check.message);
+    if (!check.ok) {
+      this.ctx.logger.log('info', 'token.rejected', { uid, code: check.code });
+      throw new RtmError(check.code, check.message);
+    }
   }
 
   private async open(uid: string, connection: Connection): Promise<LocalSession> {
@@ -131,6 +137,8 @@ export class SessionService {
     }
     session.connection = connection;
     connection.session = session;
+    // The socket may have closed while this login or resume waited for the store.
+    if (connection.closed) this.linkLost(connection);
   }
 
   private grant(session: LocalSession, sessionExpired: boolean): SessionGrant {
