@@ -45,7 +45,8 @@ export function toPlain(value: unknown, depthLimit = 10): unknown {
 interface ActorInternals {
   sessionId: string;
   id?: string;
-  _parent?: { sessionId: string };
+  system?: object;
+  _parent?: ActorInternals;
   logic?: { config?: { id?: string }; implementations?: { delays?: Record<string, unknown> } };
   getSnapshot?: () => unknown;
 }
@@ -71,9 +72,15 @@ export function resolveDelays(actorRef: unknown, snapshot: unknown, event: unkno
 }
 
 /** Returns null for the kinds the page does not show (microsteps, actions, transitions). */
-export function fromInspectionEvent(inspectionEvent: InspectionEvent, now = Date.now()): InspectionMessage | null {
+/** How actors are named on the wire; the default keeps XState's session ids as they are. */
+export type ActorNamer = (actorRef: ActorInternals, sessionId: string) => string;
+
+const keepSessionId: ActorNamer = (_ref, sessionId) => sessionId;
+
+export function fromInspectionEvent(inspectionEvent: InspectionEvent, now = Date.now(), nameActor: ActorNamer = keepSessionId): InspectionMessage | null {
   const actorRef = inspectionEvent.actorRef as unknown as ActorInternals;
-  const base = { sessionId: actorRef.sessionId, rootId: inspectionEvent.rootId, createdAt: String(now), _version: PROTOCOL_VERSION };
+  const idOf = (ref: ActorInternals | undefined): string | undefined => (ref ? nameActor(ref, ref.sessionId) : undefined);
+  const base = { sessionId: nameActor(actorRef, actorRef.sessionId), rootId: nameActor(actorRef, inspectionEvent.rootId), createdAt: String(now), _version: PROTOCOL_VERSION };
   switch (inspectionEvent.type) {
     case '@xstate.actor': {
       const config = actorRef.logic?.config;
@@ -90,7 +97,7 @@ export function fromInspectionEvent(inspectionEvent: InspectionEvent, now = Date
         ...base,
         type: '@xstate.actor',
         name,
-        parentId: actorRef._parent?.sessionId,
+        parentId: idOf(actorRef._parent),
         definition: config && typeof config === 'object' ? JSON.stringify(toPlain(config, 30)) : undefined,
         snapshot: toPlain(snapshot),
         _delays: resolveDelays(actorRef, snapshot, undefined),
@@ -101,7 +108,7 @@ export function fromInspectionEvent(inspectionEvent: InspectionEvent, now = Date
         ...base,
         type: '@xstate.event',
         event: toPlain(inspectionEvent.event) as { type: string },
-        sourceId: (inspectionEvent.sourceRef as unknown as ActorInternals | undefined)?.sessionId,
+        sourceId: idOf(inspectionEvent.sourceRef as unknown as ActorInternals | undefined),
       };
     case '@xstate.snapshot':
       return {

@@ -76,7 +76,9 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
   let closed = false;
 
   producers.on('connection', (ws) => {
+    const origin = {};
     ws.on('error', () => undefined);
+    ws.on('close', () => relay.releaseOrigin(origin));
     ws.on('message', (data) => {
       let value: unknown;
       try {
@@ -88,7 +90,7 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
       // Our own producers may batch; @statelyai/inspect sends one message per frame.
       for (const item of Array.isArray(value) ? value : [value]) {
         const message = toInspectionMessage(item);
-        if (message) relay.publish(message);
+        if (message) relay.publish(message, origin);
       }
     });
   });
@@ -108,6 +110,9 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     ws.on('close', removeViewer);
   });
 
+  // XState numbers session ids per process, so in-process actors never collide with each
+  // other; the relay keeps them apart from producers in other processes.
+  const inProcess = {};
   const inspect = (event: InspectionEvent): void => {
     if (closed) return;
     let message: InspectionMessage | null;
@@ -116,7 +121,7 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     } catch {
       return; // An actor the converter cannot read must never break the actor system it observes.
     }
-    if (message) relay.publish(message);
+    if (message) relay.publish(message, inProcess);
   };
 
   const serveAsset = (res: ServerResponse, name: 'app' | 'sdk', map: boolean): void => {

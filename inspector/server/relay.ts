@@ -43,6 +43,9 @@ export class Relay {
   private readonly actors = new Map<string, ActorRecord>();
   private readonly viewers = new Set<Viewer>();
   private pending: InspectionMessage[] = [];
+  /** Which producer first used each actor id, and each producer's renamings. */
+  private readonly owners = new Map<string, object>();
+  private readonly aliases = new WeakMap<object, Map<string, string>>();
   /** Messages published since the relay started (for tests and diagnostics). */
   receivedCount = 0;
   private flushScheduled = false;
@@ -88,7 +91,13 @@ export class Relay {
     return () => this.viewers.delete(viewer);
   }
 
-  publish(message: InspectionMessage): void {
+  /**
+   * Adds a message from `origin` (one producer connection, or the in-process observer). Two
+   * producers that use the same actor id (every XState system starts at `x:0`) are kept apart:
+   * the first keeps the id, later ones get `x:0~2`, `x:0~3`, …
+   */
+  publish(message: InspectionMessage, origin?: object): void {
+    if (origin) this.qualify(message, origin);
     message._receivedAt = Date.now();
     this.receivedCount++;
     this.remember(message);
@@ -106,6 +115,34 @@ export class Relay {
     const items = this.pending;
     this.pending = [];
     for (const viewer of this.viewers) viewer.send({ t: 'items', items });
+  }
+
+  /** Frees the ids a producer used, so that it keeps them if it reconnects. */
+  releaseOrigin(origin: object): void {
+    for (const [id, owner] of this.owners) if (owner === origin) this.owners.delete(id);
+    this.aliases.delete(origin);
+  }
+
+  private aliasFor(origin: object, id: string): string {
+    let map = this.aliases.get(origin);
+    if (!map) {
+      map = new Map();
+      this.aliases.set(origin, map);
+    }
+    let alias = map.get(id);
+    if (alias !== undefined) return alias;
+    alias = id;
+    for (let n = 2; this.owners.has(alias) && this.owners.get(alias) !== origin; n++) alias = `${id}~${n}`;
+    this.owners.set(alias, origin);
+    map.set(id, alias);
+    return alias;
+  }
+
+  private qualify(message: InspectionMessage, origin: object): void {
+    message.sessionId = this.aliasFor(origin, message.sessionId);
+    if (typeof message.rootId === 'string') message.rootId = this.aliasFor(origin, message.rootId);
+    if (message.type === '@xstate.actor' && typeof message.parentId === 'string') message.parentId = this.aliasFor(origin, message.parentId);
+    if (message.type === '@xstate.event' && typeof message.sourceId === 'string') message.sourceId = this.aliasFor(origin, message.sourceId);
   }
 
   clear(): void {
@@ -169,6 +206,7 @@ export class Relay {
       const [oldestId] = this.actors.keys();
       if (oldestId === undefined) return;
       this.actors.delete(oldestId);
+      this.owners.delete(oldestId);
     }
   }
 }

@@ -138,6 +138,29 @@ describe('R9 relay over WebSocket', () => {
     }
   });
 
+  it('R9 actors of two apps that use the same XState session ids are kept apart', async () => {
+    server = await startInspectorServer({});
+    // XState numbers actors per process: two apps (processes) both report an actor `x:0`.
+    const apps = [new WebSocket(server.relayUrl), new WebSocket(server.relayUrl)];
+    await Promise.all(apps.map((ws) => new Promise((resolve) => ws.on('open', resolve))));
+    const report = (ws: WebSocket, message: object) => ws.send(JSON.stringify(message));
+    for (const [i, ws] of apps.entries()) {
+      report(ws, { type: '@xstate.actor', sessionId: 'x:0', name: `app${i}`, definition: JSON.stringify(counterMachine.config) });
+      report(ws, { type: '@xstate.actor', sessionId: 'x:1', parentId: 'x:0', name: `child${i}` });
+    }
+    report(apps[1]!, { type: '@xstate.snapshot', sessionId: 'x:0', event: { type: 'TICK' }, snapshot: { status: 'active', value: 'odd' } });
+    await waitFor(() => server!.inspector.relay.receivedCount === 5, 'every report');
+    const registrations = server.inspector.relay.replay().filter((m) => m.type === '@xstate.actor') as { sessionId: string; name: string; parentId?: string }[];
+    const byName = Object.fromEntries(registrations.map((m) => [m.name, m]));
+    expect(byName.app0?.sessionId).toBe('x:0');
+    expect(byName.child0).toMatchObject({ sessionId: 'x:1', parentId: 'x:0' });
+    expect(byName.app1?.sessionId).toBe('x:0~2');
+    expect(byName.child1).toMatchObject({ sessionId: 'x:1~2', parentId: 'x:0~2' });
+    const odd = server.inspector.relay.replay().filter((m) => m.type === '@xstate.snapshot');
+    expect(odd.map((m) => m.sessionId)).toEqual(['x:0~2']);
+    for (const ws of apps) ws.close();
+  });
+
   it('R9 a producer sending something other than JSON is disconnected; the relay and other producers go on', async () => {
     server = await startInspectorServer({});
     const bad = new WebSocket(server.relayUrl);
