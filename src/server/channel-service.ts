@@ -60,7 +60,10 @@ export class ChannelService {
     });
   }
 
-  /** Queues one shared encoding of the message on every other local member's socket. */
+  /**
+   * Queues one shared encoding of the message on every other local member's socket.
+   * (Several nodes: members attached elsewhere would get it through a pub/sub channel here.)
+   */
   private fanOut(message: StoredChannelMessage, sender: LocalSession): void {
     const members = this.local.get(message.channel);
     if (!members || members.size < 2) return;
@@ -109,6 +112,7 @@ export class ChannelService {
     }
   }
 
+  /** MemberJoined / MemberLeft to this node's other members (several nodes: also via pub/sub). */
   private announceMember(channel: string, subject: LocalSession, joined: boolean): void {
     const members = this.local.get(channel);
     if (!members) return;

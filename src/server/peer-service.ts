@@ -37,6 +37,7 @@ export class PeerService {
     );
     this.reportDropped(result.expired, 'EXPIRED');
     if (!result.stored) throw new RtmError(RtmErrorCode.MESSAGE_DROPPED, `the inbox of ${to} is full`);
+    // Live delivery reaches sockets of this node (several nodes: publish to the recipient's node).
     const connection = this.ctx.sessions.get(to)?.connection;
     if (!connection) return { hasPeerReceived: false };
     connection.deliver(PEER_STREAM, result.stored.seq, Buffer.from(encodeFrame(peerFrame(result.stored, false))));

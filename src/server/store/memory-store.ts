@@ -20,9 +20,12 @@ interface Inbox {
 }
 
 interface ChannelState {
+  /** Kept for the life of the store even when the channel empties: seqs never repeat. */
   nextSeq: number;
   members: Set<string>;
   history: StoredChannelMessage[];
+  /** The age bound of the last append, so that the sweep can trim quiet channels too. */
+  maxAgeMs: number;
 }
 
 export interface MemoryStoreOptions {
@@ -156,7 +159,7 @@ export class MemoryStore implements RtmStore {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = { nextSeq: 1, members: new Set(), history: [] };
+      state = { nextSeq: 1, members: new Set(), history: [], maxAgeMs: Number.POSITIVE_INFINITY };
       this.channels.set(name, state);
     }
     return state;
@@ -199,6 +202,7 @@ export class MemoryStore implements RtmStore {
     const state = this.channel(message.channel);
     const stored: StoredChannelMessage = { ...message, seq: state.nextSeq++ };
     const history = state.history;
+    state.maxAgeMs = bounds.maxAgeMs;
     history.push(stored);
     dropOlderThan(history, message.ts - bounds.maxAgeMs);
     // Trim in batches so that a busy channel does not shift its array on every message.
@@ -239,6 +243,9 @@ export class MemoryStore implements RtmStore {
     for (const [key, entry] of this.sends) {
       if (entry.expiresAt > now) break;
       this.sends.delete(key);
+    }
+    for (const state of this.channels.values()) {
+      if (state.history.length > 0) dropOlderThan(state.history, now - state.maxAgeMs);
     }
     for (const [sessionId, ended] of this.ended) {
       if (ended.endedAt > now - this.endedSessionsTtlMs) break;
