@@ -1,0 +1,104 @@
+/**
+ * The RtmStore contract. A shared store (Redis) must pass the same suite: call
+ * `storeContract(name, makeStore)` from a test file with its factory.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RtmStore } from '../../src/server/index.js';
+
+export function storeContract(name: string, makeStore: () => RtmStore | Promise<RtmStore>): void {
+  describe(`RtmStore contract: ${name}`, () => {
+    let store: RtmStore;
+    afterEach(() => store?.close());
+    const fresh = async () => (store = await makeStore());
+    const bounds = { maxMessages: 3, maxAgeMs: 10_000 };
+
+    it('sessions: put, get, end only the named session, remember why', async () => {
+      await fresh();
+      await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1 });
+      expect(await store.getSession('a')).toEqual({ uid: 'a', sessionId: 's1', startedAt: 1 });
+      expect(await store.areOnline(['a', 'b'])).toEqual([true, false]);
+      await store.endSession('a', 'old', { uid: 'a', reason: 'REMOTE_LOGIN', endedAt: 2 });
+      expect(await store.getSession('a')).toBeDefined();
+      await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 3 });
+      expect(await store.getSession('a')).toBeUndefined();
+      expect(await store.getEndedSession('s1')).toEqual({ uid: 'a', reason: 'LOGOUT', endedAt: 3 });
+      expect(await store.getEndedSession('old')).toMatchObject({ reason: 'REMOTE_LOGIN' });
+    });
+
+    it('accounts and bans', async () => {
+      await fresh();
+      expect(await store.isLoggedIn('a')).toBe(false);
+      await store.setLoggedIn('a', true);
+      expect(await store.isLoggedIn('a')).toBe(true);
+      await store.setLoggedIn('a', false);
+      expect(await store.isLoggedIn('a')).toBe(false);
+      await store.ban('m');
+      expect([await store.isBanned('m'), await store.isBanned('a')]).toEqual([true, false]);
+    });
+
+    it('inbox: increasing seq per recipient, read after seq, cumulative ack, bound by count and age', async () => {
+      await fresh();
+      const put = (to: string, msgId: string, ts: number) => store.appendToInbox({ to, msgId, from: 'x', text: msgId, ts }, bounds);
+      expect((await put('b', 'm1', 1000)).stored?.seq).toBe(1);
+      expect((await put('b', 'm2', 1001)).stored?.seq).toBe(2);
+      expect((await put('c', 'n1', 1001)).stored?.seq).toBe(1);
+      expect((await put('b', 'm3', 1002)).stored?.seq).toBe(3);
+      expect(await put('b', 'm4', 1003)).toMatchObject({ stored: null, reason: 'INBOX_FULL' });
+      expect((await store.readInbox('b', 1)).map((m) => m.msgId)).toEqual(['m2', 'm3']);
+      await store.ackInbox('b', 2);
+      expect((await store.readInbox('b', 0)).map((m) => m.seq)).toEqual([3]);
+      const aged = await put('b', 'm5', 1002 + 10_001);
+      expect(aged.expired.map((m) => m.msgId)).toEqual(['m3']);
+      expect(aged.stored?.seq).toBe(4);
+      await store.clearInbox('b');
+      expect(await store.readInbox('b', 0)).toEqual([]);
+      expect((await put('b', 'm6', 20_000)).stored?.seq).toBe(5);
+      expect((await store.expireInboxes(40_000, 10_000)).map((m) => m.msgId).sort()).toEqual(['m6', 'n1']);
+    });
+
+    it('send de-duplication remembers an outcome for its window', async () => {
+      await fresh();
+      expect(await store.recallSend('k')).toBeUndefined();
+      await store.rememberSend('k', { ok: true, data: { hasPeerReceived: true } }, 60_000);
+      expect(await store.recallSend('k')).toEqual({ ok: true, data: { hasPeerReceived: true } });
+      await store.rememberSend('gone', { ok: false, code: 'MESSAGE_DROPPED', message: 'full' }, -1);
+      expect(await store.recallSend('gone')).toBeUndefined();
+    });
+
+    it('channels: membership both ways, seq per channel, history query by seq, time, sender and count', async () => {
+      await fresh();
+      expect(await store.joinChannel('r', 'a')).toBe(true);
+      expect(await store.joinChannel('r', 'a')).toBe(false);
+      await store.joinChannel('r', 'b');
+      await store.joinChannel('s', 'a');
+      expect((await store.channelMembers('r')).sort()).toEqual(['a', 'b']);
+      expect((await store.channelsOf('a')).sort()).toEqual(['r', 's']);
+      expect(await store.leaveChannel('s', 'a')).toBe(true);
+      expect(await store.leaveChannel('s', 'a')).toBe(false);
+      expect(await store.channelsOf('a')).toEqual(['r']);
+      const hb = { maxMessages: 100, maxAgeMs: 10_000 };
+      for (let i = 1; i <= 6; i++) {
+        const m = await store.appendToChannel({ channel: 'r', msgId: `m${i}`, from: i === 5 ? 'a' : 'b', text: '', ts: 1000 * i }, hb);
+        expect(m.seq).toBe(i);
+      }
+      const ids = async (q: Parameters<RtmStore['channelHistory']>[1]) => (await store.channelHistory('r', q)).map((m) => m.msgId);
+      expect(await ids({ afterSeq: 0, sinceTs: 0, max: 100 })).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+      expect(await ids({ afterSeq: 2, sinceTs: 0, max: 2 })).toEqual(['m5', 'm6']);
+      expect(await ids({ afterSeq: 0, sinceTs: 4000, max: 100, excludeFrom: 'a' })).toEqual(['m4', 'm6']);
+      expect(await store.channelHistory('nowhere', { afterSeq: 0, sinceTs: 0, max: 5 })).toEqual([]);
+    });
+
+    it('attributes: set replaces, get copies, delete drops', async () => {
+      await fresh();
+      await store.setAttributes('a', [['k', 'v']]);
+      const got = await store.getAttributes('a');
+      got.push(['x', 'y']);
+      expect(await store.getAttributes('a')).toEqual([['k', 'v']]);
+      await store.setAttributes('a', [['z', '1']]);
+      expect(await store.getAttributes('a')).toEqual([['z', '1']]);
+      await store.deleteAttributes('a');
+      expect(await store.getAttributes('a')).toEqual([]);
+    });
+  });
+}
+

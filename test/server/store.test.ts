@@ -1,0 +1,15 @@
+/** The RtmStore contract run against MemoryStore, and MemoryStore's own bounds. */
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/server/index.js';
+import { storeContract } from './store-contract.js';
+
+storeContract('MemoryStore, () => new MemoryStore());
+
+describe('MemoryStore bounds', () => {
+  it('forgets the oldest ended-session records beyond its limit', async () => {
+    const store = new MemoryStore({ endedSessionsMax: 2 });
+    for (const id of ['s1', 's2', 's3']) await store.endSession('a', id, { uid: 'a', reason: 'LOGOUT', endedAt: 1 });
+    expect(await store.getEndedSession('s1')).toBeUndefined();
+    expect(await store.getEndedSession('s3')).toBeDefined();
+  });
+});
