@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/server/index.js';
 import { storeContract } from './store-contract.js';
 
-storeContract('MemoryStore, () => new MemoryStore());
+storeContract('MemoryStore', () => new MemoryStore());
 
 describe('MemoryStore bounds', () => {
   it('forgets the oldest ended-session records beyond its limit', async () => {
