@@ -75,10 +75,13 @@ export class ActorList {
     const last = actor.snapshots[actor.snapshots.length - 1];
     const status = typeof last?.snapshot.status === 'string' ? last.snapshot.status : 'active';
     const state = last ? stateValueText(last.snapshot.value) : '';
+    // Our machines keep the user's id in context: show it, it is what people look for.
+    const context = last?.snapshot.context as { uid?: unknown } | undefined;
+    const uid = typeof context?.uid === 'string' ? context.uid : null;
     el.setAttribute('data-status', status);
     el.replaceChildren(
       h('span', { class: `dot ${status}` }),
-      h('span', { class: 'actor-name' }, actor.name),
+      h('span', { class: 'actor-name' }, uid ? `${actor.name} · ${uid}` : actor.name),
       h('span', { class: 'actor-state' }, state || (actor.graph ? '' : 'no chart')),
       h('span', { class: 'actor-id muted' }, actor.sessionId),
     );

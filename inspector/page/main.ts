@@ -103,6 +103,11 @@ connectLive(
   },
 );
 
+window.addEventListener('hashchange', () => {
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  if (wanted && store.actors.has(wanted)) select(wanted);
+});
+
 setInterval(() => {
   const now = serverNow();
   chart.tick(now);

@@ -203,7 +203,8 @@ export class Store {
 
   private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown): number {
     const seq = this.nextSeq++;
-    this.log.push({ seq, at, sessionId: actor.sessionId, actorName: actor.name, eventType, state, reason, context });
+    const uid = isRecord(context) && typeof context.uid === 'string' ? context.uid : null;
+    this.log.push({ seq, at, sessionId: actor.sessionId, actorName: uid && !actor.name.includes(uid) ? `${actor.name} · ${uid}` : actor.name, eventType, state, reason, context });
     // Trimmed in chunks so that a full log does not cost a copy per message.
     if (this.log.length > LOG_LIMIT + 1_000) this.log.splice(0, this.log.length - LOG_LIMIT);
     this.changed.add('log');

@@ -11,6 +11,8 @@ export interface DemoHooks {
   rtmUrl: string | (() => string);
   createToken(uid: string): string;
   ban(uid: string): void;
+  /** The server's timing, so demo clients keep in step with it (e.g. a scaled demo server). */
+  timing?: Record<string, number> | (() => Record<string, number>);
 }
 
 const MAX_BODY = 4096;
@@ -31,8 +33,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
 }
 
-export function demoConfig(hooks: DemoHooks): { rtmUrl: string } {
-  return { rtmUrl: typeof hooks.rtmUrl === 'function' ? hooks.rtmUrl() : hooks.rtmUrl };
+export function demoConfig(hooks: DemoHooks): { rtmUrl: string; timing?: Record<string, number> } {
+  const timing = typeof hooks.timing === 'function' ? hooks.timing() : hooks.timing;
+  return { rtmUrl: typeof hooks.rtmUrl === 'function' ? hooks.rtmUrl() : hooks.rtmUrl, ...(timing ? { timing } : {}) };
 }
 
 /** Serves /inspector/demo/{config,token,ban}. */

@@ -112,6 +112,7 @@ export function renderPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rtm-statechart inspector</title>
+<link rel="icon" href="data:,">
 <style>${styles}</style>
 </head>
 <body>

@@ -1,0 +1,57 @@
+/**
+ * Reports actors running in this page (the demo clients) to the relay, like any other
+ * producer, so every open inspector page sees them. Messages are batched per tick.
+ */
+import type { InspectionEvent } from 'xstate';
+import { fromInspectionEvent } from '../server/convert.js';
+import type { InspectionMessage } from '../server/messages.js';
+
+export interface PageProducer {
+  inspect: (event: InspectionEvent) => void;
+  /** The id the relay shows for a local actor's session id. */
+  idOf(sessionId: string): string;
+}
+
+export function createPageProducer(): PageProducer {
+  // Every page starts XState's numbering at x:0, like the server: keep this tab's actors apart.
+  const prefix = `tab-${Math.random().toString(36).slice(2, 6)}/`;
+  const url = new URL('/inspector/relay', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const token = new URLSearchParams(location.search).get('token');
+  if (token) url.searchParams.set('token', token);
+  let ws: WebSocket | null = null;
+  let queue: InspectionMessage[] = [];
+  let flushScheduled = false;
+
+  const flush = (): void => {
+    flushScheduled = false;
+    if (!ws || ws.readyState !== WebSocket.OPEN || queue.length === 0) return;
+    ws.send(JSON.stringify(queue));
+    queue = [];
+  };
+  const open = (): void => {
+    ws = new WebSocket(url);
+    ws.onopen = flush;
+    ws.onclose = () => setTimeout(open, 1000);
+  };
+  open();
+
+  return {
+    idOf: (sessionId) => `${prefix}${sessionId}`,
+    inspect(event) {
+      let message: InspectionMessage | null = null;
+      try {
+        message = fromInspectionEvent(event, Date.now(), (_ref, sessionId) => `${prefix}${sessionId}`);
+      } catch {
+        return;
+      }
+      if (!message) return;
+      queue.push(message);
+      if (queue.length > 5_000) queue.splice(0, queue.length - 5_000);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setTimeout(flush, 0);
+      }
+    },
+  };
+}

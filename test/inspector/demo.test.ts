@@ -1,0 +1,84 @@
+/**
+ * The demo on the page served with the RTM server (R9): clients created in the browser with the
+ * SDK bundle, their network cut and restored from the page, and their charts following along.
+ * The server and the clients run at a tenth of the default timing.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scaleTiming } from '../../machines/index.js';
+import { createRtmServer } from '../../src/server/index.js';
+import { launchBrowser, screenshot, watchErrors } from './browser.js';
+
+const SCALE = 0.1;
+const timing = scaleTiming(SCALE);
+
+describe('R9 inspector demo', () => {
+  let server: Awaited<ReturnType<typeof createRtmServer>>;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([createRtmServer({ port: 0, timing }), launchBrowser()]);
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    errors = watchErrors(page);
+    await page.goto(`${server.inspector!.pageUrl}?scale=${SCALE}`);
+    await page.locator('.demo-create').waitFor({ timeout: 15_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const badge = (uid: string, nth = 0) => page.locator(`.demo-client[data-uid="${uid}"]`).nth(nth).locator('.client-state');
+
+  async function createClient(uid: string): Promise<string> {
+    await page.locator('.demo-uid').fill(uid);
+    await page.locator('.demo-create').click();
+    const card = page.locator(`.demo-client[data-uid="${uid}"]`).first();
+    await card.locator('.client-state[data-state="CONNECTED"]').waitFor({ timeout: 10_000 });
+    return (await card.getAttribute('data-client-actor')) ?? '';
+  }
+
+  it('R9 a browser client cut off goes CONNECTED → RECONNECTING after the grace period and back to CONNECTED after restore, on its chart too', async () => {
+    const actorId = await createClient('carol');
+    // The client's machine is listed and charted from what it reports through the relay.
+    await page.locator(`[data-actor-id="${actorId}"]`).click();
+    await page.locator('[data-state-id="connection.CONNECTED.linkUp"][data-active="true"]').waitFor({ timeout: 10_000 });
+
+    const card = page.locator('.demo-client[data-uid="carol"]');
+    const cutAt = Date.now();
+    await card.locator('[data-action="cut"]').click();
+    // Lost, silently at first (R3.1): CONNECTED.linkLost with the grace period counting down …
+    await page.locator('[data-state-id="connection.CONNECTED.linkLost"][data-active="true"]').waitFor({ timeout: 10_000 });
+    await expect(badge('carol').getAttribute('data-state')).resolves.toBe('CONNECTED');
+    // … then RECONNECTING once the grace period is over (R3.2).
+    await card.locator('.client-state[data-state="RECONNECTING"]').waitFor({ timeout: 10_000 });
+    expect(Date.now() - cutAt).toBeGreaterThanOrEqual(timing.interruptionGraceMs);
+    await page.locator('[data-state-id="connection.RECONNECTING"][data-active="true"]').waitFor({ timeout: 10_000 });
+    await expect(page.locator('[data-state-id="connection.CONNECTED"]').getAttribute('data-active')).resolves.toBeNull();
+    await screenshot(page, 'inspector-demo-reconnecting');
+
+    await card.locator('[data-action="cut"]').click(); // restore
+    await card.locator('.client-state[data-state="CONNECTED"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-state-id="connection.CONNECTED"][data-active="true"]').waitFor({ timeout: 10_000 });
+    await expect(page.locator('[data-state-id="connection.RECONNECTING"]').getAttribute('data-active')).resolves.toBeNull();
+    const notes = await card.locator('.demo-log li').allTextContents();
+    expect(notes.some((n) => n.includes('state RECONNECTING (INTERRUPTED)'))).toBe(true);
+    expect(notes.some((n) => n.includes('state CONNECTED (LOGIN_SUCCESS)'))).toBe(true);
+    await screenshot(page, 'inspector-demo-restored');
+    expect(errors).toEqual([]);
+  });
+
+  it('R9 logging the same uid in from a second demo client kicks the first (ABORTED / REMOTE_LOGIN)', async () => {
+    await createClient('dave');
+    await page.locator('.demo-client[data-uid="dave"] [data-action="kick"]').click();
+    // The new card is first; the older one is aborted.
+    await page.locator('.demo-client[data-uid="dave"]').nth(1).locator('.client-state[data-state="ABORTED"]').waitFor({ timeout: 10_000 });
+    await expect(badge('dave', 0).getAttribute('data-state')).resolves.toBe('CONNECTED');
+    const notes = await page.locator('.demo-client[data-uid="dave"]').nth(1).locator('.demo-log li').allTextContents();
+    expect(notes.some((n) => n.includes('state ABORTED (REMOTE_LOGIN)'))).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
