@@ -30,6 +30,8 @@ export interface ModelStep {
   to: StateValue;
   /** Keys (see `transitionKey`) of the transitions the step takes in the model. */
   transitions: string[];
+  /** What the model emits during the step (for connectionMachine: ConnectionStateChanged, TokenExpired). */
+  emitted: EventObject[];
 }
 
 export interface ModelPath {
@@ -136,13 +138,16 @@ function replayModel(machine: AnyStateMachine, input: unknown, events: readonly 
       }
     },
   });
+  let emitted: EventObject[] = [];
+  actor.on('*', (event: EventObject) => emitted.push(event));
   actor.start();
   const steps: ModelStep[] = [];
   for (const event of events) {
     const from = actor.getSnapshot().value as StateValue;
     current = [];
+    emitted = [];
     actor.send(event as EventObject);
-    steps.push({ event, from, to: actor.getSnapshot().value as StateValue, transitions: current });
+    steps.push({ event, from, to: actor.getSnapshot().value as StateValue, transitions: current, emitted });
   }
   actor.stop();
   return steps;
