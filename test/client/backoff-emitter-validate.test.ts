@@ -1,0 +1,73 @@
+/** Small parts of the client: the redial policy (R3.3), the typed emitter, argument checks (R8). */
+import { describe, expect, it } from 'vitest';
+import { redialPolicy } from '../../src/client/backoff.js';
+import { TypedEmitter } from '../../src/client/emitter.js';
+import { checkAttributes, checkId, checkMessage, pairsToRecord } from '../../src/client/validate.js';
+import { RtmError } from '../../src/errors.js';
+import { defaultTiming, scaleTiming } from '../../machines/timing.js';
+
+describe('R3.3 redial policy', () => {
+  it('R3.3 grows exponentially with jitter, capped at min(2 s, grace / 2)', () => {
+    const low = redialPolicy(defaultTiming, () => 0);
+    const high = redialPolicy(defaultTiming, () => 0.999999);
+    const delays = Array.from({ length: 12 }, (_, n) => high.delayAfter(n));
+    for (let n = 1; n < delays.length; n++) expect(delays[n]!).toBeGreaterThanOrEqual(delays[n - 1]!);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2000);
+    expect(high.delayAfter(50)).toBeCloseTo(2000, 0);
+    expect(low.delayAfter(50)).toBeCloseTo(1000, 0); // jitter keeps at least half the ceiling
+    const scaled = redialPolicy(scaleTiming(0.1), () => 0.999999);
+    expect(scaled.delayAfter(50)).toBeLessThanOrEqual(200);
+  });
+
+  it('R3.3 every attempt is bounded in time, never past the login timeout', () => {
+    expect(redialPolicy(defaultTiming).attemptTimeoutMs).toBe(2000);
+    expect(redialPolicy(scaleTiming(0.1)).attemptTimeoutMs).toBe(600);
+  });
+});
+
+class Events extends TypedEmitter<{ ping: (n: number) => void }> {
+  fire(n: number) {
+    this.emit('ping', n);
+  }
+}
+
+describe('typed emitter', () => {
+  it('on, once and off; a throwing listener does not stop the others', () => {
+    const e = new Events();
+    const seen: string[] = [];
+    const always = (n: number) => seen.push(`always ${n}`);
+    e.on('ping', () => {
+      throw new Error('listener bug');
+    });
+    e.on('ping', always);
+    e.once('ping', (n) => seen.push(`once ${n}`));
+    const original = console.error;
+    console.error = () => undefined;
+    try {
+      e.fire(1);
+      e.fire(2);
+      e.off('ping', always);
+      e.fire(3);
+    } finally {
+      console.error = original;
+    }
+    expect(seen).toEqual(['always 1', 'once 1', 'always 2']);
+  });
+});
+
+describe('R8 argument checks', () => {
+  it('R8 ids, messages and attributes', () => {
+    expect(checkId('alice', 'uid')).toBe('alice');
+    for (const bad of ['', ' ', 'a b', 'x'.repeat(65), 'ü', null, 3, 'constructor']) {
+      expect(() => checkId(bad, 'uid')).toThrow(RtmError);
+    }
+    expect(() => checkMessage({ text: 'x'.repeat(32 * 1024 + 1) })).toThrow(/32768/);
+    expect(checkMessage({ text: 'x'.repeat(32 * 1024) })).toHaveLength(32 * 1024);
+    expect(() => checkMessage(null)).toThrow(RtmError);
+    expect(checkAttributes({ a: '1' })).toEqual([['a', '1']]);
+    expect(() => checkAttributes([])).toThrow(RtmError);
+    const record = pairsToRecord([['__proto__', 'x'], ['k', 'v']]);
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(record).toEqual({ k: 'v' });
+  });
+});

@@ -1,0 +1,39 @@
+/** De-duplication by sequence and message id, and the resume point (R5.2, R5.3). */
+import { describe, expect, it } from 'vitest';
+import { InboxTracker } from '../../src/client/inbox-tracker.js';
+
+const peer = (seq: number, msgId = `m${seq}`) => ({ t: 'peer.msg' as const, seq, msgId, from: 'a', text: 'x', ts: 1, offline: false });
+const chan = (channel: string, seq: number) => ({
+  t: 'channel.msg' as const, channel, seq, msgId: `c${seq}`, from: 'a', text: 'x', ts: 1, historical: false,
+});
+
+describe('R5.2 inbox tracker', () => {
+  it('R5.2 accepts each peer sequence once and resumes after the last one seen', () => {
+    const tracker = new InboxTracker();
+    expect([1, 2, 2, 1, 3].map((s) => tracker.acceptPeer(peer(s)))).toEqual([true, true, false, false, true]);
+    expect(tracker.resumePoint([]).peerSeq).toBe(3);
+  });
+
+  it('R5.2 after a fresh login the numbering restarts, and message ids still catch a repeat', () => {
+    const tracker = new InboxTracker();
+    tracker.acceptPeer(peer(7, 'same'));
+    tracker.resetPeer();
+    expect(tracker.acceptPeer(peer(1, 'same'))).toBe(false);
+    expect(tracker.acceptPeer(peer(2, 'other'))).toBe(true);
+  });
+
+  it('R5.3 channel sequences are per channel; a join baseline hides older history; leaving forgets', () => {
+    const tracker = new InboxTracker();
+    tracker.channelJoined('r1', 10);
+    expect(tracker.acceptChannel(chan('r1', 9))).toBe(false);
+    expect(tracker.acceptChannel(chan('r1', 11))).toBe(true);
+    expect(tracker.acceptChannel(chan('r2', 1))).toBe(true);
+    expect(tracker.resumePoint(['r1', 'r2', 'r3']).channels).toEqual([
+      { channel: 'r1', seq: 11 },
+      { channel: 'r2', seq: 1 },
+      { channel: 'r3', seq: 0 },
+    ]);
+    tracker.channelLeft('r1');
+    expect(tracker.channelSeq('r1')).toBeUndefined();
+  });
+});
