@@ -22,6 +22,8 @@ export class ChartView {
   private layoutRun = 0;
   private stateEls = new Map<string, HTMLElement>();
   private edgeEls = new Map<string, { path: SVGPathElement; label: HTMLElement | null; layout: EdgeLayout }>();
+  /** Transition id → the id of the arrow that draws it. */
+  private edgeOf = new Map<string, string>();
   private countdowns = new Map<string, HTMLElement>();
   private shown: { entry: SnapshotEntry; live: boolean } | null = null;
   private zoom = 1;
@@ -81,31 +83,36 @@ export class ChartView {
   tick(now: number): void {
     const actor = this.actor;
     const shown = this.shown;
-    const wanted = new Map<string, { text: string; key: string; edgeId: string }>();
+    // One badge per pending delayed transition, stacked under its arrow's label.
+    const wanted = new Map<string, { text: string; key: string; edgeId: string; slot: number }>();
     if (actor && shown) {
       const at = shown.live ? now : shown.entry.at;
+      const slots = new Map<string, number>();
       for (const pending of pendingDelays(actor, shown.entry, at)) {
-        const edgeId = pending.transition.id;
-        wanted.set(edgeId, { text: remainingText(pending.remaining), key: pending.key, edgeId });
+        const edgeId = this.edgeOf.get(pending.transition.id);
+        if (!edgeId) continue;
+        const slot = slots.get(edgeId) ?? 0;
+        slots.set(edgeId, slot + 1);
+        wanted.set(pending.transition.id, { text: remainingText(pending.remaining), key: pending.key, edgeId, slot });
       }
     }
-    for (const [edgeId, el] of this.countdowns) {
-      if (!wanted.has(edgeId)) {
+    for (const [id, el] of this.countdowns) {
+      if (!wanted.has(id)) {
         el.remove();
-        this.countdowns.delete(edgeId);
+        this.countdowns.delete(id);
       }
     }
-    for (const [edgeId, want] of wanted) {
-      let el = this.countdowns.get(edgeId);
+    for (const [id, want] of wanted) {
+      let el = this.countdowns.get(id);
       if (!el) {
-        const edge = this.edgeEls.get(edgeId);
+        const edge = this.edgeEls.get(want.edgeId);
         if (!edge) continue;
-        el = h('span', { class: `countdown${shown?.live ? '' : ' frozen'}`, 'data-delay': want.key, title: `time left before this delayed transition fires` });
+        el = h('span', { class: `countdown${shown?.live ? '' : ' frozen'}`, 'data-delay': want.key, title: `time left before 'after ${want.key}' fires` });
         const box = edge.layout.labelBox ?? { x: edge.layout.points[0]?.x ?? 0, y: edge.layout.points[0]?.y ?? 0, width: 0, height: 0 };
         el.style.left = `${box.x}px`;
-        el.style.top = `${box.y + box.height + 2}px`;
+        el.style.top = `${box.y + box.height + 2 + want.slot * 20}px`;
         this.canvas.append(el);
-        this.countdowns.set(edgeId, el);
+        this.countdowns.set(id, el);
       }
       if (el.textContent !== want.text) el.textContent = want.text;
     }
@@ -127,6 +134,7 @@ export class ChartView {
     this.canvas.replaceChildren();
     this.stateEls.clear();
     this.edgeEls.clear();
+    this.edgeOf.clear();
     this.countdowns.clear();
     this.canvas.style.width = `${layout.width}px`;
     this.canvas.style.height = `${layout.height}px`;
@@ -157,15 +165,22 @@ export class ChartView {
     edges.setAttribute('height', String(layout.height));
     for (const edge of layout.edges) {
       const d = edge.points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
-      const path = svg('path', { d, class: `edge${edge.transition.delay ? ' delayed' : ''}`, 'marker-end': 'url(#arrow)', 'data-edge': edge.transition.id });
+      const delayed = edge.transitions.every((t) => t.delay);
+      const path = svg('path', { d, class: `edge${delayed ? ' delayed' : ''}`, 'marker-end': 'url(#arrow)', 'data-edge': edge.id });
       edges.append(path);
       let label: HTMLElement | null = null;
       if (edge.labelBox) {
-        label = h('div', { class: `edge-label${edge.transition.delay ? ' delayed' : ''}`, 'data-event': edge.transition.eventType, title: `${edge.transition.source.id} → ${edge.transition.target.id}` }, edge.label);
+        const first = edge.transitions[0]!;
+        label = h(
+          'div',
+          { class: `edge-label${delayed ? ' delayed' : ''}`, 'data-event': edge.transitions.map((t) => t.eventType).join(' '), title: `${first.source.id} → ${first.target.id}` },
+          ...edge.labels.map((text) => h('div', {}, text)),
+        );
         label.style.left = `${edge.labelBox.x}px`;
         label.style.top = `${edge.labelBox.y}px`;
       }
-      this.edgeEls.set(edge.transition.id, { path, label, layout: edge });
+      this.edgeEls.set(edge.id, { path, label, layout: edge });
+      for (const t of edge.transitions) this.edgeOf.set(t.id, edge.id);
     }
     this.canvas.append(edges);
     for (const { label } of this.edgeEls.values()) if (label) this.canvas.append(label);
@@ -183,8 +198,8 @@ export class ChartView {
     if (!previous) return;
     const eventType = entry.event.type;
     for (const { path, label, layout } of this.edgeEls.values()) {
-      const t = layout.transition;
-      if (t.eventType !== eventType || !previous.active.has(t.source.id) || !entry.active.has(t.target.id)) continue;
+      const taken = layout.transitions.some((t) => t.eventType === eventType && previous.active.has(t.source.id) && entry.active.has(t.target.id));
+      if (!taken) continue;
       const cls = animate ? 'taken' : 'last';
       path.classList.add(cls);
       label?.classList.add(cls);

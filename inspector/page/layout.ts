@@ -17,9 +17,11 @@ export interface NodeLayout extends Box {
   node: StateNodeView;
 }
 
+/** All transitions between the same two states share one arrow, labelled one per line. */
 export interface EdgeLayout {
-  transition: TransitionView;
-  label: string;
+  id: string;
+  transitions: TransitionView[];
+  labels: string[];
   points: { x: number; y: number }[];
   labelBox: Box | null;
 }
@@ -64,11 +66,27 @@ export async function layoutGraph(graph: MachineGraph, labelFor: (t: TransitionV
       children: node.children.map(toElk),
     };
   };
-  const labels = new Map<string, string>();
-  const edges: ElkExtendedEdge[] = graph.transitions.map((t) => {
+  const groups = new Map<string, { id: string; transitions: TransitionView[]; labels: string[] }>();
+  for (const t of graph.transitions) {
+    const key = `${t.source.id}\u0000${t.target.id}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { id: `e${groups.size}`, transitions: [], labels: [] };
+      groups.set(key, group);
+    }
+    group.transitions.push(t);
     const label = labelFor(t);
-    labels.set(t.id, label);
-    return { id: t.id, sources: [t.source.id], targets: [t.target.id], labels: [{ id: `${t.id}.label`, text: label, width: textWidth(label), height: 18 }] };
+    if (!group.labels.includes(label)) group.labels.push(label);
+  }
+  const groupById = new Map([...groups.values()].map((g) => [g.id, g]));
+  const edges: ElkExtendedEdge[] = [...groups.values()].map((g) => {
+    const first = g.transitions[0]!;
+    return {
+      id: g.id,
+      sources: [first.source.id],
+      targets: [first.target.id],
+      labels: [{ id: `${g.id}.label`, text: g.labels.join('\n'), width: Math.max(...g.labels.map(textWidth)), height: 17 * g.labels.length + 2 }],
+    };
   });
   const root: ElkNode = {
     id: '__root',
@@ -103,8 +121,8 @@ export async function layoutGraph(graph: MachineGraph, labelFor: (t: TransitionV
   const edgeLayouts: EdgeLayout[] = [];
   const collect = (elkNode: ElkNode): void => {
     for (const edge of (elkNode.edges ?? []) as (ElkExtendedEdge & { container?: string })[]) {
-      const transition = graph.transitions.find((t) => t.id === edge.id);
-      if (!transition) continue;
+      const group = groupById.get(edge.id);
+      if (!group) continue;
       const origin = offsets.get(edge.container ?? elkNode.id) ?? { x: 0, y: 0 };
       const points: { x: number; y: number }[] = [];
       for (const section of edge.sections ?? []) {
@@ -112,7 +130,7 @@ export async function layoutGraph(graph: MachineGraph, labelFor: (t: TransitionV
       }
       const l = edge.labels?.[0];
       const labelBox = l && l.x !== undefined && l.y !== undefined ? { x: l.x + origin.x, y: l.y + origin.y, width: l.width ?? 0, height: l.height ?? 0 } : null;
-      edgeLayouts.push({ transition, label: labels.get(edge.id) ?? '', points, labelBox });
+      edgeLayouts.push({ id: group.id, transitions: group.transitions, labels: group.labels, points, labelBox });
     }
     for (const child of elkNode.children ?? []) collect(child);
   };
