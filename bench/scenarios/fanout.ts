@@ -9,6 +9,7 @@
  */
 import {
   closeConnections,
+  clusterLauncher,
   openConnections,
   runPhase,
   startCluster,
@@ -61,13 +62,15 @@ export interface FanoutResult {
 export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<FanoutResult>> {
   const started = performance.now();
   const params = ctx.quick
-    ? { members: 100, senders: 4, steadyRatePerSender: 10, steadyPerSender: 20, burstPerSender: 20, loadProcesses: 2 }
+    ? { members: 100, senders: 4, steadyRatePerSender: 10, steadyPerSender: 10, burstPerSender: 20, loadProcesses: 2 }
     : { members: 1000, senders: 10, steadyRatePerSender: 5, steadyPerSender: 40, burstPerSender: 50, loadProcesses: 2 };
   const report: ScenarioReport<FanoutResult> = { name: 'fanout', title: 'Channel fan-out', params, systems: {}, checks: [], durationMs: 0 };
 
-  for (const system of selectedSystems()) {
+  const systems = selectedSystems();
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, params.loadProcesses, ctx, { profileName: 'fanout' }));
+  for (const system of systems) {
     ctx.log(`fan-out: ${system}: starting server and ${params.loadProcesses} load processes`);
-    const cluster = await startCluster(system, params.loadProcesses, ctx, { profileName: 'fanout' });
+    const cluster = await launch(system);
     try {
       const uids = Array.from({ length: params.members }, (_, i) => `fan${i}`);
       const tokens = await tokensFor(cluster, uids);
@@ -84,7 +87,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<Fanou
       const recipients = params.members - 1;
 
       // Warm-up at the steady rate for about a second (JIT, socket buffers); not measured.
-      const warmPerSender = Math.max(1, Math.round(params.steadyRatePerSender * (ctx.quick ? 0.5 : 1.5)));
+      const warmPerSender = Math.max(1, Math.round(params.steadyRatePerSender * (ctx.quick ? 0.3 : 1.5)));
       await runPhase(cluster, {
         senders: plans(warmPerSender),
         keySpace: params.senders * warmPerSender,

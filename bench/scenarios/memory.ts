@@ -8,7 +8,7 @@
  * the scenario says so and measures the largest count that fits.
  */
 import { execSync } from 'node:child_process';
-import { openConnections, serverMemory, startCluster, stopCluster, tokensFor, closeConnections } from '../lib/cluster.js';
+import { closeConnections, clusterLauncher, openConnections, serverMemory, startCluster, stopCluster, tokensFor } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 
@@ -34,7 +34,7 @@ export function openFileLimit(): number {
 
 export async function runMemory(ctx: BenchContext): Promise<ScenarioReport<MemoryResult>> {
   const started = performance.now();
-  const wanted = ctx.quick ? 500 : 5000;
+  const wanted = ctx.quick ? 300 : 5000;
   const loadProcesses = 2;
   const limit = openFileLimit();
   // The server needs one descriptor per connection plus a few hundred for itself and Node.
@@ -43,16 +43,18 @@ export async function runMemory(ctx: BenchContext): Promise<ScenarioReport<Memor
   const report: ScenarioReport<MemoryResult> = { name: 'memory', title: 'Memory per idle connection', params, systems: {}, checks: [], durationMs: 0 };
   if (fits < wanted) ctx.log(`memory: ulimit -n is ${limit}; measuring ${fits} connections instead of ${wanted}`);
 
-  for (const system of selectedSystems()) {
+  const systems = selectedSystems();
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, loadProcesses, ctx, { exposeGc: true, profileName: 'memory' }));
+  for (const system of systems) {
     ctx.log(`memory: ${system}: starting server and ${loadProcesses} load processes`);
-    const cluster = await startCluster(system, loadProcesses, ctx, { exposeGc: true, profileName: 'memory' });
+    const cluster = await launch(system);
     try {
       const uids = Array.from({ length: fits }, (_, i) => `idle${i}`);
       const tokens = await tokensFor(cluster, uids);
       const before = await serverMemory(cluster);
       await openConnections(cluster, uids.map((uid, i) => ({ uid, token: tokens[i] })), (i) => i % loadProcesses, 200);
       // Let a few heartbeats pass so per-connection state is in its steady shape.
-      await new Promise((r) => setTimeout(r, ctx.quick ? 500 : 2000));
+      await new Promise((r) => setTimeout(r, ctx.quick ? 300 : 2000));
       const after = await serverMemory(cluster);
       ctx.log(`memory: ${system}: ${after.connections} connections open on the server`);
       const n = Math.max(1, after.connections);

@@ -8,7 +8,7 @@
  * Our load clients acknowledge peer messages (peer.ack, cumulative, every 100 ms) as a real
  * client does, so the server's inbox stays small.
  */
-import { closeConnections, openConnections, runPhase, startCluster, stopCluster, tokensFor } from '../lib/cluster.js';
+import { closeConnections, clusterLauncher, openConnections, runPhase, startCluster, stopCluster, tokensFor } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { SenderPlan } from '../load/worker.js';
@@ -22,14 +22,16 @@ export interface PeerResult {
 export async function runPeer(ctx: BenchContext): Promise<ScenarioReport<PeerResult>> {
   const started = performance.now();
   const params = ctx.quick
-    ? { pairs: 50, steadyRatePerUser: 10, steadyPerUser: 20, burstPerUser: 20, loadProcesses: 2 }
+    ? { pairs: 50, steadyRatePerUser: 10, steadyPerUser: 10, burstPerUser: 20, loadProcesses: 2 }
     : { pairs: 500, steadyRatePerUser: 10, steadyPerUser: 100, burstPerUser: 50, loadProcesses: 2 };
   const report: ScenarioReport<PeerResult> = { name: 'peer', title: 'Peer messaging', params, systems: {}, checks: [], durationMs: 0 };
   const users = params.pairs * 2;
 
-  for (const system of selectedSystems()) {
+  const systems = selectedSystems();
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, params.loadProcesses, ctx, { profileName: 'peer' }));
+  for (const system of systems) {
     ctx.log(`peer: ${system}: starting server and ${params.loadProcesses} load processes`);
-    const cluster = await startCluster(system, params.loadProcesses, ctx, { profileName: 'peer' });
+    const cluster = await launch(system);
     try {
       const uids = Array.from({ length: users }, (_, i) => `peer${i}`);
       const tokens = await tokensFor(cluster, uids);
@@ -40,7 +42,7 @@ export async function runPeer(ctx: BenchContext): Promise<ScenarioReport<PeerRes
         local.map((globals) => globals.map((g, localIndex) => ({ connection: localIndex, to: uids[g ^ 1]!, keyBase: 0, count: perUser })));
 
       // Warm-up at the steady rate for about a second (JIT, socket buffers); not measured.
-      const warmPerUser = Math.max(1, Math.round(params.steadyRatePerUser * (ctx.quick ? 0.5 : 1.5)));
+      const warmPerUser = Math.max(1, Math.round(params.steadyRatePerUser * (ctx.quick ? 0.3 : 1.5)));
       await runPhase(cluster, {
         senders: plans(warmPerUser),
         keySpace: warmPerUser,

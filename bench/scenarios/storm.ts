@@ -11,7 +11,7 @@
  */
 import { startChild, type ChildHandle } from '../lib/processes.js';
 import type { BenchContext } from '../lib/context.js';
-import { serverCpu, startCluster, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
+import { clusterLauncher, serverCpu, startCluster, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { StormOpenRequest, StormStats } from '../load/storm-worker.js';
 import type { OpenRequest, SendRequest } from '../load/worker.js';
@@ -51,12 +51,11 @@ async function stormOnce(
   const system = cluster.system as 'rtm' | 'socketio';
   const helpers: ChildHandle[] = [];
   try {
-    const proxy = await startChild(`${system} fault proxy`, 'servers/proxy.ts', ['--target', cluster.url]);
-    helpers.push(proxy);
-    const stormWorkers = await Promise.all(
-      Array.from({ length: params.stormProcesses }, (_, i) => startChild(`${system} storm ${i}`, 'load/storm-worker.ts', [])),
-    );
-    helpers.push(...stormWorkers);
+    const [proxy, ...stormWorkers] = await Promise.all([
+      startChild(`${system} fault proxy`, 'servers/proxy.ts', ['--target', cluster.url]),
+      ...Array.from({ length: params.stormProcesses }, (_, i) => startChild(`${system} storm ${i}`, 'load/storm-worker.ts', [])),
+    ]);
+    helpers.push(proxy!, ...stormWorkers);
     const sender = cluster.workers[0]!;
 
     const totalMessages = Math.ceil((params.ratePerSec * (params.beforeMs + params.outageMs + params.afterMs)) / 1000);
@@ -72,7 +71,7 @@ async function stormOnce(
 
     const uids = Array.from({ length: params.clients }, (_, i) => `storm${i}`);
     const tokens = await tokensFor(cluster, uids);
-    const proxyUrl = String(system === 'rtm' ? proxy.ready['url'] : proxy.ready['httpUrl']);
+    const proxyUrl = String(system === 'rtm' ? proxy!.ready['url'] : proxy!.ready['httpUrl']);
     const results = await Promise.all(
       stormWorkers.map((worker, w) =>
         worker.request<{ failed: number; firstError?: string }>(
@@ -101,10 +100,10 @@ async function stormOnce(
       90_000,
     );
     await sleep(params.beforeMs);
-    const outage = await proxy.request<{ cut: number }>('outage');
+    const outage = await proxy!.request<{ cut: number }>('outage');
     ctx.log(`storm: ${system}: cut ${outage.cut} connections; outage ${params.outageMs} ms`);
     await sleep(params.outageMs);
-    const restore = await proxy.request<{ atMs: number }>('restore');
+    const restore = await proxy!.request<{ atMs: number }>('restore');
     const sentBeforeRestore = await sender.request<number>('progress');
     await Promise.all(stormWorkers.map((w) => w.request('target', { count: sentBeforeRestore, atMs: restore.atMs })));
     ctx.log(`storm: ${system}: restored; ${sentBeforeRestore} messages sent so far`);
@@ -148,13 +147,14 @@ async function stormOnce(
 export async function runStorm(ctx: BenchContext): Promise<ScenarioReport<StormResult>> {
   const started = performance.now();
   const params = ctx.quick
-    ? { clients: 200, ratePerSec: 5, beforeMs: 1000, outageMs: 1000, afterMs: 2000, stormProcesses: 2 }
+    ? { clients: 200, ratePerSec: 5, beforeMs: 500, outageMs: 1000, afterMs: 1500, stormProcesses: 2 }
     : { clients: 2000, ratePerSec: 5, beforeMs: 2000, outageMs: 1000, afterMs: 4000, stormProcesses: 2 };
   const report: ScenarioReport<StormResult> = { name: 'storm', title: 'Reconnect storm', params, systems: {}, checks: [], durationMs: 0 };
-  for (const system of selectedSystems()) {
-    if (system === 'ws') continue;
+  const systems = selectedSystems().filter((s) => s !== 'ws');
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, 1, ctx, { profileName: 'storm' }));
+  for (const system of systems) {
     ctx.log(`storm: ${system}: starting server, fault proxy and ${params.stormProcesses} client processes`);
-    const cluster = await startCluster(system, 1, ctx, { profileName: 'storm' });
+    const cluster = await launch(system);
     try {
       const result = await stormOnce(cluster, ctx, params);
       report.systems[system] = result;

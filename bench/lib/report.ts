@@ -1,0 +1,154 @@
+/**
+ * Turns the scenario reports into the printed table, a Markdown table (for docs/bench.md),
+ * and the target verdicts (MET / MISSED with the margin).
+ */
+import type { ScenarioReport } from './scenario.js';
+import { SYSTEMS, SYSTEM_LABEL, type SystemName } from './systems.js';
+import type { FanoutResult } from '../scenarios/fanout.js';
+import type { PeerResult } from '../scenarios/peer.js';
+import type { StormResult } from '../scenarios/storm.js';
+import type { MemoryResult } from '../scenarios/memory.js';
+import type { ClientResult } from '../scenarios/client.js';
+
+export interface Reports {
+  fanout?: ScenarioReport<FanoutResult>;
+  peer?: ScenarioReport<PeerResult>;
+  storm?: ScenarioReport<StormResult>;
+  memory?: ScenarioReport<MemoryResult>;
+  client?: ScenarioReport<ClientResult>;
+}
+
+export interface Row {
+  label: string;
+  /** A section heading when no values are given. */
+  values?: Partial<Record<SystemName, string>>;
+}
+
+export interface TargetVerdict {
+  name: string;
+  status: 'MET' | 'MISSED' | 'NOT RUN';
+  detail: string;
+}
+
+const n = (v: number | undefined, digits = 0): string =>
+  v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const kib = (bytes: number | undefined, digits = 1): string => (bytes === undefined ? '–' : `${n(bytes / 1024, digits)} KiB`);
+
+function rowOf<T>(label: string, report: ScenarioReport<T> | undefined, pick: (r: T, s: SystemName) => string | undefined): Row {
+  const values: Partial<Record<SystemName, string>> = {};
+  for (const s of SYSTEMS) {
+    const r = report?.systems[s];
+    values[s] = r === undefined ? '–' : (pick(r, s) ?? '–');
+  }
+  return { label, values };
+}
+
+export function tableRows(reports: Reports): Row[] {
+  const rows: Row[] = [];
+  const { fanout, peer, storm, memory, client } = reports;
+  if (fanout) {
+    const p = fanout.params as { members: number; senders: number };
+    rows.push({ label: `1. Channel fan-out: ${p.members} members, ${p.senders} senders, 100-byte messages` });
+    rows.push(rowOf('server CPU µs / delivery (steady)', fanout, (r) => n(r.steady.serverCpuMicrosPerDelivery, 2)));
+    rows.push(rowOf('server CPU µs / delivery (burst)', fanout, (r) => n(r.burst.serverCpuMicrosPerDelivery, 2)));
+    rows.push(rowOf('deliveries / s (burst)', fanout, (r) => n(r.burst.deliveriesPerSec)));
+    rows.push(rowOf('latency p50 / p99 ms (steady)', fanout, (r) => `${n(r.steady.p50Ms, 1)} / ${n(r.steady.p99Ms, 1)}`));
+    rows.push(rowOf('latency p50 / p99 ms (burst)', fanout, (r) => `${n(r.burst.p50Ms, 0)} / ${n(r.burst.p99Ms, 0)}`));
+    rows.push(rowOf('delivered / lost / duplicated', fanout, (r) => `${n(r.steady.deliveries + r.burst.deliveries)} / ${r.steady.lost + r.burst.lost} / ${r.steady.duplicates + r.burst.duplicates}`));
+  }
+  if (peer) {
+    const p = peer.params as { pairs: number };
+    rows.push({ label: `2. Peer messaging: ${p.pairs} pairs` });
+    rows.push(rowOf('messages / s (burst)', peer, (r) => n(r.burst.deliveriesPerSec)));
+    rows.push(rowOf('latency p50 / p99 ms (steady)', peer, (r) => `${n(r.steady.p50Ms, 1)} / ${n(r.steady.p99Ms, 1)}`));
+    rows.push(rowOf('server CPU µs / message (steady)', peer, (r) => n(r.steady.serverCpuMicrosPerDelivery, 2)));
+    rows.push(rowOf('delivered / lost / duplicated', peer, (r) => `${n(r.steady.deliveries + r.burst.deliveries)} / ${r.steady.lost + r.burst.lost} / ${r.steady.duplicates + r.burst.duplicates}`));
+  }
+  if (storm) {
+    const p = storm.params as { clients: number; outageMs: number };
+    rows.push({ label: `3. Reconnect storm: ${p.clients} clients cut, ${p.outageMs} ms outage, 5 msgs/s` });
+    rows.push(rowOf('caught up / clients', storm, (r) => `${r.caughtUp} / ${r.clients}`));
+    rows.push(rowOf('catch-up after restore p50 / p99 / max ms', storm, (r) => `${r.catchUpP50Ms} / ${r.catchUpP99Ms} / ${r.catchUpMaxMs}`));
+    rows.push(rowOf('lost / duplicated', storm, (r) => `${r.lost} / ${r.duplicates}`));
+    rows.push(rowOf('server CPU ms during the storm', storm, (r) => n(r.serverCpuMs)));
+  }
+  if (memory) {
+    const p = memory.params as { connections: number };
+    rows.push({ label: `4. Memory per idle connection: ${p.connections} connections` });
+    rows.push(rowOf('server RSS / connection', memory, (r) => kib(r.rssBytesPerConnection)));
+    rows.push(rowOf('server heap / connection', memory, (r) => kib(r.heapBytesPerConnection)));
+  }
+  if (client) {
+    rows.push({ label: '5. Client' });
+    rows.push(rowOf('connection machine transitions / s', client, (r) => (r.transitionsPerSec === undefined ? 'n/a' : n(r.transitionsPerSec))));
+    rows.push(rowOf('browser bundle, minified', client, (r, s) => (s === 'ws' ? '0 (native)' : kib(r.bundleBytes))));
+    rows.push(rowOf('browser bundle, gzipped', client, (r, s) => (s === 'ws' ? '0 (native)' : kib(r.bundleGzipBytes))));
+  }
+  return rows;
+}
+
+export function formatTable(rows: Row[]): string {
+  const headers = ['', ...SYSTEMS.map((s) => SYSTEM_LABEL[s])];
+  const widths = headers.map((h) => h.length);
+  const body = rows.filter((r) => r.values);
+  widths[0] = Math.max(widths[0]!, ...body.map((r) => r.label.length + 2));
+  SYSTEMS.forEach((s, i) => (widths[i + 1] = Math.max(widths[i + 1]!, ...body.map((r) => (r.values?.[s] ?? '').length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const row of rows) {
+    if (!row.values) out.push(row.label);
+    else out.push(line([`  ${row.label}`, ...SYSTEMS.map((s) => row.values?.[s] ?? '–')]));
+  }
+  return out.join('\n');
+}
+
+export function formatMarkdown(rows: Row[]): string {
+  const out = [`| | ${SYSTEMS.map((s) => SYSTEM_LABEL[s]).join(' | ')} |`, `|---|${SYSTEMS.map(() => '---:').join('|')}|`];
+  for (const row of rows) {
+    if (!row.values) out.push(`| **${row.label}** |${SYSTEMS.map(() => ' ').join('|')}|`);
+    else out.push(`| ${row.label} | ${SYSTEMS.map((s) => row.values?.[s] ?? '–').join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+const pct = (v: number) => `${Math.round(v * 100)} %`;
+
+export function evaluateTargets(reports: Reports): TargetVerdict[] {
+  const verdicts: TargetVerdict[] = [];
+  const fan = reports.fanout?.systems;
+  if (fan?.rtm && fan.socketio) {
+    const ours = fan.rtm.steady.serverCpuMicrosPerDelivery;
+    const limit = fan.socketio.steady.serverCpuMicrosPerDelivery / 2;
+    verdicts.push({
+      name: 'fan-out server CPU per delivery ≤ ½ × Socket.IO',
+      status: ours <= limit ? 'MET' : 'MISSED',
+      detail: `${n(ours, 2)} µs vs limit ${n(limit, 2)} µs (Socket.IO ${n(limit * 2, 2)} µs): ${ours <= limit ? `${pct(1 - ours / limit)} under` : `${pct(ours / limit - 1)} over`} the limit; ${n(limit * 2 / ours, 1)}× less CPU than Socket.IO`,
+    });
+  } else verdicts.push({ name: 'fan-out server CPU per delivery ≤ ½ × Socket.IO', status: 'NOT RUN', detail: 'needs rtm and socketio' });
+
+  const storm = reports.storm?.systems.rtm;
+  if (storm) {
+    const ok = storm.caughtUp === storm.clients && storm.lost === 0 && storm.duplicates === 0 && storm.catchUpMaxMs <= 1500;
+    verdicts.push({
+      name: `storm: all ${storm.clients} caught up, 0 lost, 0 duplicated, within 1.5 s of the restore`,
+      status: ok ? 'MET' : 'MISSED',
+      detail: `${storm.caughtUp}/${storm.clients} caught up, ${storm.lost} lost, ${storm.duplicates} duplicated, last at ${storm.catchUpMaxMs} ms: ${storm.catchUpMaxMs <= 1500 ? `${1500 - storm.catchUpMaxMs} ms to spare` : `${storm.catchUpMaxMs - 1500} ms late`}`,
+    });
+  } else verdicts.push({ name: 'storm catch-up', status: 'NOT RUN', detail: 'needs rtm' });
+
+  const mem = reports.memory?.systems;
+  if (mem?.rtm && mem.ws) {
+    const ours = mem.rtm.rssBytesPerConnection;
+    const limit = mem.ws.rssBytesPerConnection * 1.5;
+    verdicts.push({
+      name: 'memory per idle connection (RSS) ≤ 1.5 × bare ws',
+      status: ours <= limit ? 'MET' : 'MISSED',
+      detail: `${kib(ours)} vs limit ${kib(limit)} (bare ws ${kib(mem.ws.rssBytesPerConnection)}): ${n(ours / mem.ws.rssBytesPerConnection, 2)}× bare ws, ${ours <= limit ? `${pct(1 - ours / limit)} under` : `${pct(ours / limit - 1)} over`} the limit`,
+    });
+  } else verdicts.push({ name: 'memory per idle connection', status: 'NOT RUN', detail: 'needs rtm and ws' });
+  return verdicts;
+}
+
+export function formatTargets(verdicts: TargetVerdict[]): string {
+  return verdicts.map((v) => `${v.status.padEnd(7)} ${v.name}\n        ${v.detail}`).join('\n');
+}
