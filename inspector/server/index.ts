@@ -25,6 +25,8 @@ export type { DemoHooks } from './demo.js';
 export type { ActorMessage, EventMessage, InspectionMessage, PageFrame, SnapshotMessage } from './messages.js';
 export { fromInspectionEvent, toPlain } from './convert.js';
 export { Relay } from './relay.js';
+export { createRelayReporter } from './reporter.js';
+export type { RelayReporter, RelayReporterOptions } from './reporter.js';
 
 export const INSPECTOR_PATH = '/inspector';
 export const RELAY_PATH = '/inspector/relay';

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createActor, createMachine } from 'xstate';
 import { checkAccess } from '../../inspector/server/access.js';
-import { Relay, startInspectorServer, type InspectionMessage, type InspectorServer, type PageFrame } from '../../inspector/server/index.js';
+import { createRelayReporter, Relay, startInspectorServer, type InspectionMessage, type InspectorServer, type PageFrame } from '../../inspector/server/index.js';
 import { connectionMachine } from '../../machines/index.js';
 
 const counterMachine = createMachine({
@@ -135,6 +135,22 @@ describe('R9 relay over WebSocket', () => {
       expect(login.snapshot.context.uid).toBe('alice');
     } finally {
       actor.stop();
+    }
+  });
+
+  it('R9 createRelayReporter sends another process\'s actors with their named delays resolved', async () => {
+    server = await startInspectorServer({});
+    const reporter = createRelayReporter({ url: server.relayUrl });
+    const actor = createActor(connectionMachine, { inspect: reporter.inspect, input: { timing: { interruptionGraceMs: 1000, presenceTimeoutMs: 5000 } } }).start();
+    try {
+      actor.send({ type: 'LOGIN', uid: 'erin', token: 't' });
+      await waitFor(() => server!.inspector.relay.replay().some((m) => m.type === '@xstate.snapshot' && (m.event as { type: string }).type === 'LOGIN'), 'the login step');
+      const login = server.inspector.relay.replay().find((m) => m.type === '@xstate.snapshot' && (m.event as { type: string }).type === 'LOGIN') as { sessionId: string; _delays: Record<string, number> };
+      expect(login.sessionId).toBe(actor.sessionId);
+      expect(login._delays).toEqual({ loginTimeout: 6000, interruptionGrace: 1000, presenceTimeout: 4000 });
+    } finally {
+      actor.stop();
+      await reporter.close();
     }
   });
 
