@@ -95,16 +95,50 @@ export class Link {
   /** Logout or abort: say goodbye if logged in, close, stop every timer, never re-dial. */
   stop(): void {
     const wasUp = this.phase === 'up';
+    const wasKicked = this.phase === 'stopped';
     this.phase = 'stopped';
     this.clearTimers();
     const socket = this.socket;
     this.socket = null;
-    if (!socket) return;
-    if (wasUp) socket.send({ t: 'logout', id: LINK_REQUEST_ID });
-    socket.close(1000);
+    if (wasUp && socket) socket.send({ t: 'logout', id: LINK_REQUEST_ID });
+    socket?.close(1000);
+    // Logged out while the link was down: one bounded, best-effort attempt to tell the server,
+    // so that it ends the session now rather than at the end of the presence window (R7.1).
+    if (!wasUp && !wasKicked && this.sessionId !== null) void this.farewell(this.sessionId);
   }
 
-  /** Ends the link without a logout frame (after a kick). */
+  private async farewell(sessionId: string): Promise<void> {
+    let ctor: WebSocketConstructor;
+    try {
+      ctor = await resolveWebSocket(this.options.WebSocket);
+    } catch {
+      return;
+    }
+    const { peerSeq } = this.hooks.resumePoint();
+    let socket: FrameSocket | null = null;
+    const timer = setTimeout(() => socket?.close(1000), this.policy.attemptTimeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      socket?.close(1000);
+    };
+    try {
+      socket = FrameSocket.open(ctor, this.options.url, {
+        onOpen: () => {
+          const { uid } = this.options;
+          socket?.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, token: this.token, peerSeq, channels: [] });
+          socket?.send({ t: 'logout', id: LINK_REQUEST_ID + 1 });
+        },
+        onFrame: (frame) => {
+          if (frame.t === 'res' && frame.id === LINK_REQUEST_ID + 1) done();
+        },
+        onClose: () => clearTimeout(timer),
+      });
+    } catch {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Ends the link without a logout frame (after a kick); `stop()` afterwards says no goodbye. */
   private halt(): void {
     this.phase = 'stopped';
     this.clearTimers();
