@@ -7,6 +7,8 @@
 export interface StateNodeView {
   /** The id path: machine id and state keys joined with '.', e.g. `connection.CONNECTED.linkLost`. */
   id: string;
+  /** XState's id for the node: its own `id` when the config gives one, else the id path. */
+  xstateId: string;
   key: string;
   depth: number;
   parent: StateNodeView | null;
@@ -80,6 +82,7 @@ export function parseDefinition(definition: string | Json): MachineGraph {
       declared === 'parallel' || declared === 'final' || declared === 'history' ? declared : childKeys.length > 0 ? 'compound' : 'atomic';
     const node: StateNodeView = {
       id,
+      xstateId: parent && typeof cfg.id === 'string' ? cfg.id : id,
       key,
       depth: parent ? parent.depth + 1 : 0,
       parent,
@@ -150,11 +153,11 @@ export function parseDefinition(definition: string | Json): MachineGraph {
     if (isRecord(cfg.after)) {
       for (const [key, value] of Object.entries(cfg.after)) {
         const ms = /^\d+(\.\d+)?$/.test(key) ? Number(key) : null;
-        addTransitions(node, `xstate.after.${key}.${node.id}`, `after ${key}`, { key, ms }, value);
+        addTransitions(node, `xstate.after.${key}.${node.xstateId}`, `after ${key}`, { key, ms }, value);
       }
     }
     if (cfg.always !== undefined) addTransitions(node, '', 'always', null, cfg.always);
-    if (cfg.onDone !== undefined) addTransitions(node, `xstate.done.state.${node.id}`, 'done', null, cfg.onDone);
+    if (cfg.onDone !== undefined) addTransitions(node, `xstate.done.state.${node.xstateId}`, 'done', null, cfg.onDone);
     const invokes = Array.isArray(cfg.invoke) ? cfg.invoke : cfg.invoke === undefined ? [] : [cfg.invoke];
     for (const invoke of invokes) {
       if (!isRecord(invoke)) continue;

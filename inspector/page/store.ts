@@ -170,6 +170,7 @@ export class Store {
         if (graph.root.children.length > 0) {
           actor.graph = graph;
           actor.definition = message.definition;
+          this.recomputeActive(actor, graph);
         }
       } catch {
         actor.graph = null;
@@ -177,6 +178,16 @@ export class Store {
     }
     if (actor.snapshots.length === 0 && isRecord(message.snapshot)) {
       this.addSnapshot(actor, { type: '@xstate.snapshot', sessionId: actor.sessionId, event: { type: 'xstate.init' }, snapshot: message.snapshot, createdAt: message.createdAt, _receivedAt: message._receivedAt, _delays: message._delays }, true);
+    }
+  }
+
+  /** Snapshots that arrived before the definition get their active states now. */
+  private recomputeActive(actor: ActorView, graph: MachineGraph): void {
+    let previous: SnapshotEntry | undefined;
+    for (const entry of actor.snapshots) {
+      entry.active = activeStateIds(graph, entry.snapshot.value);
+      entry.enteredAt = new Map([...entry.active].map((id) => [id, previous?.active.has(id) ? (previous.enteredAt.get(id) ?? entry.at) : entry.at]));
+      previous = entry;
     }
   }
 
@@ -190,9 +201,10 @@ export class Store {
     for (const id of active) enteredAt.set(id, previous?.active.has(id) ? (previous.enteredAt.get(id) ?? at) : at);
     // A delayed transition back into the same state (or a re-entering one) restarts its timers.
     const eventType = message.event?.type ?? '';
-    if (previous && eventType.startsWith('xstate.after.')) {
-      const fromState = eventType.split('.').slice(3).join('.');
-      for (const id of active) if (id === fromState || id.startsWith(`${fromState}.`)) enteredAt.set(id, at);
+    if (previous && eventType.startsWith('xstate.after.') && actor.graph) {
+      const fired = eventType.split('.').slice(3).join('.');
+      const from = [...actor.graph.nodes.values()].find((n) => n.xstateId === fired)?.id ?? fired;
+      for (const id of active) if (id === from || id.startsWith(`${from}.`)) enteredAt.set(id, at);
     }
     if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
     actor.delays = guessDelays(actor.graph, snapshot.context, actor.delays);
