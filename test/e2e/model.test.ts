@@ -51,7 +51,15 @@ let matched: Rig;
 let shortPresence: Rig;
 
 async function rig(serverTiming: Partial<Timing>): Promise<Rig> {
-  const server = await createRtmServer({ port: 0, inspector: false, timing: serverTiming });
+  // A heartbeat timeout longer than the server's own choice at this scale, so that a stall of
+  // a loaded test machine is not taken for a lost link (LINK_DOWN is mapped to a cut, which is
+  // noticed at once, so no step waits for the heartbeat).
+  const server = await createRtmServer({
+    port: 0,
+    inspector: false,
+    timing: serverTiming,
+    heartbeat: { intervalMs: 100, timeoutMs: 1000 },
+  });
   const proxy = await createFaultProxy({ target: server.url });
   const observer = new RtmClient({ url: server.url, timing: serverTiming });
   await observer.login({ uid: 'observer', token: server.createToken('observer') });

@@ -31,7 +31,7 @@ describe('R3 interruption and reconnection', () => {
     await elapse(system.timing.interruptionGraceMs);
     expect(states).toEqual([]);
     expect(client.connectionState).toBe('CONNECTED');
-    expect(system.proxy.acceptedCount).toBe(dials + 1);
+    expect(system.proxy.acceptedCount).toBeGreaterThan(dials);
   });
 
   it('R3.1 R3.2 a black-holed link is noticed by the heartbeat; not restored within the grace: RECONNECTING / INTERRUPTED', async () => {

@@ -14,6 +14,7 @@ import {
   elapse,
   fastTiming,
   loggedIn,
+  machineState,
   recordChannelMessages,
   recordPeerMessages,
   useSystems,
@@ -42,7 +43,7 @@ async function chaos(system: System, receiver: RtmClient, random: () => number, 
   const faults: string[] = [];
   while (!done() || faults.length < MIN_FAULTS) {
     await elapse(50 + random() * 150);
-    await waitFor(() => receiver.connectionState === 'CONNECTED', 'the receiver back', 10_000);
+    await waitFor(() => machineState(receiver) === 'CONNECTED.linkUp', 'the receiver back', 10_000);
     const kind = faults.length % 3 === 1 ? 'blackhole' : random() < 0.5 ? 'cut' : 'cut+refuse';
     faults.push(kind);
     if (kind === 'blackhole') system.proxy.blackhole();
