@@ -83,6 +83,9 @@ export class Relay {
   }
 
   addViewer(viewer: Viewer): () => void {
+    // What is published but not yet flushed is already in the history: send it to the current
+    // viewers now, so the new one does not get it twice (once replayed, once flushed).
+    this.flush();
     viewer.send({ t: 'hello', now: Date.now(), demo: this.demo, historyLimit: this.historyLimit });
     const items = this.replay();
     // Large histories go out in slices so a single frame stays reasonable.

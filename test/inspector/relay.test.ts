@@ -74,6 +74,22 @@ describe('R9 relay history', () => {
     expect(rest.map((m) => (m as { snapshot: { context: { n: number } } }).snapshot.context.n)).toEqual(Array.from({ length: 50 }, (_, i) => 151 + i));
   });
 
+  it('R9 a page that joins while messages await their batch gets each message exactly once', () => {
+    const relay = new Relay({ historyLimit: 100 });
+    const early: InspectionMessage[] = [];
+    const late: InspectionMessage[] = [];
+    const collect = (into: InspectionMessage[]) => ({ send: (frame: PageFrame) => { if (frame.t === 'items') into.push(...frame.items); } });
+    relay.addViewer(collect(early));
+    relay.publish({ type: '@xstate.actor', sessionId: 'a', name: 'counter' });
+    for (let n = 1; n <= 5; n++) relay.publish(snapshotMessage('a', n)); // pending, not yet flushed
+    relay.addViewer(collect(late));
+    for (let n = 6; n <= 8; n++) relay.publish(snapshotMessage('a', n));
+    relay.flush();
+    const steps = (items: InspectionMessage[]) => items.filter((m) => m.type === '@xstate.snapshot').map((m) => (m as { snapshot: { context: { n: number } } }).snapshot.context.n);
+    expect(steps(early)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(steps(late)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('R9 forgets the least recently active actors beyond actorLimit', () => {
     const relay = new Relay({ historyLimit: 10, actorLimit: 3 });
     for (const id of ['a', 'b', 'c', 'd']) relay.publish({ type: '@xstate.actor', sessionId: id, name: id });
