@@ -84,7 +84,7 @@ const targets = evaluateTargets(reports);
 const profiles: ProfileSummary[] = [];
 if (ctx.profileDir) {
   for (const file of readdirSync(ctx.profileDir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
-    profiles.push(summarizeProfile(`${ctx.profileDir}/${file}`));
+    profiles.push({ ...summarizeProfile(`${ctx.profileDir}/${file}`), file });
   }
 }
 

@@ -19,17 +19,26 @@ export interface Cluster {
   workers: ChildHandle[];
 }
 
+/**
+ * With --profile, our server's CPU is profiled over a scenario's measured phases only
+ * (bench/results/profiles-<run>/<scenario>-server.cpuprofile).
+ */
+export async function startProfile(ctx: BenchContext, process: ChildHandle, system: SystemName): Promise<void> {
+  if (ctx.profileDir && system === 'rtm') await process.request('profileStart');
+}
+
+export async function stopProfile(ctx: BenchContext, process: ChildHandle, system: SystemName, name: string): Promise<void> {
+  if (ctx.profileDir && system === 'rtm') await process.request('profileStop', { file: `${ctx.profileDir}/${name}.cpuprofile` });
+}
+
 export async function startCluster(
   system: SystemName,
   workerCount: number,
   ctx: BenchContext,
-  options: { exposeGc?: boolean; profileName?: string } = {},
+  options: { exposeGc?: boolean } = {},
 ): Promise<Cluster> {
   const nodeFlags: string[] = [];
   if (options.exposeGc) nodeFlags.push('--expose-gc');
-  if (ctx.profileDir && system === 'rtm' && options.profileName) {
-    nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${options.profileName}.cpuprofile`);
-  }
   const server = await startChild(`${system} server`, SERVER_ENTRY[system], [], { nodeFlags });
   try {
     const workers = await Promise.all(

@@ -2,7 +2,34 @@
  * Child side of the benchmark's process management: answer the parent's requests, announce
  * readiness, and exit by itself when the parent goes away or the lifetime bound passes.
  */
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+
 type Handler = (payload: any) => unknown;
+
+/**
+ * V8's CPU profiler (the one behind `node --cpu-prof`), started and stopped on request so a
+ * profile covers only a measured phase, not start-up or connection set-up.
+ */
+let profiler: Session | null = null;
+const profilerHandlers: Record<string, Handler> = {
+  profileStart: async () => {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+    await profiler.post('Profiler.start');
+    return true;
+  },
+  profileStop: async (request: { file: string }) => {
+    if (!profiler) return false;
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    profiler = null;
+    writeFileSync(request.file, JSON.stringify(profile));
+    return request.file;
+  },
+};
 
 export interface ServeOptions {
   /** Hard bound on the process's life, whatever happens. */
@@ -19,7 +46,7 @@ export function serveRequests(handlers: Record<string, Handler>, options: ServeO
   life.unref();
 
   process.on('message', async (message: { type: string; reqId: number; payload: unknown }) => {
-    const handler = handlers[message.type];
+    const handler = handlers[message.type] ?? profilerHandlers[message.type];
     const answer = (reply: Record<string, unknown>) => {
       if (process.connected) process.send!({ type: 'reply', reqId: message.reqId, ...reply });
     };

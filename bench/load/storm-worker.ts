@@ -35,6 +35,9 @@ export interface StormStats {
   duplicates: number;
   historical: number;
   stateChanges: Record<string, number>;
+  loginRetries: number;
+  /** This process's CPU since it started, µs. */
+  cpuMicros: number;
 }
 
 interface Tracked {
@@ -50,6 +53,7 @@ const tracked: Tracked[] = [];
 let mustHave = Number.POSITIVE_INFINITY;
 let restoreAtMs = 0;
 let duplicates = 0;
+let loginRetries = 0;
 let historical = 0;
 const stateChanges: Record<string, number> = {};
 
@@ -88,7 +92,16 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
     stateChanges[key] = (stateChanges[key] ?? 0) + 1;
     noteCaughtUp(t);
   });
-  await client.login({ uid: spec.uid, token: spec.token ?? '' });
+  // A login that times out while the server is busy is retried, as an application would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.login({ uid: spec.uid, token: spec.token ?? '' });
+      break;
+    } catch (error) {
+      loginRetries++;
+      if (attempt >= 3) throw error;
+    }
+  }
   const channel = client.createChannel(request.channel);
   channel.on('ChannelMessage', (message, _memberId, props) => onMessage(t, message.text, props.isHistoricalMessage));
   await channel.join();
@@ -174,6 +187,8 @@ serveRequests({
       duplicates,
       historical,
       stateChanges,
+      loginRetries,
+      cpuMicros: process.cpuUsage().user + process.cpuUsage().system,
     };
   },
   stop: async () => {

@@ -13,6 +13,8 @@ import {
   openConnections,
   runPhase,
   startCluster,
+  startProfile,
+  stopProfile,
   stopCluster,
   tokensFor,
   type PhaseResult,
@@ -67,7 +69,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<Fanou
   const report: ScenarioReport<FanoutResult> = { name: 'fanout', title: 'Channel fan-out', params, systems: {}, checks: [], durationMs: 0 };
 
   const systems = selectedSystems();
-  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, params.loadProcesses, ctx, { profileName: 'fanout' }));
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, params.loadProcesses, ctx));
   for (const system of systems) {
     ctx.log(`fan-out: ${system}: starting server and ${params.loadProcesses} load processes`);
     const cluster = await launch(system);
@@ -96,6 +98,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<Fanou
         sendBoundMs: 10_000,
         drainBoundMs: 10_000,
       });
+      await startProfile(ctx, cluster.server, system);
       const steady = await runPhase(cluster, {
         senders: plans(params.steadyPerSender),
         keySpace: params.senders * params.steadyPerSender,
@@ -114,6 +117,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<Fanou
         drainBoundMs: 60_000,
       });
       ctx.log(`fan-out: ${system}: burst phase ${burst.received}/${burst.expected} delivered`);
+      await stopProfile(ctx, cluster.server, system, 'fanout-server');
       const result = { steady: summarize(steady), burst: summarize(burst) };
       report.systems[system] = result;
       for (const [name, phase] of Object.entries(result)) {

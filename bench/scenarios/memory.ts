@@ -44,7 +44,7 @@ export async function runMemory(ctx: BenchContext): Promise<ScenarioReport<Memor
   if (fits < wanted) ctx.log(`memory: ulimit -n is ${limit}; measuring ${fits} connections instead of ${wanted}`);
 
   const systems = selectedSystems();
-  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, loadProcesses, ctx, { exposeGc: true, profileName: 'memory' }));
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, loadProcesses, ctx, { exposeGc: true }));
   for (const system of systems) {
     ctx.log(`memory: ${system}: starting server and ${loadProcesses} load processes`);
     const cluster = await launch(system);

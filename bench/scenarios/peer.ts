@@ -8,7 +8,7 @@
  * Our load clients acknowledge peer messages (peer.ack, cumulative, every 100 ms) as a real
  * client does, so the server's inbox stays small.
  */
-import { closeConnections, clusterLauncher, openConnections, runPhase, startCluster, stopCluster, tokensFor } from '../lib/cluster.js';
+import { closeConnections, clusterLauncher, openConnections, runPhase, startCluster, startProfile, stopProfile, stopCluster, tokensFor } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { SenderPlan } from '../load/worker.js';
@@ -28,7 +28,7 @@ export async function runPeer(ctx: BenchContext): Promise<ScenarioReport<PeerRes
   const users = params.pairs * 2;
 
   const systems = selectedSystems();
-  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, params.loadProcesses, ctx, { profileName: 'peer' }));
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, params.loadProcesses, ctx));
   for (const system of systems) {
     ctx.log(`peer: ${system}: starting server and ${params.loadProcesses} load processes`);
     const cluster = await launch(system);
@@ -51,6 +51,7 @@ export async function runPeer(ctx: BenchContext): Promise<ScenarioReport<PeerRes
         sendBoundMs: 10_000,
         drainBoundMs: 10_000,
       });
+      await startProfile(ctx, cluster.server, system);
       const steady = await runPhase(cluster, {
         senders: plans(params.steadyPerUser),
         keySpace: params.steadyPerUser,
@@ -69,6 +70,7 @@ export async function runPeer(ctx: BenchContext): Promise<ScenarioReport<PeerRes
         drainBoundMs: 60_000,
       });
       ctx.log(`peer: ${system}: burst phase ${burst.received}/${burst.expected} delivered`);
+      await stopProfile(ctx, cluster.server, system, 'peer-server');
       const result = { steady: summarize(steady), burst: summarize(burst) };
       report.systems[system] = result;
       for (const [name, phase] of Object.entries(result)) {

@@ -11,7 +11,7 @@
  */
 import { startChild, type ChildHandle } from '../lib/processes.js';
 import type { BenchContext } from '../lib/context.js';
-import { clusterLauncher, serverCpu, startCluster, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
+import { clusterLauncher, serverCpu, startCluster, startProfile, stopProfile, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { StormOpenRequest, StormStats } from '../load/storm-worker.js';
 import type { OpenRequest, SendRequest } from '../load/worker.js';
@@ -24,6 +24,8 @@ export interface StormResult {
   messagesSent: number;
   /** Messages sent before the restore: what every client must hold. */
   sentBeforeRestore: number;
+  /** Measured in the proxy, from the cut to the restore. */
+  outageMs: number;
   caughtUp: number;
   connected: number;
   catchUpP50Ms: number;
@@ -33,6 +35,12 @@ export interface StormResult {
   duplicates: number;
   replayed: number;
   serverCpuMs: number;
+  /** Time to connect, log in and join all clients before the storm, ms. */
+  setupMs: number;
+  loginRetries: number;
+  /** CPU of the client processes and of the proxy over the same span, ms. */
+  clientCpuMs: number;
+  proxyCpuMs: number;
   events: Record<string, number>;
 }
 
@@ -69,6 +77,7 @@ async function stormOnce(
     } satisfies OpenRequest);
     if (opened.failed) throw new Error(`storm sender failed to connect: ${opened.firstError}`);
 
+    const setupStarted = performance.now();
     const uids = Array.from({ length: params.clients }, (_, i) => `storm${i}`);
     const tokens = await tokensFor(cluster, uids);
     const proxyUrl = String(system === 'rtm' ? proxy!.ready['url'] : proxy!.ready['httpUrl']);
@@ -82,7 +91,7 @@ async function stormOnce(
             channel: CHANNEL,
             clients: uids.flatMap((uid, i) => (i % stormWorkers.length === w ? [{ uid, token: tokens[i] }] : [])),
             keySpace,
-            concurrency: 50,
+            concurrency: 25,
           } satisfies StormOpenRequest,
           180_000,
         ),
@@ -90,23 +99,27 @@ async function stormOnce(
     );
     const failed = results.reduce((n, r) => n + r.failed, 0);
     if (failed) throw new Error(`${failed} storm clients failed to connect: ${results.find((r) => r.firstError)?.firstError}`);
-    ctx.log(`storm: ${system}: ${params.clients} clients connected through the fault proxy and joined`);
+    const setupMs = Math.round(performance.now() - setupStarted);
+    ctx.log(`storm: ${system}: ${params.clients} clients connected through the fault proxy and joined in ${setupMs} ms`);
 
     await sender.request('arm', { keySpace });
     const cpu0 = await serverCpu(cluster);
+    const clientCpu0 = await Promise.all(stormWorkers.map((w) => w.request<StormStats>('stats', { sentTotal: 0 })));
+    const proxyCpu0 = await proxy!.request<number>('cpu');
+    await startProfile(ctx, cluster.server, system);
+    await startProfile(ctx, stormWorkers[0]!, system);
     const sending = sender.request<{ sent: number }>(
       'send',
       { senders: [{ connection: 0, keyBase: 0, count: totalMessages }], ratePerSender: params.ratePerSec, boundMs: 60_000 } satisfies SendRequest,
       90_000,
     );
     await sleep(params.beforeMs);
-    const outage = await proxy!.request<{ cut: number }>('outage');
+    const outage = await proxy!.request<{ cut: number; atMs: number }>('outage', { durationMs: params.outageMs });
     ctx.log(`storm: ${system}: cut ${outage.cut} connections; outage ${params.outageMs} ms`);
-    await sleep(params.outageMs);
-    const restore = await proxy!.request<{ atMs: number }>('restore');
+    const restore = await proxy!.request<{ atMs: number }>('restored');
     const sentBeforeRestore = await sender.request<number>('progress');
     await Promise.all(stormWorkers.map((w) => w.request('target', { count: sentBeforeRestore, atMs: restore.atMs })));
-    ctx.log(`storm: ${system}: restored; ${sentBeforeRestore} messages sent so far`);
+    ctx.log(`storm: ${system}: restored after ${Math.round(restore.atMs - outage.atMs)} ms; ${sentBeforeRestore} messages sent so far`);
 
     const { sent } = await sending;
     // Bounded wait for the stragglers after the last send.
@@ -120,6 +133,9 @@ async function stormOnce(
       await sleep(100);
     }
     const cpu1 = await serverCpu(cluster);
+    const proxyCpu1 = await proxy!.request<number>('cpu');
+    await stopProfile(ctx, cluster.server, system, 'storm-server');
+    await stopProfile(ctx, stormWorkers[0]!, system, 'storm-client');
     const catchUp = stats.flatMap((s) => s.catchUpMs).sort((a, b) => a - b);
     const events: Record<string, number> = {};
     for (const s of stats) for (const [k, n] of Object.entries(s.stateChanges)) events[k] = (events[k] ?? 0) + n;
@@ -128,6 +144,7 @@ async function stormOnce(
       cut: outage.cut,
       messagesSent: sent,
       sentBeforeRestore,
+      outageMs: Math.round(restore.atMs - outage.atMs),
       caughtUp: catchUp.length,
       connected: stats.reduce((n, s) => n + s.connected, 0),
       catchUpP50Ms: Math.round(quantile(catchUp, 0.5)),
@@ -137,6 +154,10 @@ async function stormOnce(
       duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
       replayed: stats.reduce((n, s) => n + s.historical, 0),
       serverCpuMs: Math.round((cpu1.cpuMicros - cpu0.cpuMicros) / 1000),
+      setupMs,
+      loginRetries: stats.reduce((n, s) => n + (s.loginRetries ?? 0), 0),
+      clientCpuMs: Math.round(stats.reduce((n, s, i) => n + s.cpuMicros - (clientCpu0[i]?.cpuMicros ?? 0), 0) / 1000),
+      proxyCpuMs: Math.round((proxyCpu1 - proxyCpu0) / 1000),
       events,
     };
   } finally {
@@ -151,7 +172,7 @@ export async function runStorm(ctx: BenchContext): Promise<ScenarioReport<StormR
     : { clients: 2000, ratePerSec: 5, beforeMs: 2000, outageMs: 1000, afterMs: 4000, stormProcesses: 2 };
   const report: ScenarioReport<StormResult> = { name: 'storm', title: 'Reconnect storm', params, systems: {}, checks: [], durationMs: 0 };
   const systems = selectedSystems().filter((s) => s !== 'ws');
-  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, 1, ctx, { profileName: 'storm' }));
+  const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, 1, ctx));
   for (const system of systems) {
     ctx.log(`storm: ${system}: starting server, fault proxy and ${params.stormProcesses} client processes`);
     const cluster = await launch(system);
