@@ -29,9 +29,12 @@ export class ChartView {
   private zoom = 1;
   private takenTimer: ReturnType<typeof setTimeout> | undefined;
   private applied: SnapshotEntry | null = null;
-  private fitted = false;
+  private fittedFor: string | null = null;
+  private layoutReady = false;
+  private request: { entry: SnapshotEntry | null; previous: SnapshotEntry | null; live: boolean; animate: boolean } = { entry: null, previous: null, live: true, animate: false };
 
-  constructor() {
+  /** `clock` gives the relay's time (the page's clock corrected by the measured offset). */
+  constructor(private readonly clock: () => number = Date.now) {
     this.caption = h('div', { class: 'chart-caption' }, 'Select an actor to see its chart.');
     this.edgesSvg = svg('svg', { class: 'chart-edges' });
     const defs = svg('defs');
@@ -50,9 +53,14 @@ export class ChartView {
     this.element = h('div', { class: 'chart' }, this.caption, zoomBar, h('div', { class: 'chart-scroll' }, this.canvas));
   }
 
-  /** Shows `actor` at `entry`; `live` entries count down against the clock. */
+  /**
+   * Shows `actor` at `entry`; `live` entries count down against the clock. Layout is
+   * asynchronous: calls made meanwhile only record what to show, and the latest one is applied
+   * once the layout is drawn, so a burst of snapshots never leaves a stale highlight.
+   */
   async show(actor: ActorView | null, entry: SnapshotEntry | null, previous: SnapshotEntry | null, live: boolean, animate: boolean): Promise<void> {
-    const switched = actor !== this.actor;
+    this.request = { entry, previous, live, animate };
+    if (actor !== this.actor) this.applied = null;
     this.actor = actor;
     if (!actor || !actor.graph) {
       this.clear(actor ? `${actor.name} (${actor.sessionId}) has no statechart definition.` : 'Select an actor to see its chart.');
@@ -60,23 +68,32 @@ export class ChartView {
     }
     const labelFor = (t: TransitionView): string => (t.delay ? delayLabel(t.delay, t.delay.ms ?? actor.delays[t.delay.key]) : t.event);
     const key = `${actor.sessionId}\n${actor.definition}\n${actor.graph.transitions.map(labelFor).join('|')}`;
-    let rendered = false;
     if (key !== this.layoutKey) {
       this.layoutKey = key;
+      this.layoutReady = false;
       const run = ++this.layoutRun;
       const layout = await layoutGraph(actor.graph, labelFor);
       if (run !== this.layoutRun) return;
       this.layout = layout;
       this.render(layout);
-      rendered = true;
-      if (switched || !this.fitted) this.fit();
+      this.layoutReady = true;
+      this.applied = null;
+      if (this.fittedFor !== actor.sessionId) {
+        this.fit();
+        this.fittedFor = actor.sessionId;
+      }
+    } else if (!this.layoutReady) {
+      return; // the layout in progress applies the latest request when it is drawn
     }
-    this.caption.textContent = `${actor.name} · ${actor.sessionId}${live ? '' : ' · viewing the past (timeline)'}`;
-    // Re-rendered layouts need the classes again; an unchanged entry keeps its animation.
-    if (entry && (entry !== this.applied || rendered)) this.applyEntry(entry, previous, animate && live && !switched);
-    this.applied = entry;
-    this.shown = entry ? { entry, live } : null;
-    this.tick(Date.now());
+    const request = this.request;
+    this.caption.textContent = `${actor.name} · ${actor.sessionId}${request.live ? '' : ' · viewing the past (timeline)'}`;
+    // An unchanged entry keeps its animation; a new one (or a new drawing) is applied.
+    if (request.entry && request.entry !== this.applied) {
+      this.applyEntry(request.entry, request.previous, request.animate && request.live && this.applied !== null);
+    }
+    this.applied = request.entry;
+    this.shown = request.entry ? { entry: request.entry, live: request.live } : null;
+    this.tick(this.clock());
   }
 
   /** Refreshes the countdowns; `now` is in the relay's clock. */
@@ -120,6 +137,8 @@ export class ChartView {
 
   private clear(message: string): void {
     this.layoutKey = '';
+    this.layoutReady = false;
+    this.layoutRun++;
     this.layout = null;
     this.shown = null;
     this.applied = null;
@@ -237,6 +256,5 @@ export class ChartView {
     if (!layout || !scroll) return;
     const zoom = Math.min(1.25, (scroll.clientWidth - 8) / Math.max(1, layout.width), (scroll.clientHeight - 8) / Math.max(1, layout.height));
     this.setZoom(Number.isFinite(zoom) && zoom > 0 ? zoom : 1);
-    this.fitted = true;
   }
 }

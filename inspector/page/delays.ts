@@ -24,7 +24,7 @@ export function pendingDelays(actor: ActorView, entry: SnapshotEntry, now: numbe
     seen.add(id);
     const ms = t.delay.ms ?? entry.delays[t.delay.key] ?? actor.delays[t.delay.key] ?? null;
     const start = entry.enteredAt.get(t.source.id);
-    const remaining = ms === null || start === undefined ? null : Math.max(0, start + ms - now);
+    const remaining = ms === null || start === undefined ? null : Math.min(ms, Math.max(0, start + ms - now));
     out.push({ transition: t, key: t.delay.key, ms, remaining });
   }
   return out;

@@ -53,6 +53,8 @@ export async function mountDemo(slot: HTMLElement): Promise<void> {
   const create = (uid: string): DemoClient => {
     const client = new DemoClient(sdk, config, timing, producer, uid);
     list.prepend(client.element);
+    // Show the new client's chart as soon as its machine reaches the page.
+    location.hash = encodeURIComponent(client.actorId);
     return client;
   };
   const createButton = h('button', { type: 'button', class: 'demo-create', onclick: () => { const uid = uidInput.value.trim(); if (uid) void create(uid).login(); } }, 'Create & log in');
@@ -65,6 +67,7 @@ export async function mountDemo(slot: HTMLElement): Promise<void> {
 class DemoClient {
   static onKick: (uid: string) => void = () => undefined;
   readonly element: HTMLElement;
+  readonly actorId: string;
   private readonly client: RtmClient;
   private readonly network = new DemoNetwork();
   private readonly stateBadge: HTMLElement;
@@ -79,6 +82,7 @@ class DemoClient {
     const index = ++clientCount;
     this.client = new sdk.RtmClient({ url: config.rtmUrl, timing, inspect: producer.inspect, WebSocket: this.network.WebSocket });
     const actorId = producer.idOf(this.client.actor.sessionId);
+    this.actorId = actorId;
     this.stateBadge = h('span', { class: 'client-state', 'data-state': this.client.connectionState }, this.client.connectionState);
     this.log = h('ul', { class: 'demo-log' });
     this.cutButton = h('button', { type: 'button', 'data-action': 'cut', 'data-cut': 'false', title: 'black-hole this client\'s network (no close is seen; the heartbeat notices)', onclick: () => this.toggleCut() }, 'Cut network');

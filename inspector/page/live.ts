@@ -18,10 +18,19 @@ export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (stat
     const ws = new WebSocket(url);
     ws.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as PageFrame;
+      const arrived = Date.now();
       if (frame.t === 'hello') {
         attempt = 0;
-        clockOffset = frame.now - Date.now();
+        clockOffset = frame.now - arrived;
         onStatus({ connected: true, clockOffset });
+      } else {
+        // Every stamp reached us later than it was made, so each one bounds the offset from
+        // below; the largest is the closest estimate (a busy moment only ever lowers it).
+        const last = frame.items[frame.items.length - 1]?._receivedAt;
+        if (last !== undefined && last - arrived > clockOffset) {
+          clockOffset = last - arrived;
+          onStatus({ connected: true, clockOffset });
+        }
       }
       onFrame(frame);
     };

@@ -17,10 +17,12 @@ let selectedId: string | null = null;
 /** Index into the selected actor's snapshots; null follows the latest. */
 let pinnedIndex: number | null = null;
 let shownEntry: SnapshotEntry | null = null;
+/** The last actor selected because the URL named it (a later click elsewhere wins). */
+let lastHashSelected: string | null = null;
 
 const serverNow = (): number => Date.now() + clockOffset;
 
-const chart = new ChartView();
+const chart = new ChartView(() => serverNow());
 const details = new DetailsPanel();
 const timeline = new Timeline((index) => {
   pinnedIndex = index;
@@ -76,10 +78,13 @@ function showSelected(animate: boolean): void {
 store.onChange((changed) => {
   actorList.refresh(changed);
   eventLog.refresh(changed);
-  if (!selectedId) {
-    // Open the actor named in the URL, or the first one with a chart.
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    const first = (wanted && store.actors.get(wanted)) || [...store.actors.values()].find((a) => a.graph);
+  // The actor named in the URL (also set by the demo for a new client) once it shows up.
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  if (wanted && wanted !== selectedId && store.actors.has(wanted) && wanted !== lastHashSelected) {
+    lastHashSelected = wanted;
+    select(wanted);
+  } else if (!selectedId) {
+    const first = [...store.actors.values()].find((a) => a.graph);
     if (first) select(first.sessionId);
   } else if (changed.has(selectedId) || changed.has('*')) {
     showSelected(true);
@@ -105,7 +110,11 @@ connectLive(
 
 window.addEventListener('hashchange', () => {
   const wanted = decodeURIComponent(location.hash.slice(1));
-  if (wanted && store.actors.has(wanted)) select(wanted);
+  lastHashSelected = null;
+  if (wanted && store.actors.has(wanted)) {
+    lastHashSelected = wanted;
+    select(wanted);
+  }
 });
 
 setInterval(() => {
