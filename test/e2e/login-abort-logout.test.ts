@@ -110,6 +110,18 @@ describe('R1 login', () => {
 });
 
 describe('R2 connecting', () => {
+  it('R2.1 R2.2 while CONNECTING the SDK re-dials by itself: a server unreachable at first is reached without the app', async () => {
+    const system = await start();
+    system.proxy.refuse();
+    const client = system.client();
+    const states = recordStates(client);
+    const login = client.login({ uid: 'alice', token: system.token('alice') });
+    await elapse(150);
+    system.proxy.restore();
+    await expect(login).resolves.toBeUndefined();
+    expect(states).toEqual(['CONNECTING/LOGIN', 'CONNECTED/LOGIN_SUCCESS']);
+  });
+
   it('R2.3 a server that accepts but never answers: DISCONNECTED / LOGIN_TIMEOUT after loginTimeoutMs, TIMEOUT', async () => {
     const system = await start();
     system.proxy.silent();
