@@ -17,6 +17,26 @@ interface DemoConfig {
 }
 
 let mounted = false;
+
+/**
+ * The clients' timing: the server's (when it shares it), then `?timing={"interruptionGraceMs":1000}`
+ * (any subset, JSON), then `?scale=0.1` (ten times faster) — to match a demo server started
+ * with other timing than the defaults.
+ */
+function demoTiming(sdk: Sdk, config: DemoConfig): Partial<Timing> {
+  const params = new URLSearchParams(location.search);
+  let timing: Partial<Timing> = { ...(config.timing ?? {}) };
+  const given = params.get('timing');
+  if (given) {
+    try {
+      timing = { ...timing, ...(JSON.parse(given) as Partial<Timing>) };
+    } catch {
+      console.warn('inspector demo: ignored ?timing=, which is not JSON');
+    }
+  }
+  const scale = Number(params.get('scale'));
+  return Number.isFinite(scale) && scale > 0 ? sdk.scaleTiming(scale, timing) : timing;
+}
 let clientCount = 0;
 
 async function post<T>(path: string, body: unknown): Promise<T> {
@@ -44,9 +64,7 @@ export async function mountDemo(slot: HTMLElement): Promise<void> {
     status.textContent = `The demo is unavailable: ${(error as Error).message}`;
     return;
   }
-  // `?scale=0.1` runs the clients ten times faster, matching a scaled demo server.
-  const scale = Number(new URLSearchParams(location.search).get('scale'));
-  const timing: Partial<Timing> = Number.isFinite(scale) && scale > 0 ? sdk.scaleTiming(scale, config.timing) : (config.timing ?? {});
+  const timing = demoTiming(sdk, config);
   const producer = createPageProducer();
   const uidInput = h('input', { type: 'text', value: 'alice', 'aria-label': 'uid', class: 'demo-uid' });
   const list = h('div', { class: 'demo-clients' });
