@@ -11,7 +11,7 @@ import { createActor, createMachine } from 'xstate';
 import { startInspectorServer, type InspectorServer } from '../../inspector/server/index.js';
 import { launchBrowser, screenshot, secondsIn, watchErrors } from './browser.js';
 
-/** Not one of ours: a door that closes itself 2.5 s after it was opened. */
+/** Not one of ours: a door that closes itself 4 s after it was opened. */
 const doorMachine = createMachine({
   id: 'door',
   initial: 'closed',
@@ -23,7 +23,7 @@ const doorMachine = createMachine({
         swinging: { on: { STOP: 'resting' } },
         resting: {},
       },
-      after: { 2500: 'closed' },
+      after: { 4000: 'closed' },
       on: { SLAM: 'closed' },
     },
   },
@@ -57,7 +57,7 @@ describe('R9 inspector page with a foreign machine', () => {
         await expect(page.locator(`[data-state-id="${id}"]`).count()).resolves.toBe(1);
       }
       await page.locator('[data-state-id="door.closed"][data-active="true"]').waitFor({ timeout: 10_000 });
-      await expect(page.locator('.edge-label', { hasText: 'after 2.5 s' }).count()).resolves.toBe(1);
+      await expect(page.locator('.edge-label', { hasText: 'after 4 s' }).count()).resolves.toBe(1);
       await expect(page.locator('[data-delay]').count()).resolves.toBe(0);
 
       // An event moves the highlight.
@@ -66,13 +66,13 @@ describe('R9 inspector page with a foreign machine', () => {
       await expect(page.locator('[data-state-id="door.closed"]').getAttribute('data-active')).resolves.toBeNull();
 
       // The delayed transition shows its time left, which decreases …
-      const countdown = page.locator('[data-delay="2500"]');
+      const countdown = page.locator('[data-delay="4000"]');
       await countdown.waitFor({ timeout: 5_000 });
       const first = secondsIn(await countdown.textContent());
       expect(first).toBeGreaterThan(0);
-      expect(first).toBeLessThanOrEqual(2.5);
+      expect(first).toBeLessThanOrEqual(4);
       await page.waitForFunction((before) => {
-        const text = document.querySelector('[data-delay="2500"]')?.textContent ?? '';
+        const text = document.querySelector('[data-delay="4000"]')?.textContent ?? '';
         const match = /(\d+(?:\.\d+)?)\s*s/.exec(text);
         return match !== null && Number(match[1]) < before;
       }, first, { timeout: 5_000 });
@@ -86,7 +86,7 @@ describe('R9 inspector page with a foreign machine', () => {
       await page.locator('[data-delay]').waitFor({ state: 'detached', timeout: 5_000 });
       expect(door.getSnapshot().value).toBe('closed');
       // The log recorded the delayed event that fired.
-      await page.locator('.log-row .c-event', { hasText: 'xstate.after.2500.door.open' }).first().waitFor({ timeout: 5_000 });
+      await page.locator('.log-row .c-event', { hasText: 'xstate.after.4000.door.open' }).first().waitFor({ timeout: 5_000 });
       await screenshot(page, 'inspector-foreign-machine-fired');
       expect(errors).toEqual([]);
     } finally {
