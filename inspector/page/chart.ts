@@ -215,6 +215,17 @@ export class ChartView {
       label?.classList.remove('taken', 'last');
     }
     if (!previous) return;
+    if (animate) {
+      // States just entered flash once.
+      for (const id of entry.active) {
+        if (previous.active.has(id)) continue;
+        const el = this.stateEls.get(id);
+        if (!el) continue;
+        el.classList.remove('entered');
+        void el.offsetWidth; // restart the animation
+        el.classList.add('entered');
+      }
+    }
     const eventType = entry.event.type;
     for (const { path, label, layout } of this.edgeEls.values()) {
       const taken = layout.transitions.some((t) => t.eventType === eventType && previous.active.has(t.source.id) && entry.active.has(t.target.id));

@@ -46,6 +46,8 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .state:not(.compound) .state-name { text-align:center; padding-top:8px; }
 .state-targetless { padding:0 10px; font-size:11px; color:var(--muted); white-space:nowrap; }
 .state[data-active="true"] { border-color:var(--active-line); background:var(--active); box-shadow:0 0 0 2px rgba(36,99,235,.25); }
+.state.entered { animation:enter .9s ease-out; }
+@keyframes enter { from { box-shadow:0 0 0 8px rgba(245,158,11,.55); } to { box-shadow:0 0 0 2px rgba(36,99,235,.25); } }
 .state.compound[data-active="true"] { background:rgba(232,240,255,.55); }
 .state.root[data-active="true"] { background:transparent; box-shadow:none; border-color:#9aa4b2; }
 .state.initial::before { content:""; position:absolute; left:-14px; top:14px; width:8px; height:8px; border-radius:50%; background:#4b5563; }
