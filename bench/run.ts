@@ -60,9 +60,12 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 const startedAt = new Date();
+const loadAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
 const reports: Reports = {};
 const checks: Check[] = [];
-ctx.log(`bench: ${ctx.quick ? 'quick' : 'full'} run on ${os.cpus().length} CPUs, Node ${process.version}, ulimit -n ${openFileLimit()}`);
+ctx.log(
+  `bench: ${ctx.quick ? 'quick' : 'full'} run on ${os.cpus().length} CPUs, Node ${process.version}, ulimit -n ${openFileLimit()}, load average ${loadAtStart.join(' ')}`,
+);
 
 for (const [name, run] of SCENARIOS) {
   if (only && !only.includes(name)) continue;
@@ -88,7 +91,7 @@ if (ctx.profileDir) {
   }
 }
 
-const subtitle = `${ctx.quick ? 'quick' : 'full'} run ${startedAt.toISOString()} · commit ${commit()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'} · Node ${process.version}`;
+const subtitle = `${ctx.quick ? 'quick' : 'full'} run ${startedAt.toISOString()} · commit ${commit()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'} · Node ${process.version} · load avg ${loadAtStart[0]} → ${os.loadavg()[0]?.toFixed(2)}`;
 const result = {
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
@@ -101,6 +104,9 @@ const result = {
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
     ulimitN: String(openFileLimit()),
+    /** Other work on the machine skews latency and throughput (not CPU per delivery): judge with these. */
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
   },
   targets,
   checks,

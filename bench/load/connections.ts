@@ -96,7 +96,8 @@ class RtmConnection implements LoadConnection {
     this.socket = socket;
     socket.on('message', (data: Buffer) => this.receive(data.toString()));
     socket.on('error', () => undefined);
-    socket.on('close', () => {
+    socket.on('close', (code) => {
+      if (!this.closing) countError(this.errors, `CLOSED_${code}`);
       for (const p of this.pending.values()) p.reject(new Error('socket closed'));
       this.pending.clear();
     });
@@ -198,7 +199,10 @@ class RtmConnection implements LoadConnection {
     }
   }
 
+  private closing = false;
+
   close(): void {
+    this.closing = true;
     this.socket?.terminate();
   }
 }

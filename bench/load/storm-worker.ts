@@ -9,7 +9,8 @@
  * client notes the moment it holds all of them while connected.
  */
 import { io, type Socket } from 'socket.io-client';
-import { RtmClient, ConnectionState } from '../../src/index.js';
+import WebSocket from 'ws';
+import { RtmClient, ConnectionState, type WebSocketConstructor } from '../../src/index.js';
 import { announceReady, serveRequests } from '../lib/ipc.js';
 import { readPayload, wallClockMs } from './payload.js';
 
@@ -77,8 +78,10 @@ function onMessage(t: Tracked, text: string, isHistorical: boolean): void {
 }
 
 async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: string }): Promise<void> {
-  // Under Node 20 the client loads `ws` itself (no global WebSocket).
-  const client = new RtmClient({ url: request.url });
+  // `ws` passed explicitly: without it the client resolves it with a dynamic import() on every
+  // dial, which under tsx goes through the module loader thread (a cost of the harness, not of
+  // an application running compiled code).
+  const client = new RtmClient({ url: request.url, WebSocket: WebSocket as unknown as WebSocketConstructor });
   const t: Tracked = {
     received: new Uint8Array(request.keySpace),
     haveBelowTarget: 0,

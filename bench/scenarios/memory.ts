@@ -10,12 +10,15 @@
 import { execSync } from 'node:child_process';
 import { closeConnections, clusterLauncher, openConnections, serverMemory, startCluster, stopCluster, tokensFor } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
+import { diffHeaps } from '../lib/heap.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 
 export interface MemoryResult {
   connections: number;
   rssBytesPerConnection: number;
   heapBytesPerConnection: number;
+  /** With --profile (ours only): the largest heap groups, per connection. */
+  heapByGroup?: Array<{ name: string; perConnection: number; bytesPerConnection: number }>;
   rssBefore: number;
   rssAfter: number;
   heapBefore: number;
@@ -68,6 +71,29 @@ export async function runMemory(ctx: BenchContext): Promise<ScenarioReport<Memor
         heapAfter: after.heapUsed,
       };
       report.checks.push(check('memory', after.connections === fits, `${system}: ${after.connections}/${fits} connections open on the server`));
+      await closeConnections(cluster);
+    } finally {
+      await stopCluster(cluster);
+    }
+  }
+  const ours = report.systems.rtm;
+  if (ctx.profileDir && ours) {
+    // What a connection is made of, from heap snapshots before and after. A separate pass on a
+    // fresh server: writing a snapshot grows RSS, which would skew the measurement above.
+    ctx.log('memory: rtm: heap snapshots before and after (a separate pass)');
+    const cluster = await startCluster('rtm', loadProcesses, ctx, { exposeGc: true });
+    try {
+      const uids = Array.from({ length: fits }, (_, i) => `idle${i}`);
+      const tokens = await tokensFor(cluster, uids);
+      const beforeFile = await cluster.server.request<string>('heapSnapshot', { file: `${ctx.profileDir}/memory-server-before.heapsnapshot` }, 120_000);
+      await openConnections(cluster, uids.map((uid, i) => ({ uid, token: tokens[i] })), (i) => i % loadProcesses, 200);
+      await new Promise((r) => setTimeout(r, ctx.quick ? 300 : 2000));
+      const afterFile = await cluster.server.request<string>('heapSnapshot', { file: `${ctx.profileDir}/memory-server-after.heapsnapshot` }, 120_000);
+      ours.heapByGroup = diffHeaps(beforeFile, afterFile, 20).map((g) => ({
+        name: g.name,
+        perConnection: Math.round((g.count / fits) * 10) / 10,
+        bytesPerConnection: Math.round(g.bytes / fits),
+      }));
       await closeConnections(cluster);
     } finally {
       await stopCluster(cluster);

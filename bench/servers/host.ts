@@ -3,6 +3,7 @@
  * requests. Server CPU is read here with `process.cpuUsage()`, so the load clients' work
  * (in other processes) never counts toward it.
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { announceReady, serveRequests } from '../lib/ipc.js';
 
 export interface HostedServer {
@@ -60,6 +61,10 @@ export async function hostServer(kind: string, start: () => Promise<HostedServer
     },
     memory: () => settledMemory(server),
     connections: () => server.connectionCount(),
+    heapSnapshot: (request: { file: string }) => {
+      gc?.();
+      return writeHeapSnapshot(request.file);
+    },
     stop: async () => {
       await Promise.race([server.close(), new Promise((r) => setTimeout(r, 3000))]);
       return true;
