@@ -4,9 +4,11 @@
  * The server and the clients share a short grace period; logins keep a generous timeout so
  * that a loaded machine does not turn a slow login into LOGIN_TIMEOUT.
  */
+import { createWebSocketInspector } from '@statelyai/inspect';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Timing } from '../../machines/index.js';
+import { RtmClient } from '../../src/index.js';
 import { createRtmServer } from '../../src/server/index.js';
 import { launchBrowser, screenshot, watchErrors } from './browser.js';
 
@@ -84,5 +86,24 @@ describe('R9 inspector demo', () => {
     const notes = await page.locator('.demo-client[data-uid="dave"]').nth(1).locator('.demo-log li').allTextContents();
     expect(notes.some((n) => n.includes('state ABORTED (REMOTE_LOGIN)'))).toBe(true);
     expect(errors).toEqual([]);
+  });
+
+  it('R9 a Node RtmClient pointed at the relay with createWebSocketInspector is listed and charted next to the server\'s session machines', async () => {
+    const inspector = createWebSocketInspector({ url: server.inspector!.relayUrl });
+    const client = new RtmClient({ url: server.url, timing, inspect: inspector.inspect });
+    try {
+      await client.login({ uid: 'frank', token: server.createToken('frank') });
+      await page.locator(`[data-actor-id="${client.actor.sessionId}"]`).click({ timeout: 10_000 });
+      await page.locator('[data-state-id="connection.CONNECTED.linkUp"][data-active="true"]').waitFor({ timeout: 10_000 });
+      // The server's session machine for frank is listed too, with its uid.
+      await page.locator('.actor-list li', { hasText: 'frank' }).filter({ hasText: 'online' }).first().waitFor({ timeout: 10_000 });
+      await client.logout();
+      await page.locator('[data-state-id="connection.DISCONNECTED"][data-active="true"]').waitFor({ timeout: 10_000 });
+      await page.locator('.log-row .c-reason', { hasText: 'LOGOUT' }).first().waitFor({ timeout: 10_000 });
+      expect(errors).toEqual([]);
+    } finally {
+      await client.logout();
+      inspector.stop();
+    }
   });
 });
