@@ -36,7 +36,7 @@ export class ActorList {
 
   private rebuild(): void {
     const filter = this.search.value.trim().toLowerCase();
-    const actors = [...this.store.actors.values()];
+    const actors = [...this.store.actors.values()].sort((a, b) => a.createdAt - b.createdAt);
     const children = new Map<string | null, ActorView[]>();
     for (const actor of actors) {
       const parent = actor.parentId && this.store.actors.has(actor.parentId) ? actor.parentId : null;

@@ -8,6 +8,8 @@ import { activeStateIds, parseDefinition, stateValueText, type MachineGraph } fr
 
 export const SNAPSHOTS_PER_ACTOR = 2_000;
 export const LOG_LIMIT = 50_000;
+/** Actors kept by the page; the least recently active are dropped first. */
+export const ACTOR_LIMIT = 1_000;
 
 export interface SnapshotEntry {
   /** Position in the global log (for jumping between log and timeline). */
@@ -127,7 +129,11 @@ export class Store {
 
   private actorFor(message: InspectionMessage): ActorView {
     let actor = this.actors.get(message.sessionId);
-    if (!actor) {
+    if (actor) {
+      // Map order is kept least-recently-active first, for the bound below.
+      this.actors.delete(message.sessionId);
+      this.actors.set(message.sessionId, actor);
+    } else {
       actor = {
         sessionId: message.sessionId,
         name: message.sessionId,
@@ -141,6 +147,10 @@ export class Store {
       };
       this.actors.set(message.sessionId, actor);
       this.changed.add('actors');
+      if (this.actors.size > ACTOR_LIMIT) {
+        const [oldest] = this.actors.keys();
+        if (oldest !== undefined) this.actors.delete(oldest);
+      }
     }
     return actor;
   }
