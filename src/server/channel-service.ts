@@ -11,6 +11,7 @@ import type { ServerContext } from './context.js';
 import { checkText, rememberedSend } from './guards.js';
 import type { LocalSession } from './local-session.js';
 import type { StoredChannelMessage } from './store/store.js';
+import { SharedFrame } from './ws-frame.js';
 
 export class ChannelService {
   /** This node's sessions in each channel, for fan-out without asking the store. */
@@ -67,7 +68,7 @@ export class ChannelService {
   private fanOut(message: StoredChannelMessage, sender: LocalSession): void {
     const members = this.local.get(message.channel);
     if (!members || members.size < 2) return;
-    const payload = Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: false }));
+    const payload = new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: false })));
     const { channel, seq } = message;
     for (const member of members) {
       if (member !== sender) member.connection?.deliver(channel, seq, payload);
@@ -116,7 +117,7 @@ export class ChannelService {
   private announceMember(channel: string, subject: LocalSession, joined: boolean): void {
     const members = this.local.get(channel);
     if (!members) return;
-    const payload = Buffer.from(encodeFrame({ t: 'channel.member', channel, uid: subject.uid, joined }));
+    const payload = new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.member', channel, uid: subject.uid, joined })));
     for (const member of members) {
       if (member !== subject) member.connection?.deliverEvent(payload);
     }

@@ -3,18 +3,22 @@
  *
  * Outgoing frames are coalesced: everything queued for a socket during one turn of the event
  * loop leaves as one WebSocket message (frames joined by '\n'), flushed on setImmediate by the
- * shared `Outbox`. Frames are queued as Buffers so that a channel message encoded once is
- * shared by every recipient without copying.
+ * shared `Outbox`. A channel message is encoded and framed once (`SharedFrame`) and the same
+ * bytes are written to every recipient's TCP socket; only a socket with several frames in one
+ * tick gets a frame of its own. Writing frames to the socket directly (rather than through
+ * ws.send, which frames every call again) is safe because perMessageDeflate is off, so ws's own
+ * writes (close frames) are synchronous too and the byte stream stays in order.
  *
  * While a login, resume or join is replaying missed messages the connection is "held": live
  * deliveries wait, and are released after the replay minus any the replay already carried.
  */
-import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
 import { CloseCode, encodeFrame, type ClientFrame, type ServerFrame } from '../protocol/index.js';
 import type { LocalSession } from './local-session.js';
+import { SharedFrame, textFrame } from './ws-frame.js';
 
 const SEPARATOR = Buffer.from('\n');
-const SEND_OPTIONS = { binary: false } as const;
 /** A socket whose unsent bytes pass this is closed rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Requests a socket may have waiting; a client that pipelines more is broken or hostile. */
@@ -24,10 +28,13 @@ export const MAX_PENDING_REQUESTS = 4096;
 export const PEER_STREAM = '';
 const EVENT_STREAM = ' events';
 
+/** A payload for this socket alone, or one shared by many sockets with its frame prebuilt. */
+export type Outgoing = Buffer | SharedFrame;
+
 interface HeldFrame {
   stream: string;
   seq: number;
-  payload: Buffer;
+  payload: Outgoing;
 }
 
 /** What a replay carried: the frames, and the last seq it sent on each stream. */
@@ -39,17 +46,24 @@ export interface Replay {
 export class Outbox {
   private dirty: Connection[] = [];
   private scheduled = false;
+  /** Time of the last flush, shared by every socket written in it. */
+  now = Date.now();
+
+  /** 0: flush at the end of this event-loop turn; more: wait that long to coalesce further. */
+  constructor(private readonly delayMs = 0) {}
 
   mark(connection: Connection): void {
     this.dirty.push(connection);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flushAll);
+      if (this.delayMs > 0) setTimeout(this.flushAll, this.delayMs);
+      else setImmediate(this.flushAll);
     }
   }
 
   readonly flushAll = (): void => {
     this.scheduled = false;
+    this.now = Date.now();
     const dirty = this.dirty;
     this.dirty = [];
     for (const connection of dirty) connection.flush();
@@ -62,17 +76,21 @@ export class Connection {
   readonly id = nextConnectionId++;
   readonly openedAt = Date.now();
   lastSeen = this.openedAt;
+  /** When something was last written to this socket (flush time). */
+  lastWritten = 0;
   session: LocalSession | null = null;
   closed = false;
   /** Requests waiting their turn: one socket's requests run strictly in order. */
   readonly pending: ClientFrame[] = [];
   busy = false;
-  private queue: Buffer[] = [];
+  private queue: Outgoing[] = [];
   private held: HeldFrame[] | null = null;
   private terminateTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
+    /** The TCP socket under `ws`, written to directly with prebuilt frames. */
+    private readonly socket: Duplex,
     private readonly outbox: Outbox,
     private readonly onClosed: (connection: Connection, code: number) => void,
   ) {}
@@ -81,19 +99,19 @@ export class Connection {
     this.sendEncoded(Buffer.from(encodeFrame(frame)));
   }
 
-  sendEncoded(payload: Buffer): void {
+  sendEncoded(payload: Outgoing): void {
     if (this.closed) return;
     if (this.queue.push(payload) === 1) this.outbox.mark(this);
   }
 
   /** A live message on a stream; held back while a replay is being assembled. */
-  deliver(stream: string, seq: number, payload: Buffer): void {
+  deliver(stream: string, seq: number, payload: Outgoing): void {
     if (this.held) this.held.push({ stream, seq, payload });
     else this.sendEncoded(payload);
   }
 
   /** A frame outside any stream (member events): held like live frames, never filtered out. */
-  deliverEvent(payload: Buffer): void {
+  deliverEvent(payload: Outgoing): void {
     if (this.held) this.held.push({ stream: EVENT_STREAM, seq: Number.POSITIVE_INFINITY, payload });
     else this.sendEncoded(payload);
   }
@@ -115,17 +133,18 @@ export class Connection {
 
   flush(): void {
     const queue = this.queue;
-    if (queue.length === 0 || this.closed) {
-      queue.length = 0;
-      return;
-    }
+    if (queue.length === 0) return;
     this.queue = [];
-    this.write(queue.length === 1 ? queue[0]! : joinBuffers(queue));
+    if (this.closed) return;
+    const only = queue.length === 1 ? queue[0]! : null;
+    this.write(only instanceof SharedFrame ? only.frame : textFrame(only ?? joinPayloads(queue)));
   }
 
-  private write(payload: Buffer): void {
-    this.ws.send(payload, SEND_OPTIONS);
-    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow');
+  private write(frame: Buffer): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.socket.write(frame);
+    this.lastWritten = this.outbox.now;
+    if (this.socket.writableLength > MAX_BUFFERED_BYTES) this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow');
   }
 
   /**
@@ -135,15 +154,7 @@ export class Connection {
    */
   close(code: number, reason = ''): void {
     if (this.closed) return;
-    if (this.queue.length > 0) {
-      const queue = this.queue;
-      this.queue = [];
-      try {
-        this.ws.send(queue.length === 1 ? queue[0]! : joinBuffers(queue), SEND_OPTIONS);
-      } catch {
-        // The socket is already failing; the close below reports it.
-      }
-    }
+    this.flush();
     this.closed = true;
     try {
       this.ws.close(code, reason);
@@ -170,11 +181,12 @@ export class Connection {
   }
 }
 
-function joinBuffers(parts: Buffer[]): Buffer {
+function joinPayloads(parts: readonly Outgoing[]): Buffer {
   const pieces: Buffer[] = new Array(parts.length * 2 - 1);
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) pieces[i * 2 - 1] = SEPARATOR;
-    pieces[i * 2] = parts[i]!;
+    const part = parts[i]!;
+    pieces[i * 2] = part instanceof SharedFrame ? part.payload : part;
   }
   return Buffer.concat(pieces);
 }

@@ -61,7 +61,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const sessions = new SessionService(ctx, channels, peers);
   const users = new UserService(ctx);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users });
-  const outbox = new Outbox();
+  const outbox = new Outbox(config.flushDelayMs);
   let url = '';
   let closing = false;
 
@@ -91,8 +91,8 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
-  const onConnection = (ws: WebSocket): void => {
-    const connection = new Connection(ws, outbox, (closed, code) => {
+  const onConnection = (ws: WebSocket, socket: Duplex): void => {
+    const connection = new Connection(ws, socket, outbox, (closed, code) => {
       ctx.connections.delete(closed);
       ctx.logger.log('debug', 'socket.closed', { connection: closed.id, uid: closed.session?.uid, code });
       if (!closing) sessions.linkLost(closed);
@@ -125,7 +125,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       return;
     }
     socket.on('error', () => socket.destroy());
-    wss.handleUpgrade(req, socket, head, onConnection);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
   });
   http.on('clientError', (_error, socket) => socket.destroy());
 

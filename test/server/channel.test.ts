@@ -72,6 +72,19 @@ describe('channels', () => {
   });
 });
 
+describe('outgoing coalescing', () => {
+  it('frames for one socket in one turn leave as one WebSocket message; flushDelayMs widens the window', async () => {
+    const { users } = await room(['alice', 'bob'], { flushDelayMs: 100 });
+    const before = users.bob!.client.messages;
+    users.alice!.client.sendRaw(
+      [1, 2, 3, 4].map((i) => JSON.stringify({ t: 'channel.send', id: 100 + i, msgId: `k${i}`, channel: 'room', text: `${i}` })).join('\n'),
+    );
+    const got = await users.bob!.client.collect((f) => f.t === 'channel.msg', 4);
+    expect(got.map((f) => f.msgId)).toEqual(['k1', 'k2', 'k3', 'k4']);
+    expect(users.bob!.client.messages - before).toBe(1);
+  });
+});
+
 describe('R5.3 channel replay after a reconnect', () => {
   it('R5.3 replays the most recent channelReplayMax messages others sent while away, in order, flagged historical', async () => {
     const { server, users } = await room(['alice', 'bob'], { timing: { ...testTiming, channelReplayMax: 3, presenceTimeoutMs: 5000 } });

@@ -19,6 +19,8 @@ const DEFAULT_WAIT_MS = 5000;
 
 export class RawClient {
   readonly frames: Frame[] = [];
+  /** WebSocket messages received (each may carry several frames). */
+  messages = 0;
   readonly closed: Promise<Closed>;
   isClosed = false;
   private taken = new Set<number>();
@@ -28,6 +30,7 @@ export class RawClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
+      this.messages++;
       for (const raw of splitFrames(data.toString())) this.frames.push(JSON.parse(raw) as Frame);
       this.wake();
     });
