@@ -171,6 +171,10 @@ export type AttributesResult = z.infer<typeof AttributesResult>;
 /** `data` of requests that answer nothing but success (logout, channel.leave, channel.send, attrs.set). */
 export const EmptyResult = z.object({}).optional();
 
+/**
+ * The answer to a ping. The server may leave a ping unanswered when it wrote to that socket
+ * within the last heartbeat interval: clients count any frame received as a sign of life.
+ */
 export const PongFrame = z.object({ t: z.literal('pong') });
 
 export const PeerMessageFrame = z.object({
