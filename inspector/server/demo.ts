@@ -4,6 +4,7 @@
  * when the inspector itself is exposed with an access token: these mint credentials.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Timing } from '../../machines/timing.js';
 import { isLoopbackAddress } from './access.js';
 
 export interface DemoHooks {
@@ -12,7 +13,7 @@ export interface DemoHooks {
   createToken(uid: string): string;
   ban(uid: string): void;
   /** The server's timing, so demo clients keep in step with it (e.g. a scaled demo server). */
-  timing?: Record<string, number> | (() => Record<string, number>);
+  timing?: Partial<Timing> | (() => Partial<Timing>);
 }
 
 const MAX_BODY = 4096;
@@ -33,7 +34,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
 }
 
-export function demoConfig(hooks: DemoHooks): { rtmUrl: string; timing?: Record<string, number> } {
+export function demoConfig(hooks: DemoHooks): { rtmUrl: string; timing?: Partial<Timing> } {
   const timing = typeof hooks.timing === 'function' ? hooks.timing() : hooks.timing;
   return { rtmUrl: typeof hooks.rtmUrl === 'function' ? hooks.rtmUrl() : hooks.rtmUrl, ...(timing ? { timing } : {}) };
 }

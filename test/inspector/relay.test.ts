@@ -271,3 +271,35 @@ describe('R9 access', () => {
     bearer.close();
   });
 });
+
+describe('R9 demo endpoints', () => {
+  let server: InspectorServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('R9 hands out tokens, bans and the server timing to loopback callers; bad input gets a coded error', async () => {
+    const banned: string[] = [];
+    server = await startInspectorServer({
+      demo: { rtmUrl: () => 'ws://127.0.0.1:9', createToken: (uid) => `token-for-${uid}`, ban: (uid) => banned.push(uid), timing: { interruptionGraceMs: 1000 } },
+    });
+    const base = `http://127.0.0.1:${server.port}/inspector/demo`;
+    const post = (path: string, body: string) => fetch(`${base}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(await (await fetch(`${base}/config`)).json()).toEqual({ rtmUrl: 'ws://127.0.0.1:9', timing: { interruptionGraceMs: 1000 } });
+    expect(await (await post('token', JSON.stringify({ uid: 'alice' }))).json()).toEqual({ uid: 'alice', token: 'token-for-alice', rtmUrl: 'ws://127.0.0.1:9', timing: { interruptionGraceMs: 1000 } });
+    expect((await post('ban', JSON.stringify({ uid: 'mallory' }))).status).toBe(200);
+    expect(banned).toEqual(['mallory']);
+    const notJson = await post('token', 'uid=alice');
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await (await post('token', JSON.stringify({ uid: '' }))).json()).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await post('token', 'x'.repeat(5000))).status).toBe(400);
+  });
+
+  it('R9 the demo is off unless the server enables it', async () => {
+    server = await startInspectorServer({});
+    const res = await fetch(`http://127.0.0.1:${server.port}/inspector/demo/config`);
+    expect(res.status).toBe(404);
+  });
+});
