@@ -96,7 +96,7 @@ class DemoClient {
   private readonly channelInput: HTMLInputElement;
   private readonly channels = new Map<string, RtmChannel>();
 
-  constructor(private readonly sdk: Sdk, private readonly config: DemoConfig, timing: Partial<Timing>, producer: PageProducer, readonly uid: string) {
+  constructor(sdk: Sdk, config: DemoConfig, timing: Partial<Timing>, producer: PageProducer, readonly uid: string) {
     const index = ++clientCount;
     this.client = new sdk.RtmClient({ url: config.rtmUrl, timing, inspect: producer.inspect, WebSocket: this.network.WebSocket });
     const actorId = producer.idOf(this.client.actor.sessionId);

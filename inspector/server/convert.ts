@@ -45,7 +45,6 @@ export function toPlain(value: unknown, depthLimit = 10): unknown {
 interface ActorInternals {
   sessionId: string;
   id?: string;
-  system?: object;
   _parent?: ActorInternals;
   logic?: { config?: { id?: string }; implementations?: { delays?: Record<string, unknown> } };
   getSnapshot?: () => unknown;
