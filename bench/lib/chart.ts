@@ -10,27 +10,30 @@ interface Panel {
   unit: string;
   better: 'lower' | 'higher';
   values: Partial<Record<SystemName, number>>;
+  /** Shown instead of a bar for a system without a value. */
+  missing?: string;
 }
 
 const COLORS: Record<SystemName, string> = { rtm: '#2563eb', socketio: '#6b7280', ws: '#a3a3a3' };
 
 function panels(reports: Reports): Panel[] {
   const out: Panel[] = [];
-  const add = (title: string, unit: string, better: Panel['better'], pick: (s: SystemName) => number | undefined) => {
+  const add = (title: string, unit: string, better: Panel['better'], pick: (s: SystemName) => number | undefined, missing?: string) => {
     const values: Panel['values'] = {};
     for (const s of SYSTEMS) {
       const v = pick(s);
       if (v !== undefined && Number.isFinite(v)) values[s] = v;
     }
-    if (Object.keys(values).length > 0) out.push({ title, unit, better, values });
+    if (Object.keys(values).length > 0) out.push({ title, unit, better, values, ...(missing ? { missing } : {}) });
   };
   const { fanout, peer, storm, memory, client } = reports;
   add('Fan-out: server CPU per delivery (steady)', 'µs', 'lower', (s) => fanout?.systems[s]?.steady.serverCpuMicrosPerDelivery);
+  add('Fan-out: server CPU per delivery (burst)', 'µs', 'lower', (s) => fanout?.systems[s]?.burst.serverCpuMicrosPerDelivery);
   add('Fan-out: deliveries per second (burst)', '/s', 'higher', (s) => fanout?.systems[s]?.burst.deliveriesPerSec);
   add('Fan-out: p99 latency (steady)', 'ms', 'lower', (s) => fanout?.systems[s]?.steady.p99Ms);
   add('Peer: messages per second (burst)', '/s', 'higher', (s) => peer?.systems[s]?.burst.deliveriesPerSec);
   add('Peer: p99 latency (steady)', 'ms', 'lower', (s) => peer?.systems[s]?.steady.p99Ms);
-  add('Storm: last client caught up after restore', 'ms', 'lower', (s) => storm?.systems[s]?.catchUpMaxMs);
+  add('Storm: last client caught up after restore', 'ms', 'lower', (s) => storm?.systems[s]?.catchUpMaxMs, 'not run: no reconnection or replay');
   add('Memory: server RSS per idle connection', 'KiB', 'lower', (s) => {
     const v = memory?.systems[s]?.rssBytesPerConnection;
     return v === undefined ? undefined : v / 1024;
@@ -38,7 +41,7 @@ function panels(reports: Reports): Panel[] {
   add('Client bundle, minified + gzipped', 'KiB', 'lower', (s) => {
     const v = client?.systems[s]?.bundleGzipBytes;
     return v === undefined || s === 'ws' ? undefined : v / 1024;
-  });
+  }, 'none: the browser\'s WebSocket');
   return out;
 }
 
@@ -77,7 +80,7 @@ export function renderChart(reports: Reports, subtitle: string): string {
       const v = panel.values[s];
       parts.push(`<text x="10" y="${by + 14}" font-size="12" fill="#333">${esc(SYSTEM_LABEL[s])}</text>`);
       if (v === undefined) {
-        parts.push(`<text x="${labelW}" y="${by + 14}" font-size="12" fill="#999">not measured</text>`);
+        parts.push(`<text x="${labelW}" y="${by + 14}" font-size="12" fill="#999">${esc(panel.missing ?? 'not measured')}</text>`);
         return;
       }
       const w = Math.max(1, (v / max) * barMax);

@@ -128,7 +128,10 @@ export interface PhaseResult {
   clientCpuMicros: number;
   /** From the first send to the last delivery, ms. */
   spanMs: number;
+  /** Error answers and closes in this phase, by code. */
   errors: Record<string, number>;
+  /** … and since the connections were opened. */
+  errorsSinceOpen: Record<string, number>;
 }
 
 export interface PhaseSpec {
@@ -179,9 +182,13 @@ export async function runPhase(cluster: Cluster, spec: PhaseSpec): Promise<Phase
   const cpu1 = await serverCpu(cluster);
   const hist = createHistogram();
   const errors: Record<string, number> = {};
+  const errorsSinceOpen: Record<string, number> = {};
   for (const s of stats) {
     mergeInto(hist, s.hist);
-    for (const [code, n] of Object.entries(s.errors)) errors[code] = (errors[code] ?? 0) + n;
+    for (const [code, n] of Object.entries(s.errors)) {
+      errors[code] = (errors[code] ?? 0) + n;
+      errorsSinceOpen[code] = (errorsSinceOpen[code] ?? 0) + n;
+    }
   }
   for (const s of before) {
     for (const [code, n] of Object.entries(s.errors)) errors[code] = (errors[code] ?? 0) - n;
@@ -200,6 +207,7 @@ export async function runPhase(cluster: Cluster, spec: PhaseSpec): Promise<Phase
     clientCpuMicros: stats.reduce((n, s, i) => n + s.cpuMicros - (before[i]?.cpuMicros ?? 0), 0),
     spanMs: lastReceive > 0 ? lastReceive - startWall : Number.NaN,
     errors,
+    errorsSinceOpen,
   };
 }
 

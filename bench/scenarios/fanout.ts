@@ -38,6 +38,7 @@ export interface PhaseSummary {
   p50Ms: number;
   p99Ms: number;
   errors: Record<string, number>;
+  errorsSinceOpen: Record<string, number>;
 }
 
 export function summarize(phase: PhaseResult): PhaseSummary {
@@ -53,6 +54,7 @@ export function summarize(phase: PhaseResult): PhaseSummary {
     p50Ms: round(percentileMs(phase.hist, 0.5), 3),
     p99Ms: round(percentileMs(phase.hist, 0.99), 3),
     errors: phase.errors,
+    errorsSinceOpen: phase.errorsSinceOpen,
   };
 }
 
