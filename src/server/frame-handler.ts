@@ -10,7 +10,6 @@ import {
   MAX_FRAME_BYTES,
   encodeFrame,
   splitFrames,
-  type ClientFrameOf,
 } from '../protocol/index.js';
 import type { ChannelService } from './channel-service.js';
 import { MAX_PENDING_REQUESTS, type Connection, type Replay } from './connection.js';
@@ -209,5 +208,3 @@ function invalidFieldCode(field: string): RtmErrorCode | null {
   if (field === 'token') return RtmErrorCode.INVALID_TOKEN;
   return ARGUMENT_FIELDS.has(field) ? RtmErrorCode.INVALID_ARGUMENT : null;
 }
-
-export type { ClientFrameOf };
