@@ -1,7 +1,7 @@
 /** The HTTP side of the server: /healthz, the inspector on the same port, binding rules (R9). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRtmServer } from '../../src/server/index.js';
-import { Harness } from './helpers.js';
+import { Harness, RawClient, until, type Frame } from './helpers.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -28,6 +28,17 @@ describe('HTTP endpoints', () => {
     await page.text();
     await h.login(server, 'alice');
     expect((await fetch(`${httpOf(server.url)}/healthz`)).status).toBe(200);
+  });
+
+  it('R9 every session actor reports to the inspector: its chart and its presence state live', async () => {
+    const server = await h.server({ inspector: true });
+    const alice = await h.login(server, 'alice');
+    const page = await RawClient.connect(`${server.url}/inspector/live`, { protocols: [], pingEveryMs: 0 });
+    const items = (): Frame[] => page.all((f) => f.t === 'items').flatMap((f) => f.items as Frame[]);
+    await page.next((f) => f.t === 'items' && f.items.some((m: Frame) => m.type === '@xstate.actor' && String(m.definition).includes('"id":"session"')));
+    alice.client.terminate();
+    await until(() => items().some((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'away'), 5000, 'away snapshot');
+    page.terminate();
   });
 
   it('without the inspector there is no inspector page', async () => {
