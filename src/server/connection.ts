@@ -155,6 +155,8 @@ export class Connection {
   close(code: number, reason = ''): void {
     if (this.closed) return;
     this.flush();
+    // The flush itself may have closed the socket (send buffer overflow).
+    if (this.closed) return;
     this.closed = true;
     try {
       this.ws.close(code, reason);

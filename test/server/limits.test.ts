@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CloseCode, MAX_FRAME_BYTES } from '../../src/protocol/index.js';
-import { Harness, RawClient } from './helpers.js';
+import { Harness, RawClient, until } from './helpers.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -99,6 +99,34 @@ describe('R8 protocol errors close only that socket', () => {
     await expect(RawClient.connect(server.url, { protocols: ['chat.v9'] })).rejects.toThrow();
     const others = await bystanders(server);
     await others.stillTalking('after-handshake');
+  });
+
+  it('a client that stops reading is closed (4005 slow consumer) instead of buffering without bound', async () => {
+    const closeCodes: unknown[] = [];
+    const server = await h.server({
+      limits: { rateLimitPerSecond: 0 },
+      logger: { log: (_level, event, fields) => void (event === 'socket.closed' && closeCodes.push(fields?.code)) },
+    });
+    const sender = await h.login(server, 'alice');
+    const stalled = await h.login(server, 'bob');
+    const watcher = await h.login(server, 'carol');
+    for (const user of [sender, stalled, watcher]) await user.client.ok({ t: 'channel.join', channel: 'flood' });
+    // Stop reading at the TCP level: the server's writes pile up in its send buffer.
+    (stalled.client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const text = 'x'.repeat(32 * 1024);
+    let sent = 0;
+    await until(
+      async () => {
+        const batch = Array.from({ length: 50 }, () => sender.client.request({ t: 'channel.send', msgId: `f${sent++}`, channel: 'flood', text }));
+        await Promise.all(batch);
+        return server.stats().connections === 2;
+      },
+      20_000,
+      'the stalled socket was dropped',
+    );
+    expect(closeCodes).toEqual([CloseCode.SLOW_CONSUMER]);
+    expect(watcher.client.all((f) => f.t === 'channel.msg').length).toBeGreaterThan(500);
+    expect(sender.client.isClosed || watcher.client.isClosed).toBe(false);
   });
 
   it('sockets beyond maxConnections are refused with 503', async () => {
