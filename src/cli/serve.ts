@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { createRtmServer } from '../server/index.js';
 import { jsonLineLogger } from '../server/logger.js';
+import { isLoopbackHost } from '../server/options.js';
 
 const HELP = `usage: rtm-statechart serve [options]
 
@@ -38,6 +39,9 @@ export async function run(argv: string[]): Promise<void> {
   const inspectorToken = values['inspector-token'] ?? process.env.RTM_INSPECTOR_TOKEN;
   const secret = values.secret ?? process.env.RTM_SECRET;
 
+  if (!values['no-inspector'] && !inspectorToken && !isLoopbackHost(values.host)) {
+    throw new Error(`--host ${values.host} is not loopback: give the inspector an access token (--inspector-token T or RTM_INSPECTOR_TOKEN) or use --no-inspector`);
+  }
   const server = await createRtmServer({
     port,
     host: values.host,
