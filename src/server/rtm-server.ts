@@ -78,7 +78,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   if (config.inspector) {
     inspector = createInspector({
       ...(config.inspectorAccessToken ? { accessToken: config.inspectorAccessToken } : {}),
-      demo: { rtmUrl: () => url, createToken: (uid) => issueToken(uid), ban },
+      demo: { rtmUrl: () => url, createToken: (uid) => issueToken(uid), ban, timing: config.timing },
     });
     ctx.inspect = inspector.inspect;
   }
