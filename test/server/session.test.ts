@@ -221,6 +221,42 @@ describe('R6 kicked out', () => {
     expect(second.client.isClosed).toBe(false);
   });
 
+  it('R6.1 a login while the old session is away ends it (members see MemberLeft) and its resume is kicked', async () => {
+    const server = await h.server({ timing: { ...testTiming, presenceTimeoutMs: 20_000 } });
+    const first = await h.login(server, 'alice');
+    const bob = await h.login(server, 'bob');
+    await first.client.ok({ t: 'channel.join', channel: 'room' });
+    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    first.client.terminate();
+    await until(() => server.stats().connections === 1);
+    const second = await h.login(server, 'alice');
+    await bob.client.next((f) => f.t === 'channel.member' && f.uid === 'alice' && !f.joined);
+    expect((await second.client.ok({ t: 'channel.join', channel: 'room' })).members.sort()).toEqual(['alice', 'bob']);
+    const stale = await h.connect(server);
+    stale.send({ t: 'resume', id: 1, v: 1, uid: 'alice', sessionId: first.grant.sessionId, token: server.createToken('alice'), peerSeq: 0, channels: [] });
+    expect(await stale.next((f) => f.t === 'kick')).toEqual({ t: 'kick', reason: 'REMOTE_LOGIN' });
+    expect(second.client.isClosed).toBe(false);
+  });
+
+  it("R8 a resume naming another user's session does not take it over", async () => {
+    const server = await h.server();
+    const alice = await h.login(server, 'alice');
+    const bob = await h.login(server, 'bob');
+    await bob.client.ok({ t: 'logout' });
+    const res = await (await h.connect(server)).request({
+      t: 'resume',
+      v: 1,
+      uid: 'bob',
+      sessionId: alice.grant.sessionId,
+      token: server.createToken('bob'),
+      peerSeq: 0,
+      channels: [],
+    });
+    expect(res).toMatchObject({ ok: false, code: 'SESSION_EXPIRED' });
+    expect(alice.client.isClosed).toBe(false);
+    await alice.client.ok({ t: 'presence.query', uids: ['alice'] });
+  });
+
   it('R6.2 ban kicks (BANNED_BY_SERVER), later logins are REJECTED and resumes kicked', async () => {
     const server = await h.server();
     const alice = await h.login(server, 'alice');
