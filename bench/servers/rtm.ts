@@ -1,13 +1,17 @@
 /**
- * Our server, as an application would run it: createRtmServer with default timing and limits,
+ * Our server, as an application would run it: createRtmServer with default timing, limits and flushing,
  * the inspector off (it is a development tool; with it on every session actor is also
  * streamed to the inspector relay).
  */
 import { createRtmServer } from '../../src/server/index.js';
 import { hostServer } from './host.js';
 
+// BENCH_RTM_FLUSH_DELAY_MS=n tries the server's optional coalescing window (default 0: flush at
+// the end of each event-loop turn). Runs in the committed results use the default.
+const flushDelayMs = Number(process.env['BENCH_RTM_FLUSH_DELAY_MS'] ?? 0);
+
 await hostServer('rtm', async () => {
-  const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false });
+  const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false, flushDelayMs });
   return {
     url: server.url,
     connectionCount: () => server.stats().connections,
