@@ -74,14 +74,7 @@ function onText(index: number, text: string): void {
   received++;
   lastReceiveAtMs = now;
   recordMs(hist, now - payload.sentAtMs);
-  if (process.env['BENCH_TRACE'] && now - payload.sentAtMs > 50) {
-    traceSlow.push(`${(now % 100000).toFixed(1)} lat=${(now - payload.sentAtMs).toFixed(1)}`);
-  }
 }
-const traceSlow: string[] = [];
-process.on('exit', () => {
-  if (traceSlow.length) console.error(`[worker ${process.pid}] slow: ${traceSlow.length}\n` + traceSlow.filter((_, i) => i % Math.ceil(traceSlow.length / 30) === 0).join('\n'));
-});
 
 async function openAll(request: OpenRequest): Promise<{ opened: number; failed: number; firstError?: string }> {
   let next = 0;
