@@ -155,7 +155,11 @@ export const PeerSendResult = z.object({
 export type PeerSendResult = z.infer<typeof PeerSendResult>;
 
 /** `data` of a successful channel.join and of channel.members. */
-export const JoinResult = z.object({ members: z.array(id) });
+export const JoinResult = z.object({
+  members: z.array(id),
+  /** channel.join only: the seq of the channel's latest message when the member joined. */
+  seq: seq.optional(),
+});
 export type JoinResult = z.infer<typeof JoinResult>;
 export const MembersResult = JoinResult;
 export type MembersResult = JoinResult;

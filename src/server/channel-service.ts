@@ -19,7 +19,10 @@ export class ChannelService {
 
   constructor(private readonly ctx: ServerContext) {}
 
-  async join(session: LocalSession, frame: ClientFrameOf<'channel.join'>): Promise<{ data: { members: string[] }; replay?: Replay }> {
+  async join(
+    session: LocalSession,
+    frame: ClientFrameOf<'channel.join'>,
+  ): Promise<{ data: { members: string[]; seq: number }; replay?: Replay }> {
     const { channel } = frame;
     if (!(await this.ctx.store.joinChannel(channel, session.uid))) {
       throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already in channel ${channel}`);
@@ -27,9 +30,13 @@ export class ChannelService {
     this.addLocal(channel, session);
     this.announceMember(channel, session, true);
     const members = await this.ctx.store.channelMembers(channel);
+    // Where the history stood at the join: a resume before the first live message asks from here,
+    // not from 0, so nothing sent before the join is replayed. Read after the member was added
+    // locally, so any later message reaches it live.
+    const seq = await this.ctx.store.lastChannelSeq(channel);
     const replay =
       frame.lastSeq === undefined ? undefined : await this.replay(session.uid, [{ channel, seq: frame.lastSeq }]);
-    return { data: { members }, ...(replay ? { replay } : {}) };
+    return { data: { members, seq }, ...(replay ? { replay } : {}) };
   }
 
   async leave(session: LocalSession, channel: string): Promise<void> {

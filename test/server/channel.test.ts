@@ -34,6 +34,15 @@ describe('channels', () => {
     expect((await users.alice!.client.ok({ t: 'channel.members', channel: 'room' })).members).toEqual(['alice']);
   });
 
+  it('R5.3 join answers the seq the history stood at, so a resume before any live message replays nothing older', async () => {
+    const { server, users } = await room(['alice']);
+    for (const id of ['m1', 'm2', 'm3']) await users.alice!.client.ok(say('room', id));
+    const bob = await h.login(server, 'bob');
+    expect(await bob.client.ok({ t: 'channel.join', channel: 'room' })).toMatchObject({ seq: 3 });
+    const fresh = await h.login(server, 'carol');
+    expect(await fresh.client.ok({ t: 'channel.join', channel: 'empty' })).toMatchObject({ seq: 0 });
+  });
+
   it('R8 wrong-state channel calls: ALREADY_JOINED, NOT_JOINED for leave, send and members', async () => {
     const { server, users } = await room(['alice']);
     const bob = await h.login(server, 'bob');

@@ -86,6 +86,8 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       expect(await ids({ afterSeq: 2, sinceTs: 0, max: 2 })).toEqual(['m5', 'm6']);
       expect(await ids({ afterSeq: 0, sinceTs: 4000, max: 100, excludeFrom: 'a' })).toEqual(['m4', 'm6']);
       expect(await store.channelHistory('nowhere', { afterSeq: 0, sinceTs: 0, max: 5 })).toEqual([]);
+      expect(await store.lastChannelSeq('r')).toBe(6);
+      expect(await store.lastChannelSeq('nowhere')).toBe(0);
     });
 
     it('attributes: set replaces, get copies, delete drops', async () => {

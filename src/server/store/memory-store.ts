@@ -210,6 +210,10 @@ export class MemoryStore implements RtmStore {
     return stored;
   }
 
+  async lastChannelSeq(channel: string): Promise<number> {
+    return (this.channels.get(channel)?.nextSeq ?? 1) - 1;
+  }
+
   async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<StoredChannelMessage[]> {
     const history = this.channels.get(channel)?.history ?? [];
     const picked: StoredChannelMessage[] = [];

@@ -108,6 +108,8 @@ export interface RtmStore {
     bounds: { maxMessages: number; maxAgeMs: number },
   ): Promise<StoredChannelMessage>;
   channelHistory(channel: string, query: ChannelHistoryQuery): Promise<StoredChannelMessage[]>;
+  /** The seq of the channel's latest message; 0 before the first. */
+  lastChannelSeq(channel: string): Promise<number>;
 
   // ---- user attributes ----
   setAttributes(uid: string, attrs: ReadonlyArray<readonly [string, string]>): Promise<void>;
