@@ -31,6 +31,8 @@ export interface StormResult {
   catchUpP50Ms: number;
   catchUpP99Ms: number;
   catchUpMaxMs: number;
+  /** Clients caught up in each 100 ms after the restore: [0–100), [100–200), … */
+  catchUpPer100Ms: number[];
   lost: number;
   duplicates: number;
   replayed: number;
@@ -150,6 +152,12 @@ async function stormOnce(
       catchUpP50Ms: Math.round(quantile(catchUp, 0.5)),
       catchUpP99Ms: Math.round(quantile(catchUp, 0.99)),
       catchUpMaxMs: Math.round(catchUp[catchUp.length - 1] ?? Number.NaN),
+      catchUpPer100Ms: catchUp.reduce<number[]>((bins, ms) => {
+        const bin = Math.floor(ms / 100);
+        while (bins.length <= bin) bins.push(0);
+        bins[bin]!++;
+        return bins;
+      }, []),
       lost: stats.reduce((n, s) => n + s.lost, 0),
       duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
       replayed: stats.reduce((n, s) => n + s.historical, 0),
