@@ -1,23 +1,31 @@
 /**
- * How long the link waits between dial attempts (R3.3): bounded exponential backoff with
- * jitter. The cap stays small next to the interruption grace so that a restored network is
- * found again well within the presence window (R4.2): cap = min(2 s, grace / 2).
+ * How long the link waits between dial attempts: bounded exponential backoff with jitter.
+ * While logging in and inside the interruption grace the link is re-dialled at once and then
+ * often (R3.1), with the cap at min(500 ms, grace / 8), so a network that comes back within
+ * the grace period is found again before anyone notices. In RECONNECTING the cap is
+ * min(2 s, grace / 2) (R3.3): small enough that a restored network is found again well within
+ * the presence window (R4.2).
  */
 import type { Timing } from '../../machines/timing.js';
 
 export interface RedialPolicy {
-  /** Delay before attempt `failures + 1`, after `failures` consecutive failed attempts. */
-  delayAfter(failures: number): number;
+  /**
+   * Delay before attempt `failures + 1`, after `failures` consecutive failed attempts;
+   * `sinceLossMs` is how long the link has been down (undefined while logging in).
+   */
+  delayAfter(failures: number, sinceLossMs?: number): number;
   /** How long one attempt (TCP, WebSocket handshake, login or resume) may take. */
   attemptTimeoutMs: number;
 }
 
 export function redialPolicy(timing: Timing, random: () => number = Math.random): RedialPolicy {
   const capMs = Math.min(2000, timing.interruptionGraceMs / 2);
+  const graceCapMs = Math.min(500, timing.interruptionGraceMs / 8);
   const firstMs = Math.max(5, capMs / 16);
   return {
-    delayAfter(failures) {
-      const ceiling = Math.min(capMs, firstMs * 2 ** Math.min(failures, 16));
+    delayAfter(failures, sinceLossMs) {
+      const withinGrace = sinceLossMs === undefined || sinceLossMs < timing.interruptionGraceMs;
+      const ceiling = Math.min(withinGrace ? graceCapMs : capMs, firstMs * 2 ** Math.min(failures, 16));
       // "Equal jitter": never less than half the ceiling, so attempts stay spread out.
       return ceiling / 2 + (random() * ceiling) / 2;
     },

@@ -60,6 +60,8 @@ export class Link {
   /** The server forgot the session without a logout: log in afresh and restore (R4.4). */
   private mustRestore = false;
   private failures = 0;
+  /** When the link last went down; null while logging in for the first time. */
+  private lostAt: number | null = null;
   /** The token the current attempt presented (a refusal of an old token says nothing about a renewed one). */
   private attemptToken = '';
   private lastHeard = 0;
@@ -279,6 +281,7 @@ export class Link {
     this.clearTimers();
     if (was === 'up') {
       this.phase = 'waiting';
+      this.lostAt = Date.now();
       this.hooks.onLost();
       this.hooks.report({ type: 'LINK_DOWN' });
       // R3.1: re-dial at once (unless the report made the machine stop the link).
@@ -295,7 +298,7 @@ export class Link {
     if (this.phase === 'stopped' || this.phase === 'refused') return;
     this.clearTimers();
     this.phase = 'waiting';
-    const delay = this.policy.delayAfter(this.failures++);
+    const delay = this.policy.delayAfter(this.failures++, this.lostAt === null ? undefined : Date.now() - this.lostAt);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.dial();

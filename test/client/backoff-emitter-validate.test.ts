@@ -7,16 +7,26 @@ import { RtmError } from '../../src/errors.js';
 import { defaultTiming, scaleTiming } from '../../machines/timing.js';
 
 describe('R3.3 redial policy', () => {
-  it('R3.3 grows exponentially with jitter, capped at min(2 s, grace / 2)', () => {
+  const inReconnecting = defaultTiming.interruptionGraceMs;
+
+  it('R3.3 in RECONNECTING grows exponentially with jitter, capped at min(2 s, grace / 2)', () => {
     const low = redialPolicy(defaultTiming, () => 0);
     const high = redialPolicy(defaultTiming, () => 0.999999);
-    const delays = Array.from({ length: 12 }, (_, n) => high.delayAfter(n));
+    const delays = Array.from({ length: 12 }, (_, n) => high.delayAfter(n, inReconnecting));
     for (let n = 1; n < delays.length; n++) expect(delays[n]!).toBeGreaterThanOrEqual(delays[n - 1]!);
     expect(Math.max(...delays)).toBeLessThanOrEqual(2000);
-    expect(high.delayAfter(50)).toBeCloseTo(2000, 0);
-    expect(low.delayAfter(50)).toBeCloseTo(1000, 0); // jitter keeps at least half the ceiling
+    expect(high.delayAfter(50, inReconnecting)).toBeCloseTo(2000, 0);
+    expect(low.delayAfter(50, inReconnecting)).toBeCloseTo(1000, 0); // jitter keeps at least half the ceiling
     const scaled = redialPolicy(scaleTiming(0.1), () => 0.999999);
-    expect(scaled.delayAfter(50)).toBeLessThanOrEqual(200);
+    expect(scaled.delayAfter(50, scaleTiming(0.1).interruptionGraceMs)).toBeLessThanOrEqual(200);
+  });
+
+  it('R3.1 inside the grace period, and while logging in, redials stay at most min(500 ms, grace / 8) apart', () => {
+    const high = redialPolicy(defaultTiming, () => 0.999999);
+    expect(high.delayAfter(50, inReconnecting - 1)).toBeCloseTo(500, 0);
+    expect(high.delayAfter(50, undefined)).toBeCloseTo(500, 0);
+    expect(high.delayAfter(0, 0)).toBeLessThanOrEqual(250);
+    expect(redialPolicy(scaleTiming(0.1), () => 0.999999).delayAfter(50, 0)).toBeCloseTo(50, 0);
   });
 
   it('R3.3 every attempt is bounded in time, never past the login timeout', () => {
