@@ -1,12 +1,12 @@
 /** The `data` of each successful response the client reads, checked before use. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 const uid = z.string();
-const seq = z.number().int().nonnegative();
+const seq = z.int().check(z.nonnegative());
 
 export const PeerSendResult = z.object({ hasPeerReceived: z.boolean() });
 /** `seq`: where the channel's history stood at the join, when the server says (replay baseline). */
-export const ChannelJoinResult = z.object({ members: z.array(uid), seq: seq.optional(), lastSeq: seq.optional() });
+export const ChannelJoinResult = z.object({ members: z.array(uid), seq: z.optional(seq), lastSeq: z.optional(seq) });
 export const ChannelMembersResult = z.object({ members: z.array(uid) });
 export const PresenceResult = z.object({ status: z.array(z.tuple([uid, z.boolean()])) });
 export const AttributesResult = z.object({ attrs: z.array(z.tuple([z.string(), z.string()])) });

@@ -8,6 +8,7 @@ import {
   ClientFrame,
   CloseCode,
   MAX_FRAME_BYTES,
+  clientFrameParser,
   encodeFrame,
   splitFrames,
 } from '../protocol/index.js';
@@ -21,8 +22,9 @@ import type { UserService } from './user-service.js';
 
 const PONG = Buffer.from(encodeFrame({ t: 'pong' }));
 const PING_TEXT = encodeFrame({ t: 'ping' });
+const CLIENT_FRAME = clientFrameParser();
 const REQUEST_TYPES: ReadonlySet<string> = new Set(
-  ClientFrame.options.map((option) => option.shape.t.value).filter((t) => t !== 'ping' && t !== 'peer.ack'),
+  ClientFrame.def.options.flatMap((option) => option.shape.t.def.values).filter((t) => t !== 'ping' && t !== 'peer.ack'),
 );
 /** A request whose envelope is right but one of these fields is wrong gets an error answer, not a close. */
 const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'uids', 'attrs', 'msgId', 'lastSeq']);
@@ -74,7 +76,7 @@ export class FrameHandler {
       } catch {
         return this.protocolError(connection, 'frame is not JSON');
       }
-      const parsed = ClientFrame.safeParse(value);
+      const parsed = CLIENT_FRAME.safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const field = typeof issue?.path[0] === 'string' ? issue.path[0] : '';
