@@ -136,6 +136,31 @@ export async function loggedIn(system: System, uid: string, direct = false): Pro
   return client;
 }
 
+/**
+ * Cuts the client's link through the proxy and keeps refusing new connections; with
+ * 'RECONNECTING' (the default) also waits until the grace period has run out.
+ */
+export async function takeDown(
+  system: System,
+  client: { connectionState: string },
+  until: 'linkLost' | 'RECONNECTING' = 'RECONNECTING',
+): Promise<void> {
+  system.proxy.refuse();
+  system.proxy.cut();
+  if (until === 'RECONNECTING') await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+}
+
+/** alice (straight to the server, never cut) and bob (through the proxy), both joined to channel 'room'. */
+export async function pairInRoom(system: System) {
+  const alice = await loggedIn(system, 'alice', true);
+  const bob = await loggedIn(system, 'bob');
+  const aliceRoom = alice.createChannel('room');
+  const bobRoom = bob.createChannel('room');
+  await aliceRoom.join();
+  await bobRoom.join();
+  return { alice, bob, aliceRoom, bobRoom };
+}
+
 /** The client's full machine state, e.g. 'CONNECTED.linkLost'. */
 export function machineState(client: RtmClient): string {
   const value = client.actor.getSnapshot().value;

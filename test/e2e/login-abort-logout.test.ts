@@ -11,9 +11,9 @@ import {
   loggedIn,
   recordMembers,
   recordStates,
+  takeDown,
   useSystems,
   waitFor,
-  type System,
 } from './harness.js';
 
 const start = useSystems();
@@ -89,9 +89,7 @@ describe('R1 login', () => {
     // CONNECTED
     expect((await rejection(client.login({ uid: 'alice', token }))).code).toBe(RtmErrorCode.ALREADY_LOGIN);
     // RECONNECTING
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, client);
     expect((await rejection(client.login({ uid: 'alice', token }))).code).toBe(RtmErrorCode.ALREADY_LOGIN);
     // ABORTED
     system.proxy.restore();
@@ -210,9 +208,7 @@ describe('R6 aborted', () => {
     const system = await start();
     const client = await loggedIn(system, 'mallory');
     const states = recordStates(client);
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, client);
     system.server.ban('mallory');
     system.proxy.restore();
     await waitFor(() => client.connectionState === 'ABORTED', 'ABORTED');
@@ -249,9 +245,7 @@ describe('R7 logout', () => {
     const members = recordMembers(room);
     await bob.createChannel('room').join();
     await waitFor(() => members.length === 1, 'MemberJoined bob');
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => bob.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, bob);
     system.proxy.restore();
     const loggedOutAt = Date.now();
     await bob.logout();
@@ -280,9 +274,7 @@ describe('R7 logout', () => {
     const system = await start();
     const client = await loggedIn(system, 'alice');
     const states = recordStates(client);
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, client);
     const dials = system.proxy.acceptedCount;
     await client.logout();
     system.proxy.restore();

@@ -10,24 +10,19 @@ import {
   fastTiming,
   loggedIn,
   machineState,
+  pairInRoom,
   recordChannelMessages,
   recordPeerMessages,
   recordStates,
+  takeDown,
   useSystems,
   waitFor,
-  type System,
 } from './harness.js';
 
 const start = useSystems();
 
 function texts(list: Array<{ text: string }>): string[] {
   return list.map((m) => m.text);
-}
-
-async function takeDown(system: System, client: { connectionState: string }, until: 'linkLost' | 'RECONNECTING') {
-  system.proxy.refuse();
-  system.proxy.cut();
-  if (until === 'RECONNECTING') await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
 }
 
 describe('R5 messages missed while away', () => {
@@ -135,12 +130,7 @@ describe('R5 messages missed while away', () => {
 
   it('R5.3 channel messages missed while RECONNECTING: at most channelReplayMax, the most recent, in order, flagged historical', async () => {
     const system = await start();
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const got = recordChannelMessages(bobRoom);
     await aliceRoom.sendMessage({ text: 'before' });
     await waitFor(() => got.length === 1, 'the live message');
@@ -165,12 +155,7 @@ describe('R5 messages missed while away', () => {
 
   it('R5.3 only messages within channelReplayWindowMs before the reconnect are replayed, none from before the link went down', async () => {
     const system = await start({ ...fastTiming, channelReplayWindowMs: 500 });
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const got = recordChannelMessages(bobRoom);
     for (const text of ['seen-1', 'seen-2']) await aliceRoom.sendMessage({ text });
     await waitFor(() => got.length === 2, 'the live messages');
@@ -186,13 +171,8 @@ describe('R5 messages missed while away', () => {
 
   it('R5.4 replay happens for a silent reconnect (no state change) as well', async () => {
     const system = await start({ ...fastTiming, interruptionGraceMs: 1000 });
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const states = recordStates(bob);
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
     const got = recordChannelMessages(bobRoom);
     const peer = recordPeerMessages(bob);
     await takeDown(system, bob, 'linkLost');
@@ -210,12 +190,7 @@ describe('R5 messages missed while away', () => {
 
   it('R5.4 R4.4 replay happens after the presence window too, on the rejoin', async () => {
     const system = await start();
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const got = recordChannelMessages(bobRoom);
     await aliceRoom.sendMessage({ text: 'live' });
     await waitFor(() => got.length === 1, 'live');
@@ -234,12 +209,7 @@ describe('R5 messages missed while away', () => {
 describe('R5.5 sender side', () => {
   it('R5.5 sends made while the link is down are queued and sent after the reconnect, in order, once each', async () => {
     const system = await start();
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const peer = recordPeerMessages(alice);
     const channel = recordChannelMessages(aliceRoom);
     await takeDown(system, bob, 'linkLost');
@@ -283,12 +253,7 @@ describe('R5.5 sender side', () => {
 
   it('R5.5 a send whose answer was lost is re-sent with the same message id and delivered once', async () => {
     const system = await start({ ...fastTiming, requestTimeoutMs: 3000 });
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const peer = recordPeerMessages(alice);
     const channel = recordChannelMessages(aliceRoom);
     // Requests reach the server; its answers are lost.

@@ -12,6 +12,7 @@ import {
   machineState,
   recordMembers,
   recordStates,
+  takeDown,
   useSystems,
   waitFor,
   type System,
@@ -71,9 +72,7 @@ describe('R3 interruption and reconnection', () => {
     const states = recordStates(client);
     let resolved = 0;
     await client.login({ uid: 'alice', token: system.token('alice') }).then(() => resolved++);
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, client);
     const before = system.proxy.acceptedCount;
     // Count the attempts through a black hole: each is accepted, then abandoned by the client.
     system.proxy.blackhole();
@@ -94,9 +93,7 @@ describe('R3 interruption and reconnection', () => {
     const system = await start();
     const client = await loggedIn(system, 'alice');
     const states = recordStates(client);
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, client);
     await client.logout();
     system.proxy.restore();
     await client.login({ uid: 'alice', token: system.token('alice') });
@@ -115,9 +112,7 @@ describe('R3 interruption and reconnection', () => {
     let expiries = 0;
     client.on('TokenExpired', () => expiries++);
     await client.login({ uid: 'alice', token: system.token('alice', 0.8) });
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => client.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, client);
     await elapse(900); // the token is now expired
     system.proxy.restore();
     await waitFor(() => expiries === 1, 'TokenExpired');
@@ -153,9 +148,7 @@ describe('R4 presence', () => {
     const system = await start();
     const { alice, bob, aliceRoom, members } = await twoInRoom(system);
     const states = recordStates(bob);
-    system.proxy.refuse();
-    system.proxy.cut();
-    await waitFor(() => bob.connectionState === 'RECONNECTING', 'RECONNECTING');
+    await takeDown(system, bob);
     expect(await alice.queryPeersOnlineStatus(['bob'])).toEqual({ bob: true });
     expect((await aliceRoom.getMembers()).sort()).toEqual(['alice', 'bob']);
     system.proxy.restore();

@@ -15,6 +15,7 @@ import {
   fastTiming,
   loggedIn,
   machineState,
+  pairInRoom,
   recordChannelMessages,
   recordPeerMessages,
   useSystems,
@@ -99,12 +100,7 @@ describe('soak', () => {
         timing: { ...fastTiming, channelReplayMax: TOTAL, channelReplayWindowMs: 60_000, requestTimeoutMs: 20_000 },
       },
     );
-    const alice = await loggedIn(system, 'alice', true);
-    const bob = await loggedIn(system, 'bob');
-    const aliceRoom = alice.createChannel('room');
-    const bobRoom = bob.createChannel('room');
-    await aliceRoom.join();
-    await bobRoom.join();
+    const { alice, bob, aliceRoom, bobRoom } = await pairInRoom(system);
     const got = recordChannelMessages(bobRoom);
     let sent = false;
     const faults = chaos(system, bob, random, () => sent);
