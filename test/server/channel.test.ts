@@ -12,8 +12,7 @@ async function room(uids: string[], options: Parameters<Harness['server']>[0] = 
   const server = await h.server(options);
   const users: Record<string, { client: RawClient; grant: Record<string, unknown> }> = {};
   for (const uid of uids) {
-    users[uid] = await h.login(server, uid);
-    await users[uid]!.client.ok({ t: 'channel.join', channel: 'room' });
+    users[uid] = await h.loginInRoom(server, uid);
   }
   return { server, users };
 }

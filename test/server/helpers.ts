@@ -192,6 +192,13 @@ export class Harness {
     return { client, grant };
   }
 
+  /** Logs in and joins a channel ('room' unless named). */
+  async loginInRoom(server: RtmServer, uid: string, channel = 'room'): Promise<{ client: RawClient; grant: Frame }> {
+    const user = await this.login(server, uid);
+    await user.client.ok({ t: 'channel.join', channel });
+    return user;
+  }
+
   /** Resumes a session on a new socket. */
   async resume(
     server: RtmServer,

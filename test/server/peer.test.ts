@@ -193,10 +193,8 @@ describe('R5.5 retried sends', () => {
 
   it('R5.5 channel sends are de-duplicated by msgId too', async () => {
     const server = await h.server();
-    const alice = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await alice.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const alice = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     await alice.client.ok({ t: 'channel.send', msgId: 'c1', channel: 'room', text: 'x' });
     await alice.client.ok({ t: 'channel.send', msgId: 'c1', channel: 'room', text: 'x' });
     await alice.client.ok({ t: 'channel.send', msgId: 'c2', channel: 'room', text: 'y' });

@@ -107,10 +107,8 @@ describe('heartbeat', () => {
 describe('R4 presence', () => {
   it('R4.1 R4.2 a lost link inside the presence window changes nothing for others and resumes silently', async () => {
     const server = await h.server();
-    const alice = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await alice.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const alice = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     await alice.client.ok({ t: 'attrs.set', attrs: [['mood', 'ok']] });
     alice.client.terminate();
     await until(() => server.stats().connections === 1, 5000, 'server saw the link lost');
@@ -127,10 +125,8 @@ describe('R4 presence', () => {
 
   it('R4.3 away for the presence timeout: offline, removed from channels (MemberLeft), attributes dropped', async () => {
     const server = await h.server();
-    const alice = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await alice.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const alice = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     await alice.client.ok({ t: 'attrs.set', attrs: [['mood', 'ok']] });
     const lostAt = Date.now();
     alice.client.terminate();
@@ -145,10 +141,8 @@ describe('R4 presence', () => {
 
   it('R4.4 a resume after the presence timeout opens a fresh session (sessionExpired) and the rejoin is announced', async () => {
     const server = await h.server();
-    const alice = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await alice.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const alice = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     alice.client.terminate();
     await bob.client.next((f) => f.t === 'channel.member' && f.uid === 'alice' && !f.joined, 5000);
     const { client, res } = await h.resume(server, 'alice', alice.grant.sessionId, { channels: [{ channel: 'room', seq: 0 }] });
@@ -203,10 +197,8 @@ describe('R4 presence', () => {
 describe('R6 kicked out', () => {
   it('R6.1 a login elsewhere kicks the old socket (REMOTE_LOGIN) and a resume of the old session is kicked too', async () => {
     const server = await h.server();
-    const first = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await first.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const first = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     const second = await h.login(server, 'alice');
     expect(await first.client.next((f) => f.t === 'kick')).toEqual({ t: 'kick', reason: 'REMOTE_LOGIN' });
     expect((await first.client.closed).code).toBe(CloseCode.KICKED);
@@ -223,10 +215,8 @@ describe('R6 kicked out', () => {
 
   it('R6.1 a login while the old session is away ends it (members see MemberLeft) and its resume is kicked', async () => {
     const server = await h.server({ timing: { ...testTiming, presenceTimeoutMs: 20_000 } });
-    const first = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await first.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const first = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     first.client.terminate();
     await until(() => server.stats().connections === 1);
     const second = await h.login(server, 'alice');
@@ -259,10 +249,8 @@ describe('R6 kicked out', () => {
 
   it('R6.2 ban kicks (BANNED_BY_SERVER), later logins are REJECTED and resumes kicked', async () => {
     const server = await h.server();
-    const alice = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await alice.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const alice = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     server.ban('alice');
     expect(await alice.client.next((f) => f.t === 'kick')).toEqual({ t: 'kick', reason: 'BANNED_BY_SERVER' });
     expect((await alice.client.closed).code).toBe(CloseCode.KICKED);
@@ -282,10 +270,8 @@ describe('R6 kicked out', () => {
 describe('R7 logout', () => {
   it('R7.1 logout answers ok, closes (4002) and ends the session at once: MemberLeft now, offline, no resume', async () => {
     const server = await h.server({ timing: { ...testTiming, presenceTimeoutMs: 20_000, channelReplayWindowMs: 20_000 } });
-    const alice = await h.login(server, 'alice');
-    const bob = await h.login(server, 'bob');
-    await alice.client.ok({ t: 'channel.join', channel: 'room' });
-    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    const alice = await h.loginInRoom(server, 'alice');
+    const bob = await h.loginInRoom(server, 'bob');
     const started = Date.now();
     expect(await alice.client.request({ t: 'logout' })).toMatchObject({ ok: true });
     expect((await alice.client.closed).code).toBe(CloseCode.LOGGED_OUT);
