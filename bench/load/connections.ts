@@ -66,13 +66,31 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   });
 }
 
+/** What every system's connection shares: its address, its user, its socket and its error counts. */
+abstract class BaseConnection {
+  readonly errors = new Map<string, number>();
+  protected socket: WebSocket | null = null;
+
+  constructor(
+    protected readonly url: string,
+    protected readonly spec: ConnectionSpec,
+    protected readonly onText: TextHandler,
+  ) {}
+
+  get uid(): string {
+    return this.spec.uid;
+  }
+
+  close(): void {
+    this.socket?.terminate();
+  }
+}
+
 // ---- ours ----------------------------------------------------------------------------------
 
 type Pending = { resolve: (data: unknown) => void; reject: (e: Error) => void };
 
-class RtmConnection implements LoadConnection {
-  readonly errors = new Map<string, number>();
-  private socket: WebSocket | null = null;
+class RtmConnection extends BaseConnection implements LoadConnection {
   private nextId = 1;
   private nextMsgId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -81,15 +99,6 @@ class RtmConnection implements LoadConnection {
   private heartbeatIntervalMs = 1000;
   private lastPingMs = 0;
 
-  constructor(
-    private readonly url: string,
-    private readonly spec: ConnectionSpec,
-    private readonly onText: TextHandler,
-  ) {}
-
-  get uid(): string {
-    return this.spec.uid;
-  }
 
   async open(): Promise<void> {
     const socket = new WebSocket(this.url, SUBPROTOCOL, { perMessageDeflate: false });
@@ -201,27 +210,16 @@ class RtmConnection implements LoadConnection {
 
   private closing = false;
 
-  close(): void {
+  override close(): void {
     this.closing = true;
-    this.socket?.terminate();
+    super.close();
   }
 }
 
 // ---- Socket.IO -----------------------------------------------------------------------------
 
-class SocketIoConnection implements LoadConnection {
-  readonly errors = new Map<string, number>();
-  private socket: WebSocket | null = null;
+class SocketIoConnection extends BaseConnection implements LoadConnection {
 
-  constructor(
-    private readonly url: string,
-    private readonly spec: ConnectionSpec,
-    private readonly onText: TextHandler,
-  ) {}
-
-  get uid(): string {
-    return this.spec.uid;
-  }
 
   async open(): Promise<void> {
     const wsUrl = `${this.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
@@ -269,26 +267,12 @@ class SocketIoConnection implements LoadConnection {
     // The server drives Socket.IO's heartbeat; the pong is sent on receipt.
   }
 
-  close(): void {
-    this.socket?.terminate();
-  }
 }
 
 // ---- bare ws -------------------------------------------------------------------------------
 
-class BareWsConnection implements LoadConnection {
-  readonly errors = new Map<string, number>();
-  private socket: WebSocket | null = null;
+class BareWsConnection extends BaseConnection implements LoadConnection {
 
-  constructor(
-    private readonly url: string,
-    private readonly spec: ConnectionSpec,
-    private readonly onText: TextHandler,
-  ) {}
-
-  get uid(): string {
-    return this.spec.uid;
-  }
 
   async open(): Promise<void> {
     const socket = new WebSocket(`${this.url}/?uid=${encodeURIComponent(this.spec.uid)}`, { perMessageDeflate: false });
@@ -319,9 +303,6 @@ class BareWsConnection implements LoadConnection {
 
   tick(): void {}
 
-  close(): void {
-    this.socket?.terminate();
-  }
 }
 
 export function createConnection(system: SystemName, url: string, spec: ConnectionSpec, onText: TextHandler): LoadConnection {

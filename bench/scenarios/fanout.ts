@@ -41,6 +41,17 @@ export interface PhaseSummary {
   errorsSinceOpen: Record<string, number>;
 }
 
+/** One check a phase: everything expected was delivered, none lost, none twice. */
+export function deliveryChecks(scenario: string, system: string, phases: Record<string, PhaseSummary>) {
+  return Object.entries(phases).map(([name, phase]) =>
+    check(
+      scenario,
+      phase.lost === 0 && phase.duplicates === 0 && phase.deliveries === phase.expected,
+      `${system} ${name}: ${phase.deliveries}/${phase.expected} delivered, ${phase.duplicates} duplicated`,
+    ),
+  );
+}
+
 export function summarize(phase: PhaseResult): PhaseSummary {
   return {
     messages: phase.sent,
@@ -122,12 +133,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<Fanou
       await stopProfile(ctx, cluster.server, system, 'fanout-server');
       const result = { steady: summarize(steady), burst: summarize(burst) };
       report.systems[system] = result;
-      for (const [name, phase] of Object.entries(result)) {
-        report.checks.push(
-          check('fanout', phase.lost === 0 && phase.duplicates === 0 && phase.deliveries === phase.expected,
-            `${system} ${name}: ${phase.deliveries}/${phase.expected} delivered, ${phase.duplicates} duplicated`),
-        );
-      }
+      report.checks.push(...deliveryChecks('fanout', system, result));
       await closeConnections(cluster);
     } finally {
       await stopCluster(cluster);

@@ -10,9 +10,9 @@
  */
 import { closeConnections, clusterLauncher, openConnections, runPhase, startCluster, startProfile, stopProfile, stopCluster, tokensFor } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
-import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
+import { runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { SenderPlan } from '../load/worker.js';
-import { summarize, type PhaseSummary } from './fanout.js';
+import { deliveryChecks, summarize, type PhaseSummary } from './fanout.js';
 
 export interface PeerResult {
   steady: PhaseSummary;
@@ -73,12 +73,7 @@ export async function runPeer(ctx: BenchContext): Promise<ScenarioReport<PeerRes
       await stopProfile(ctx, cluster.server, system, 'peer-server');
       const result = { steady: summarize(steady), burst: summarize(burst) };
       report.systems[system] = result;
-      for (const [name, phase] of Object.entries(result)) {
-        report.checks.push(
-          check('peer', phase.lost === 0 && phase.duplicates === 0 && phase.deliveries === phase.expected,
-            `${system} ${name}: ${phase.deliveries}/${phase.expected} delivered, ${phase.duplicates} duplicated`),
-        );
-      }
+      report.checks.push(...deliveryChecks('peer', system, result));
       await closeConnections(cluster);
     } finally {
       await stopCluster(cluster);
