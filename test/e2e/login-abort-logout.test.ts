@@ -279,9 +279,10 @@ describe('R7 logout', () => {
     await client.logout();
     system.proxy.restore();
     await elapse(system.timing.interruptionGraceMs);
-    // At most the one best-effort goodbye (see the test above), then nothing.
+    // At most a redial already on its way when logout() was called (its TCP accept can land
+    // after `dials` was read) and the one best-effort goodbye (see the test above), then nothing.
     const afterLogout = system.proxy.acceptedCount;
-    expect(afterLogout).toBeLessThanOrEqual(dials + 1);
+    expect(afterLogout).toBeLessThanOrEqual(dials + 2);
     await elapse(system.timing.interruptionGraceMs);
     expect(system.proxy.acceptedCount).toBe(afterLogout);
     await client.login({ uid: 'alice', token: system.token('alice') });
