@@ -28,8 +28,16 @@ export const defaultTiming: Readonly<Timing> = Object.freeze({
 
 const timingKeys = Object.keys(defaultTiming) as Array<keyof Timing>;
 
-/** Fills the defaults in and rejects values that would make the rules meaningless. */
+/** Timings this module has resolved (frozen): resolving one again returns it as it is. */
+const resolved = new WeakSet<object>();
+
+/**
+ * Fills the defaults in and rejects values that would make the rules meaningless. The result
+ * is frozen, and passing it in again returns the same object, so many actors built from one
+ * configuration share one timing object.
+ */
 export function resolveTiming(partial: Partial<Timing> = {}): Timing {
+  if (resolved.has(partial)) return partial as Timing;
   const timing = { ...defaultTiming };
   for (const key of timingKeys) {
     const value = partial[key];
@@ -42,6 +50,8 @@ export function resolveTiming(partial: Partial<Timing> = {}): Timing {
   if (timing.presenceTimeoutMs < timing.interruptionGraceMs) {
     throw new RangeError('timing.presenceTimeoutMs must not be shorter than timing.interruptionGraceMs');
   }
+  Object.freeze(timing);
+  resolved.add(timing);
   return timing;
 }
 

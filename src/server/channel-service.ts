@@ -131,7 +131,7 @@ export class ChannelService {
   }
 
   private addLocal(channel: string, session: LocalSession): void {
-    session.channels.add(channel);
+    session.joinedChannel(channel);
     let members = this.local.get(channel);
     if (!members) {
       members = new Set();
@@ -141,7 +141,7 @@ export class ChannelService {
   }
 
   private removeLocal(channel: string, session: LocalSession): void {
-    session.channels.delete(channel);
+    session.leftChannel(channel);
     const members = this.local.get(channel);
     if (!members) return;
     members.delete(session);

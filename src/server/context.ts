@@ -1,7 +1,7 @@
 /** What every service of one server node shares: configuration, store, logger and the local registry. */
 import type { InspectionEvent } from 'xstate';
 import type { Connection } from './connection.js';
-import type { LocalSession } from './local-session.js';
+import type { LocalSession, SessionHost } from './local-session.js';
 import type { RtmLogger } from './logger.js';
 import type { ServerConfig } from './options.js';
 import type { RtmStore, SendOutcome } from './store/store.js';
@@ -15,6 +15,8 @@ export interface ServerContext {
   /** Open sockets of this node. */
   readonly connections: Set<Connection>;
   inspect: ((event: InspectionEvent) => void) | undefined;
+  /** The parent of every session actor of this node (see LocalSession). */
+  readonly sessionHost: SessionHost;
   /** Sends being processed, by de-duplication key, so that a retry racing its original waits for it. */
   readonly inflightSends: Map<string, Promise<SendOutcome>>;
 }

@@ -6,11 +6,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { createInspector, type Inspector } from '../../inspector/server/index.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
 import { ChannelService } from './channel-service.js';
+import { SessionHost } from './local-session.js';
 import { Connection, Outbox } from './connection.js';
 import type { ServerContext } from './context.js';
 import { FrameHandler } from './frame-handler.js';
@@ -46,25 +47,6 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       `the inspector on a non-loopback host (${config.host}) needs inspectorAccessToken (R9)`,
     );
   }
-  const ownsStore = !options.store;
-  const ctx: ServerContext = {
-    config,
-    store: options.store ?? new MemoryStore(),
-    logger: options.logger ?? silentLogger,
-    sessions: new Map(),
-    connections: new Set(),
-    inspect: undefined,
-    inflightSends: new Map(),
-  };
-  const channels = new ChannelService(ctx);
-  const peers = new PeerService(ctx);
-  const sessions = new SessionService(ctx, channels, peers);
-  const users = new UserService(ctx);
-  const handler = new FrameHandler(ctx, { sessions, peers, channels, users });
-  const outbox = new Outbox(config.flushDelayMs);
-  let url = '';
-  let closing = false;
-
   const issueToken = (uid: string, tokenOptions?: TokenOptions): string => {
     if (!isValidId(uid)) throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'uid must be 1–64 printable ASCII characters without spaces');
     return createToken(config.secret, uid, tokenOptions);
@@ -80,8 +62,32 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       ...(config.inspectorAccessToken ? { accessToken: config.inspectorAccessToken } : {}),
       demo: { rtmUrl: () => url, createToken: (uid) => issueToken(uid), ban, timing: config.timing },
     });
-    ctx.inspect = inspector.inspect;
   }
+
+  const ownsStore = !options.store;
+  const logger = options.logger ?? silentLogger;
+  const ctx: ServerContext = {
+    config,
+    store: options.store ?? new MemoryStore(),
+    logger,
+    sessions: new Map(),
+    connections: new Set(),
+    inspect: inspector?.inspect,
+    sessionHost: new SessionHost({
+      inspect: inspector?.inspect,
+      onEnded: (output) => sessions.sessionEnded(output),
+      onError: (error) => logger.log('error', 'session.actor_failed', { error: String(error) }),
+    }),
+    inflightSends: new Map(),
+  };
+  const channels = new ChannelService(ctx);
+  const peers = new PeerService(ctx);
+  const sessions = new SessionService(ctx, channels, peers);
+  const users = new UserService(ctx);
+  const handler = new FrameHandler(ctx, { sessions, peers, channels, users });
+  const outbox = new Outbox(config.flushDelayMs);
+  let url = '';
+  let closing = false;
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -91,17 +97,31 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
+  // One listener of each kind for every socket (`this` is the socket), so that an idle
+  // connection carries no closures of its own.
+  function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    handler.onMessage(connectionOf(this), data, isBinary);
+  }
+  function onSocketClose(this: WebSocket, code: number): void {
+    connectionOf(this).closedByPeer(code);
+  }
+  function onSocketError(this: WebSocket, error: Error): void {
+    ctx.logger.log('debug', 'socket.error', { connection: connectionOf(this).id, error: error.message });
+  }
+  const onConnectionClosed = (closed: Connection, code: number): void => {
+    ctx.connections.delete(closed);
+    ctx.logger.log('debug', 'socket.closed', { connection: closed.id, uid: closed.session?.uid, code });
+    if (!closing) sessions.linkLost(closed);
+  };
+
   const onConnection = (ws: WebSocket, socket: Duplex): void => {
-    const connection = new Connection(ws, socket, outbox, (closed, code) => {
-      ctx.connections.delete(closed);
-      ctx.logger.log('debug', 'socket.closed', { connection: closed.id, uid: closed.session?.uid, code });
-      if (!closing) sessions.linkLost(closed);
-    });
+    const connection = new Connection(ws, socket, outbox, onConnectionClosed);
+    (ws as SocketWithConnection)[CONNECTION] = connection;
     ctx.connections.add(connection);
     ctx.logger.log('debug', 'socket.opened', { connection: connection.id });
-    ws.on('message', (data, isBinary) => handler.onMessage(connection, data, isBinary));
-    ws.on('close', (code) => connection.closedByPeer(code));
-    ws.on('error', (error) => ctx.logger.log('debug', 'socket.error', { connection: connection.id, error: error.message }));
+    ws.on('message', onSocketMessage);
+    ws.on('close', onSocketClose);
+    ws.on('error', onSocketError);
   };
 
   const http = createServer((req, res) => {
@@ -124,8 +144,12 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    socket.on('error', () => socket.destroy());
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
+    // Until ws takes the socket over (with its own error listener), an error just ends it.
+    socket.on('error', destroyOnError);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', destroyOnError);
+      onConnection(ws, socket);
+    });
   });
   http.on('clientError', (_error, socket) => socket.destroy());
 
@@ -177,7 +201,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       clearInterval(heartbeatSweep);
       clearInterval(housekeeping);
       for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down');
-      for (const session of ctx.sessions.values()) session.stop();
+      ctx.sessionHost.stop();
       ctx.sessions.clear();
       wss.close();
       await inspector?.close();
@@ -200,4 +224,15 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     stats,
     close,
   };
+}
+
+const CONNECTION = Symbol('connection');
+type SocketWithConnection = WebSocket & { [CONNECTION]: Connection };
+
+function connectionOf(ws: WebSocket): Connection {
+  return (ws as SocketWithConnection)[CONNECTION];
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }

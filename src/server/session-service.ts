@@ -5,7 +5,7 @@
  * reaches a final state. Everything for one uid runs under a per-uid lock.
  */
 import { randomUUID } from 'node:crypto';
-import type { SessionEndReason } from '../../machines/session.machine.js';
+import type { SessionEndReason, SessionOutput } from '../../machines/session.machine.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, type ClientFrameOf, type SessionGrant } from '../protocol/index.js';
 import type { ChannelService } from './channel-service.js';
@@ -102,6 +102,21 @@ export class SessionService {
     this.ctx.logger.log('info', 'session.away', { uid: session.uid, sessionId: session.sessionId });
   }
 
+  /**
+   * A session actor reached its final state (the SessionHost passes its output on). Logout,
+   * remote login and ban end it from inside this uid's lock; the presence timer fires on its
+   * own, so that end takes the lock, and a racing resume sees a settled state.
+   */
+  sessionEnded({ uid, sessionId, reason }: SessionOutput): void {
+    const session = this.ctx.sessions.get(uid);
+    if (!session || session.sessionId !== sessionId || session.ended) {
+      this.ctx.logger.log('error', 'session.end_unknown', { uid, sessionId, reason });
+      return;
+    }
+    session.endReason = reason;
+    void (reason === 'PRESENCE_EXPIRED' ? this.lock.run(uid, () => this.finish(session, reason)) : this.finish(session, reason));
+  }
+
   private checkToken(uid: string, token: string): void {
     const check = verifyToken(this.ctx.config.secret, token, uid);
     if (!check.ok) {
@@ -112,13 +127,9 @@ export class SessionService {
 
   private async open(uid: string, connection: Connection): Promise<LocalSession> {
     const session = new LocalSession(uid, randomUUID(), {
+      host: this.ctx.sessionHost,
       timing: this.ctx.config.timing,
       rateLimitPerSecond: this.ctx.config.limits.rateLimitPerSecond,
-      inspect: this.ctx.inspect,
-      // Logout, remote login and ban end the session from inside this uid's lock; the presence
-      // timer fires on its own and takes the lock so that a racing resume sees a settled state.
-      onEnded: (ended, reason) =>
-        void (reason === 'PRESENCE_EXPIRED' ? this.lock.run(uid, () => this.finish(ended, reason)) : this.finish(ended, reason)),
     });
     this.ctx.sessions.set(uid, session);
     this.attach(session, connection);
@@ -181,7 +192,6 @@ export class SessionService {
     } catch (error) {
       this.ctx.logger.log('error', 'session.end_failed', { uid, sessionId, error: String(error) });
     } finally {
-      session.stop();
       session.markFinished();
     }
   }
