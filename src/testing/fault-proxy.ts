@@ -2,7 +2,8 @@
  * A TCP proxy that stands between a client and a server and breaks the network on demand, so
  * that tests exercise real sockets with real faults:
  *  - `cut()`       closes every open connection (the next dial goes through);
- *  - `refuse()`    closes every new connection at once (the server looks unreachable);
+ *  - `refuse()`    stops listening, so new connections are refused by the operating system
+ *                  (ECONNREFUSED: the server looks unreachable) while open ones stay;
  *  - `blackhole()` keeps every connection open but drops all bytes both ways, new ones included
  *                  (`blackhole('toClient')` drops only what the server sends: requests arrive,
  *                  answers are lost);
@@ -72,6 +73,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const server = net.createServer((client) => {
     client.on('error', () => undefined);
     if (mode === 'refuse') {
+      // Accepted just before refuse() stopped the listener.
       client.destroy();
       return;
     }
@@ -107,6 +109,18 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
+  // A re-listen that fails (the port taken meanwhile) must not crash the process: it shows as
+  // refused connections, and close() reports it.
+  let listenError: Error | null = null;
+  server.on('error', (error) => {
+    listenError = error;
+  });
+  /** Every mode but 'refuse' accepts; refusing closes the listening socket itself. */
+  const setMode = (next: FaultMode) => {
+    mode = next;
+    if (next === 'refuse' && server.listening) server.close();
+    else if (next !== 'refuse' && !server.listening) server.listen(port, host);
+  };
 
   return {
     url: `ws://${host}:${port}`,
@@ -124,10 +138,10 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
       for (const pair of [...pairs]) drop(pair);
     },
     refuse() {
-      mode = 'refuse';
+      setMode('refuse');
     },
     blackhole(which: BlackholeDirection = 'both') {
-      mode = 'blackhole';
+      setMode('blackhole');
       direction = which;
       for (const pair of pairs) {
         pair.broken = true;
@@ -135,16 +149,21 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
       }
     },
     silent() {
-      mode = 'silent';
+      setMode('silent');
     },
     restore() {
-      mode = 'pass';
+      setMode('pass');
       for (const pair of [...pairs]) if (pair.broken) drop(pair);
     },
     async close() {
-      mode = 'refuse';
+      // The server emits 'close' once it stopped listening and its last socket is gone; if both
+      // were already so, it has emitted it before.
+      const pending = server.listening || pairs.size > 0;
+      const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+      setMode('refuse');
       for (const pair of [...pairs]) drop(pair);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (pending) await closed;
+      if (listenError) throw listenError;
     },
   };
 }

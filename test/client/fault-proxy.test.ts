@@ -53,11 +53,19 @@ describe('fault proxy', () => {
     expect(proxy.acceptedCount).toBe(2);
   });
 
-  it('refuse closes new connections at once; blackhole drops bytes both ways; restore closes broken ones', async () => {
+  it('refuse makes new connections fail with ECONNREFUSED and keeps open ones; blackhole drops bytes both ways; restore closes broken ones', async () => {
     await setup();
+    const open = await connect();
     proxy.refuse();
-    const refused = await connect();
-    await refused.closed;
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const socket = net.connect(proxy.port, '127.0.0.1');
+      sockets.push(socket);
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+      socket.on('connect', () => resolve('connected'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    open.socket.write('still here');
+    await until(() => open.data.join('') === 'still here');
     proxy.restore();
     const a = await connect();
     proxy.blackhole();
@@ -67,9 +75,9 @@ describe('fault proxy', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(a.data).toEqual([]);
     expect(b.data).toEqual([]);
-    expect(proxy.connectionCount).toBe(2);
+    expect(proxy.connectionCount).toBe(3);
     proxy.restore();
-    await Promise.all([a.closed, b.closed]);
+    await Promise.all([open.closed, a.closed, b.closed]);
   });
 
   it('silent accepts and never answers; blackhole toClient lets requests through only', async () => {
