@@ -11,6 +11,9 @@ import { PROTOCOL_VERSION, SessionGrant, type ClientFrame, type ServerFrame } fr
 import { redialPolicy, type RedialPolicy } from './backoff.js';
 import { FrameSocket, resolveWebSocket, type WebSocketConstructor } from './socket.js';
 
+const defer: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
 /** The request id the link uses for its own login / resume / logout; the outbox counts from 1. */
 export const LINK_REQUEST_ID = 0;
 
@@ -254,11 +257,15 @@ export class Link {
 
   private startHeartbeat(grant: SessionGrant): void {
     this.lastHeard = Date.now();
-    this.heartbeat = setInterval(() => {
+    const check = () => {
+      if (this.phase !== 'up') return;
       // Nothing heard for a heartbeat timeout: the link is black-holed (R3.1).
       if (Date.now() - this.lastHeard > grant.heartbeatTimeoutMs) return this.dropSocket();
       this.socket?.send({ t: 'ping' });
-    }, grant.heartbeatIntervalMs);
+    };
+    // Checked after the next poll phase, so that what arrived during an event-loop stall is
+    // read before the link is judged silent. (Browsers have no setImmediate: a 0 ms timeout.)
+    this.heartbeat = setInterval(() => defer(check), grant.heartbeatIntervalMs);
   }
 
   /** The attempt took too long (a handshake in a black hole). */

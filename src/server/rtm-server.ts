@@ -157,12 +157,15 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 
   // A socket that sent nothing (not even a ping) for the heartbeat timeout is closed; its
   // session goes away and the presence timer starts (R4.1).
-  const heartbeatSweep = setInterval(() => {
+  // The sweep runs after the next poll phase (setImmediate), so frames that arrived while the
+  // event loop was stalled are read before any socket is judged silent.
+  const sweepSilent = (): void => {
     const silentSince = Date.now() - config.heartbeat.timeoutMs;
     for (const connection of ctx.connections) {
       if (connection.lastSeen < silentSince) connection.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
     }
-  }, config.heartbeat.intervalMs);
+  };
+  const heartbeatSweep = setInterval(() => setImmediate(sweepSilent), config.heartbeat.intervalMs);
   heartbeatSweep.unref();
   const housekeeping = setInterval(
     () => {
