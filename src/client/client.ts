@@ -4,7 +4,7 @@
  * events, and keeps what must survive a lost link: the outbox of unanswered requests, the
  * sequences already received, the channels joined and the attributes set.
  */
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type ActorSystem, type InspectionEvent, type Observer } from 'xstate';
 import { connectionMachine, type LinkEvent, type LinkInput } from '../../machines/connection.machine.js';
 import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.js';
 import { resolveTiming, type Timing } from '../../machines/timing.js';
@@ -47,12 +47,27 @@ export interface RtmClientEvents {
   PeerMessageDropped: (dropped: PeerMessageDropped) => void;
 }
 
+/**
+ * One machine for every client: the runtime parts (the link, `restoreSession`) find their client
+ * through the actor system, which is the client's own. Providing them per client instead would
+ * build a new machine (every state node, and XState's caches on them) for each client.
+ */
+type AnyActorSystem = ActorSystem<any>;
+const clientBySystem = new WeakMap<AnyActorSystem, RtmClient>();
+const clientOf = (system: AnyActorSystem): RtmClient => {
+  const client = clientBySystem.get(system);
+  if (!client) throw new Error('connection actor without its RtmClient');
+  return client;
+};
+const clientMachine = connectionMachine.provide({
+  actors: { link: linkActor((input, report, system) => clientOf(system)['openLink'](input, report)) },
+  actions: { restoreSession: ({ system }) => clientOf(system)['restoreSession']() },
+});
+
 function createConnectionActor(client: RtmClient, options: RtmClientOptions, timing: Timing) {
-  const machine = connectionMachine.provide({
-    actors: { link: linkActor((input, report) => client['openLink'](input, report)) },
-    actions: { restoreSession: () => client['restoreSession']() },
-  });
-  return createActor(machine, { input: { timing }, ...(options.inspect ? { inspect: options.inspect } : {}) });
+  const actor = createActor(clientMachine, { input: { timing }, ...(options.inspect ? { inspect: options.inspect } : {}) });
+  clientBySystem.set(actor.system, client);
+  return actor;
 }
 
 export type ConnectionActor = Actor<typeof connectionMachine>;

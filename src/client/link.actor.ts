@@ -3,7 +3,9 @@
  * spawns it on LOGIN and stops it on DISCONNECTED / ABORTED; stopping it logs out (if logged
  * in), closes the socket and ends every timer.
  */
-import { fromCallback } from 'xstate';
+import { fromCallback, type ActorSystem } from 'xstate';
+
+type AnyActorSystem = ActorSystem<any>;
 import type { LinkCommand, LinkEvent, LinkInput } from '../../machines/connection.machine.js';
 
 export interface LinkHandle {
@@ -12,9 +14,12 @@ export interface LinkHandle {
   stop(): void;
 }
 
-export function linkActor(createLink: (input: LinkInput, report: (event: LinkEvent) => void) => LinkHandle) {
-  return fromCallback<LinkCommand, LinkInput>(({ input, sendBack, receive }) => {
-    const link = createLink(input, sendBack);
+/** `system` is the actor system of the connection machine the link belongs to. */
+export function linkActor(
+  createLink: (input: LinkInput, report: (event: LinkEvent) => void, system: AnyActorSystem) => LinkHandle,
+) {
+  return fromCallback<LinkCommand, LinkInput>(({ input, sendBack, receive, system }) => {
+    const link = createLink(input, sendBack, system);
     receive((command) => {
       if (command.type === 'RENEW_TOKEN') link.renewToken(command.token);
     });
