@@ -69,8 +69,15 @@ export function tableRows(reports: Reports): Row[] {
     rows.push({ label: `3. Reconnect storm: ${p.clients} clients cut, ${p.outageMs} ms outage, 5 msgs/s` });
     rows.push(rowOf('caught up / clients', storm, (r) => `${r.caughtUp} / ${r.clients}`));
     rows.push(rowOf('catch-up after restore p50 / p99 / max ms', storm, (r) => `${r.catchUpP50Ms} / ${r.catchUpP99Ms} / ${r.catchUpMaxMs}`));
+    rows.push(rowOf('link up again p50 / max ms', storm, (r) => `${r.linkUpP50Ms} / ${r.linkUpMaxMs}`));
+    rows.push(
+      rowOf('(ours) dial started / socket open p50 / max ms', storm, (r) =>
+        Number.isFinite(r.dialP50Ms) ? `${r.dialP50Ms} / ${r.dialMaxMs} · ${r.openP50Ms} / ${r.openMaxMs}` : 'n/a',
+      ),
+    );
     rows.push(rowOf('lost / duplicated', storm, (r) => `${r.lost} / ${r.duplicates}`));
     rows.push(rowOf('server CPU ms during the storm', storm, (r) => n(r.serverCpuMs)));
+    rows.push(rowOf('client / proxy CPU ms during the storm', storm, (r) => `${n(r.clientCpuMs)} / ${n(r.proxyCpuMs)}`));
   }
   if (memory) {
     const p = memory.params as { connections: number };

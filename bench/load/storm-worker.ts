@@ -31,6 +31,11 @@ export interface StormStats {
   caughtUp: number;
   /** ms from the restore to each caught-up client's moment, sorted. */
   catchUpMs: number[];
+  /** ms from the restore to each client's link being up again (before its replay arrived), sorted. */
+  linkUpMs: number[];
+  /** Ours: ms from the restore to the dial that succeeded, and to its socket being open, sorted. */
+  dialMs: number[];
+  openMs: number[];
   /** Per client, messages with key < sentTotal never received, summed. */
   lost: number;
   duplicates: number;
@@ -46,6 +51,11 @@ interface Tracked {
   /** How many keys below `mustHave` this client holds. */
   haveBelowTarget: number;
   caughtUpAt: number;
+  /** When the link last came up again after being lost (0: never lost). */
+  linkUpAt: number;
+  /** When the last dial started, and when its socket opened. */
+  dialAt: number;
+  openAt: number;
   isConnected(): boolean;
   close(): Promise<void> | void;
 }
@@ -81,15 +91,33 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
   // `ws` passed explicitly: without it the client resolves it with a dynamic import() on every
   // dial, which under tsx goes through the module loader thread (a cost of the harness, not of
   // an application running compiled code).
-  const client = new RtmClient({ url: request.url, WebSocket: WebSocket as unknown as WebSocketConstructor });
   const t: Tracked = {
     received: new Uint8Array(request.keySpace),
     haveBelowTarget: 0,
     caughtUpAt: 0,
+    linkUpAt: 0,
+    dialAt: 0,
+    openAt: 0,
     isConnected: () => client.connectionState === ConnectionState.CONNECTED,
     close: () => client.logout().catch(() => undefined),
   };
+  // Notes when each dial starts and when its socket opens (the last dial is the one that worked).
+  class TimedWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      t.dialAt = wallClockMs();
+      this.once('open', () => (t.openAt = wallClockMs()));
+    }
+  }
+  const client = new RtmClient({ url: request.url, WebSocket: TimedWebSocket as unknown as WebSocketConstructor });
   tracked.push(t);
+  // The link going down and up inside CONNECTED changes no public state: read it off the machine.
+  let linkLost = false;
+  client.actor.subscribe((snapshot) => {
+    const lost = snapshot.matches({ CONNECTED: 'linkLost' }) || snapshot.matches('RECONNECTING');
+    if (linkLost && !lost && snapshot.matches('CONNECTED')) t.linkUpAt = wallClockMs();
+    linkLost = lost;
+  });
   client.on('ConnectionStateChanged', (state, reason) => {
     const key = `${state}/${reason}`;
     stateChanges[key] = (stateChanges[key] ?? 0) + 1;
@@ -116,6 +144,9 @@ async function openSocketIo(request: StormOpenRequest, spec: { uid: string }): P
     received: new Uint8Array(request.keySpace),
     haveBelowTarget: 0,
     caughtUpAt: 0,
+    linkUpAt: 0,
+    dialAt: 0,
+    openAt: 0,
     isConnected: () => socket.connected,
     close: () => {
       socket.disconnect();
@@ -126,6 +157,7 @@ async function openSocketIo(request: StormOpenRequest, spec: { uid: string }): P
   socket.on('msg', (m: { text: string }) => onMessage(t, m.text, false));
   socket.on('connect', () => {
     const key = socket.recovered ? 'connect/recovered' : 'connect/new';
+    if (restoreAtMs > 0) t.linkUpAt = wallClockMs();
     stateChanges[key] = (stateChanges[key] ?? 0) + 1;
     noteCaughtUp(t);
   });
@@ -161,6 +193,11 @@ async function openAll(request: StormOpenRequest): Promise<{ opened: number; fai
   return { opened: request.clients.length - failed, failed, ...(firstError ? { firstError } : {}) };
 }
 
+/** For each client whose `at` is after the restore: how long after, sorted. */
+function sinceRestore(at: (t: Tracked) => number): number[] {
+  return tracked.filter((t) => at(t) >= restoreAtMs).map((t) => at(t) - restoreAtMs).sort((a, b) => a - b);
+}
+
 serveRequests({
   open: (request: StormOpenRequest) => openAll(request),
   /** After the restore: the first `count` keys must be held; the restore happened at `atMs`. */
@@ -186,6 +223,9 @@ serveRequests({
       connected: tracked.filter((t) => t.isConnected()).length,
       caughtUp: done.length,
       catchUpMs: done.map((t) => Math.max(0, t.caughtUpAt - restoreAtMs)).sort((a, b) => a - b),
+      linkUpMs: sinceRestore((t) => t.linkUpAt),
+      dialMs: sinceRestore((t) => t.dialAt),
+      openMs: sinceRestore((t) => t.openAt),
       lost,
       duplicates,
       historical,

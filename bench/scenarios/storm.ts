@@ -31,6 +31,15 @@ export interface StormResult {
   catchUpP50Ms: number;
   catchUpP99Ms: number;
   catchUpMaxMs: number;
+  /** Link up again after the restore (before the replay has arrived): p50 and max, ms. */
+  linkUpP50Ms: number;
+  linkUpMaxMs: number;
+  linkUpPer100Ms: number[];
+  /** Ours: the dial that worked started, and its socket opened, after the restore: p50 / max ms. */
+  dialP50Ms: number;
+  dialMaxMs: number;
+  openP50Ms: number;
+  openMaxMs: number;
   /** Clients caught up in each 100 ms after the restore: [0–100), [100–200), … */
   catchUpPer100Ms: number[];
   lost: number;
@@ -51,6 +60,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
+}
+
+/** How many of `ms` fall in each 100 ms bin: [0–100), [100–200), … */
+function per100Ms(ms: readonly number[]): number[] {
+  const bins: number[] = [];
+  for (const value of ms) {
+    const bin = Math.floor(value / 100);
+    while (bins.length <= bin) bins.push(0);
+    bins[bin]!++;
+  }
+  return bins;
 }
 
 async function stormOnce(
@@ -110,6 +130,7 @@ async function stormOnce(
     const proxyCpu0 = await proxy!.request<number>('cpu');
     await startProfile(ctx, cluster.server, system);
     await startProfile(ctx, stormWorkers[0]!, system);
+    await startProfile(ctx, proxy!, system);
     const sending = sender.request<{ sent: number }>(
       'send',
       { senders: [{ connection: 0, keyBase: 0, count: totalMessages }], ratePerSender: params.ratePerSec, boundMs: 60_000 } satisfies SendRequest,
@@ -138,7 +159,11 @@ async function stormOnce(
     const proxyCpu1 = await proxy!.request<number>('cpu');
     await stopProfile(ctx, cluster.server, system, 'storm-server');
     await stopProfile(ctx, stormWorkers[0]!, system, 'storm-client');
+    await stopProfile(ctx, proxy!, system, 'storm-proxy');
     const catchUp = stats.flatMap((s) => s.catchUpMs).sort((a, b) => a - b);
+    const linkUp = stats.flatMap((s) => s.linkUpMs).sort((a, b) => a - b);
+    const dial = stats.flatMap((s) => s.dialMs).sort((a, b) => a - b);
+    const open = stats.flatMap((s) => s.openMs).sort((a, b) => a - b);
     const events: Record<string, number> = {};
     for (const s of stats) for (const [k, n] of Object.entries(s.stateChanges)) events[k] = (events[k] ?? 0) + n;
     return {
@@ -152,12 +177,14 @@ async function stormOnce(
       catchUpP50Ms: Math.round(quantile(catchUp, 0.5)),
       catchUpP99Ms: Math.round(quantile(catchUp, 0.99)),
       catchUpMaxMs: Math.round(catchUp[catchUp.length - 1] ?? Number.NaN),
-      catchUpPer100Ms: catchUp.reduce<number[]>((bins, ms) => {
-        const bin = Math.floor(ms / 100);
-        while (bins.length <= bin) bins.push(0);
-        bins[bin]!++;
-        return bins;
-      }, []),
+      linkUpP50Ms: Math.round(quantile(linkUp, 0.5)),
+      linkUpMaxMs: Math.round(linkUp[linkUp.length - 1] ?? Number.NaN),
+      catchUpPer100Ms: per100Ms(catchUp),
+      linkUpPer100Ms: per100Ms(linkUp),
+      dialP50Ms: Math.round(quantile(dial, 0.5)),
+      dialMaxMs: Math.round(dial[dial.length - 1] ?? Number.NaN),
+      openP50Ms: Math.round(quantile(open, 0.5)),
+      openMaxMs: Math.round(open[open.length - 1] ?? Number.NaN),
       lost: stats.reduce((n, s) => n + s.lost, 0),
       duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
       replayed: stats.reduce((n, s) => n + s.historical, 0),
