@@ -28,15 +28,29 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 const OPEN = 1;
 
+/** `ws`, once loaded: every later dial uses the same constructor without importing again. */
+let loadedWs: Promise<WebSocketConstructor> | null = null;
+
 /**
  * The WebSocket implementation to dial with: the one given, else the global one (browsers,
- * Node ≥ 22), else `ws` loaded on demand, so that no Node module is imported at the top level
- * and the same code path bundles for the browser.
+ * Node ≥ 22), else `ws` loaded on demand (once per process), so that no Node module is
+ * imported at the top level and the same code path bundles for the browser.
  */
 export async function resolveWebSocket(given?: WebSocketConstructor): Promise<WebSocketConstructor> {
   if (given) return given;
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global) return global;
+  loadedWs ??= loadWs();
+  try {
+    return await loadedWs;
+  } catch (error) {
+    // Not cached: a later dial tries again.
+    loadedWs = null;
+    throw error;
+  }
+}
+
+async function loadWs(): Promise<WebSocketConstructor> {
   const wsModuleName = 'ws';
   const mod = (await import(/* @vite-ignore */ wsModuleName)) as {
     WebSocket?: WebSocketConstructor;
