@@ -72,7 +72,7 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('link up again p50 / max ms', storm, (r) => `${r.linkUpP50Ms} / ${r.linkUpMaxMs}`));
     rows.push(
       rowOf('(ours) dial started / socket open p50 / max ms', storm, (r) =>
-        Number.isFinite(r.dialP50Ms) ? `${r.dialP50Ms} / ${r.dialMaxMs} · ${r.openP50Ms} / ${r.openMaxMs}` : 'n/a',
+        Number.isFinite(r.dialP50Ms) ? `${r.dialP50Ms} / ${r.dialMaxMs} · ${r.openP50Ms} / ${r.openMaxMs} (${r.dialsPerClient} dials each)` : 'n/a',
       ),
     );
     rows.push(rowOf('lost / duplicated', storm, (r) => `${r.lost} / ${r.duplicates}`));

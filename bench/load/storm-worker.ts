@@ -36,12 +36,16 @@ export interface StormStats {
   /** Ours: ms from the restore to the dial that succeeded, and to its socket being open, sorted. */
   dialMs: number[];
   openMs: number[];
+  /** Ours: WebSocket dials since the outage began (failed ones included), summed over clients. */
+  dialsSinceOutage: number;
   /** Per client, messages with key < sentTotal never received, summed. */
   lost: number;
   duplicates: number;
   historical: number;
   stateChanges: Record<string, number>;
   loginRetries: number;
+  /** This process's heap in use now, bytes. */
+  heapUsedBytes: number;
   /** This process's CPU since it started, µs. */
   cpuMicros: number;
 }
@@ -66,6 +70,8 @@ let restoreAtMs = 0;
 let duplicates = 0;
 let loginRetries = 0;
 let historical = 0;
+let dials = 0;
+let dialsAtOutage = 0;
 const stateChanges: Record<string, number> = {};
 
 function noteCaughtUp(t: Tracked): void {
@@ -106,6 +112,7 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
       t.dialAt = wallClockMs();
+      dials++;
       this.once('open', () => (t.openAt = wallClockMs()));
     }
   }
@@ -200,6 +207,11 @@ function sinceRestore(at: (t: Tracked) => number): number[] {
 
 serveRequests({
   open: (request: StormOpenRequest) => openAll(request),
+  /** The outage begins now: dials are counted from here. */
+  outage: () => {
+    dialsAtOutage = dials;
+    return true;
+  },
   /** After the restore: the first `count` keys must be held; the restore happened at `atMs`. */
   target: (request: { count: number; atMs: number }) => {
     mustHave = request.count;
@@ -226,12 +238,14 @@ serveRequests({
       linkUpMs: sinceRestore((t) => t.linkUpAt),
       dialMs: sinceRestore((t) => t.dialAt),
       openMs: sinceRestore((t) => t.openAt),
+      dialsSinceOutage: dials - dialsAtOutage,
       lost,
       duplicates,
       historical,
       stateChanges,
       loginRetries,
       cpuMicros: process.cpuUsage().user + process.cpuUsage().system,
+      heapUsedBytes: process.memoryUsage().heapUsed,
     };
   },
   stop: async () => {

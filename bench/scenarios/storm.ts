@@ -40,6 +40,8 @@ export interface StormResult {
   dialMaxMs: number;
   openP50Ms: number;
   openMaxMs: number;
+  /** Ours: WebSocket dials per client from the cut to the end, failed ones included. */
+  dialsPerClient: number;
   /** Clients caught up in each 100 ms after the restore: [0–100), [100–200), … */
   catchUpPer100Ms: number[];
   lost: number;
@@ -52,6 +54,8 @@ export interface StormResult {
   /** CPU of the client processes and of the proxy over the same span, ms. */
   clientCpuMs: number;
   proxyCpuMs: number;
+  /** Heap in use in each client process at the end, MiB. */
+  clientHeapMiB: number[];
   events: Record<string, number>;
 }
 
@@ -137,6 +141,7 @@ async function stormOnce(
       90_000,
     );
     await sleep(params.beforeMs);
+    await Promise.all(stormWorkers.map((w) => w.request('outage')));
     const outage = await proxy!.request<{ cut: number; atMs: number }>('outage', { durationMs: params.outageMs });
     ctx.log(`storm: ${system}: cut ${outage.cut} connections; outage ${params.outageMs} ms`);
     const restore = await proxy!.request<{ atMs: number }>('restored');
@@ -185,6 +190,7 @@ async function stormOnce(
       dialMaxMs: Math.round(dial[dial.length - 1] ?? Number.NaN),
       openP50Ms: Math.round(quantile(open, 0.5)),
       openMaxMs: Math.round(open[open.length - 1] ?? Number.NaN),
+      dialsPerClient: Math.round((stats.reduce((n, s) => n + s.dialsSinceOutage, 0) / params.clients) * 10) / 10,
       lost: stats.reduce((n, s) => n + s.lost, 0),
       duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
       replayed: stats.reduce((n, s) => n + s.historical, 0),
@@ -193,6 +199,7 @@ async function stormOnce(
       loginRetries: stats.reduce((n, s) => n + (s.loginRetries ?? 0), 0),
       clientCpuMs: Math.round(stats.reduce((n, s, i) => n + s.cpuMicros - (clientCpu0[i]?.cpuMicros ?? 0), 0) / 1000),
       proxyCpuMs: Math.round((proxyCpu1 - proxyCpu0) / 1000),
+      clientHeapMiB: stats.map((s) => Math.round(s.heapUsedBytes / 2 ** 20)),
       events,
     };
   } finally {
