@@ -28,7 +28,7 @@ export class ChannelService {
       throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already in channel ${channel}`);
     }
     this.addLocal(channel, session);
-    this.announceMember(channel, session, true);
+    await this.announceMember(channel, session, true);
     const members = await this.ctx.store.channelMembers(channel);
     // Where the history stood at the join: a resume before the first live message asks from here,
     // not from 0, so nothing sent before the join is replayed. Read after the member was added
@@ -44,7 +44,7 @@ export class ChannelService {
       throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
     }
     this.removeLocal(channel, session);
-    this.announceMember(channel, session, false);
+    await this.announceMember(channel, session, false);
   }
 
   async members(session: LocalSession, channel: string): Promise<{ members: string[] }> {
@@ -116,14 +116,20 @@ export class ChannelService {
     for (const channel of channels) {
       const wasMember = await this.ctx.store.leaveChannel(channel, session.uid);
       this.removeLocal(channel, session);
-      if (wasMember) this.announceMember(channel, session, false);
+      if (wasMember) await this.announceMember(channel, session, false);
     }
   }
 
-  /** MemberJoined / MemberLeft to this node's other members (several nodes: also via pub/sub). */
-  private announceMember(channel: string, subject: LocalSession, joined: boolean): void {
+  /**
+   * MemberJoined / MemberLeft to this node's other members (several nodes: also via pub/sub),
+   * unless the channel, counting the subject, has more than `memberEventsMaxMembers` members.
+   * Called after the store has the join or leave.
+   */
+  private async announceMember(channel: string, subject: LocalSession, joined: boolean): Promise<void> {
     const members = this.local.get(channel);
     if (!members) return;
+    const count = (await this.ctx.store.channelMemberCount(channel)) + (joined ? 0 : 1);
+    if (count > this.ctx.config.limits.memberEventsMaxMembers) return;
     const payload = new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.member', channel, uid: subject.uid, joined })));
     for (const member of members) {
       if (member !== subject) member.connection?.deliverEvent(payload);

@@ -23,6 +23,12 @@ export interface RtmServerLimits {
   maxPayloadBytes: number;
   /** How long a (sender, msgId) pair is remembered to de-duplicate retried sends (R5.5). Default 2 min. */
   dedupWindowMs: number;
+  /**
+   * A channel with more members than this announces no joins or leaves (no MemberJoined /
+   * MemberLeft), as Agora RTM does above 512: announcing every join to every member costs
+   * N²/2 frames to fill a channel of N. `channel.members` still lists everyone. Default 512.
+   */
+  memberEventsMaxMembers: number;
 }
 
 export interface HeartbeatOptions {
@@ -66,6 +72,7 @@ export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({
   maxConnections: 100_000,
   maxPayloadBytes: 4 * MAX_FRAME_BYTES,
   dedupWindowMs: 2 * 60 * 1000,
+  memberEventsMaxMembers: 512,
 });
 
 /**

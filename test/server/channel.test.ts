@@ -33,6 +33,20 @@ describe('channels', () => {
     expect((await users.alice!.client.ok({ t: 'channel.members', channel: 'room' })).members).toEqual(['alice']);
   });
 
+  it('a channel with more members than limits.memberEventsMaxMembers announces no joins or leaves (as Agora RTM above 512)', async () => {
+    const { server, users } = await room(['alice', 'bob'], { limits: { memberEventsMaxMembers: 2 } });
+    // Two members: bob's join was announced to alice.
+    expect(await users.alice!.client.next((f) => f.t === 'channel.member')).toMatchObject({ uid: 'bob', joined: true });
+    // A third member: neither its join nor its leave is announced.
+    const carol = await h.loginInRoom(server, 'carol');
+    expect((await users.alice!.client.ok({ t: 'channel.members', channel: 'room' })).members.sort()).toEqual(['alice', 'bob', 'carol']);
+    await carol.client.ok({ t: 'channel.leave', channel: 'room' });
+    // Back to two: bob's leave is announced, and it is the next member event alice sees.
+    await users.bob!.client.ok({ t: 'channel.leave', channel: 'room' });
+    expect(await users.alice!.client.next((f) => f.t === 'channel.member')).toMatchObject({ uid: 'bob', joined: false });
+    expect(users.alice!.client.frames.filter((f) => f.t === 'channel.member' && f.uid === 'carol')).toEqual([]);
+  });
+
   it('R5.3 join answers the seq the history stood at, so a resume before any live message replays nothing older', async () => {
     const { server, users } = await room(['alice']);
     for (const id of ['m1', 'm2', 'm3']) await users.alice!.client.ok(say('room', id));

@@ -72,10 +72,13 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       await store.joinChannel('r', 'b');
       await store.joinChannel('s', 'a');
       expect((await store.channelMembers('r')).sort()).toEqual(['a', 'b']);
+      expect(await store.channelMemberCount('r')).toBe(2);
+      expect(await store.channelMemberCount('nowhere')).toBe(0);
       expect((await store.channelsOf('a')).sort()).toEqual(['r', 's']);
       expect(await store.leaveChannel('s', 'a')).toBe(true);
       expect(await store.leaveChannel('s', 'a')).toBe(false);
       expect(await store.channelsOf('a')).toEqual(['r']);
+      expect(await store.channelMemberCount('s')).toBe(0);
       const hb = { maxMessages: 100, maxAgeMs: 10_000 };
       for (let i = 1; i <= 6; i++) {
         const m = await store.appendToChannel({ channel: 'r', msgId: `m${i}`, from: i === 5 ? 'a' : 'b', text: '', ts: 1000 * i }, hb);

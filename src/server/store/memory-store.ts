@@ -191,6 +191,10 @@ export class MemoryStore implements RtmStore {
     return [...(this.channels.get(channel)?.members ?? [])];
   }
 
+  async channelMemberCount(channel: string): Promise<number> {
+    return this.channels.get(channel)?.members.size ?? 0;
+  }
+
   async channelsOf(uid: string): Promise<string[]> {
     return [...(this.memberships.get(uid) ?? [])];
   }

@@ -101,6 +101,8 @@ export interface RtmStore {
   /** False when not a member. */
   leaveChannel(channel: string, uid: string): Promise<boolean>;
   channelMembers(channel: string): Promise<string[]>;
+  /** How many members the channel has (0 for an unknown channel), without listing them. */
+  channelMemberCount(channel: string): Promise<number>;
   channelsOf(uid: string): Promise<string[]>;
   /** Stamps the next seq and keeps at most `maxMessages` messages no older than `maxAgeMs`. */
   appendToChannel(
