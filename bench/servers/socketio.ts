@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { hostServer } from './host.js';
+import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/index.js';
 
 interface Auth {
   uid?: string;
@@ -36,7 +37,8 @@ await hostServer('socketio', async () => {
     });
   });
 
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  // The same listen backlog as our server's default, so a burst of dials meets the same queue.
+  await new Promise<void>((resolve) => http.listen({ port: 0, host: '127.0.0.1', backlog: DEFAULT_LISTEN_BACKLOG }, resolve));
   const { port } = http.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

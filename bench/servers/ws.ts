@@ -6,13 +6,15 @@
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { hostServer } from './host.js';
+import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/index.js';
 
 const BROADCAST = 0x42; // 'B'
 const PEER = 0x50; // 'P'
 const NEWLINE = 0x0a;
 
 await hostServer('ws', async () => {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 });
+  // The same listen backlog as our server's default, so a burst of dials meets the same queue.
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, backlog: DEFAULT_LISTEN_BACKLOG, perMessageDeflate: false, maxPayload: 64 * 1024 });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
   const byUid = new Map<string, WebSocket>();
 

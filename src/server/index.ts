@@ -1,7 +1,7 @@
 /** `rtm-statechart/server`: the RTM server, its options and the store interface. */
 export { createRtmServer } from './rtm-server.js';
 export type { RtmServer } from './rtm-server.js';
-export { defaultLimits, heartbeatFor } from './options.js';
+export { DEFAULT_LISTEN_BACKLOG, defaultLimits, heartbeatFor } from './options.js';
 export type { HeartbeatOptions, RtmServerLimits, RtmServerOptions } from './options.js';
 export { jsonLineLogger, silentLogger } from './logger.js';
 export type { LogLevel, RtmLogger } from './logger.js';

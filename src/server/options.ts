@@ -62,6 +62,13 @@ export interface RtmServerOptions {
    * writes per delivery when many low-rate channels fan out to the same sockets.
    */
   flushDelayMs?: number;
+  /**
+   * Connections the kernel may queue before the server accepts them (capped by the kernel's
+   * net.core.somaxconn). Default 4096, where Node's own default is 511: in a reconnect storm
+   * thousands of clients dial at once, and a connection the full queue drops is retried by
+   * TCP only after a second.
+   */
+  listenBacklog?: number;
 }
 
 export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({
@@ -105,6 +112,7 @@ export interface ServerConfig {
   inspector: boolean;
   inspectorAccessToken: string | undefined;
   flushDelayMs: number;
+  listenBacklog: number;
 }
 
 export function resolveConfig(options: RtmServerOptions): ServerConfig {
@@ -128,11 +136,21 @@ export function resolveConfig(options: RtmServerOptions): ServerConfig {
     inspector: options.inspector ?? true,
     inspectorAccessToken: options.inspectorAccessToken,
     flushDelayMs: nonNegative('flushDelayMs', options.flushDelayMs ?? 0),
+    listenBacklog: positiveInteger('listenBacklog', options.listenBacklog ?? DEFAULT_LISTEN_BACKLOG),
   };
 }
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export const DEFAULT_LISTEN_BACKLOG = 4096;
+
+function positiveInteger(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 function nonNegative(name: string, value: number): number {

@@ -181,7 +181,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
-      http.listen(config.port, config.host, () => {
+      http.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => {
         http.off('error', reject);
         resolve();
       });

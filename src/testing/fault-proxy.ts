@@ -16,6 +16,11 @@ import net from 'node:net';
 export interface FaultProxyOptions {
   /** Where to forward: a ws:// URL or host and port. */
   target: string | { host: string; port: number };
+  /**
+   * Connections the kernel may queue for the proxy to accept. Default 4096 (Node's default is
+   * 511): the proxy plays the network, which does not drop a burst of thousands of dials.
+   */
+  backlog?: number;
   /** Where to listen; default 127.0.0.1 on a free port. */
   host?: string;
   port?: number;
@@ -59,6 +64,7 @@ function parseTarget(target: FaultProxyOptions['target']): { host: string; port:
 export async function createFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = parseTarget(options.target);
   const host = options.host ?? '127.0.0.1';
+  const backlog = options.backlog ?? 4096;
   const pairs = new Set<Pair>();
   let mode: FaultMode = 'pass';
   let direction: BlackholeDirection = 'both';
@@ -106,7 +112,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+    server.listen({ port: options.port ?? 0, host, backlog }, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
   // A re-listen that fails (the port taken meanwhile) must not crash the process: it shows as
@@ -119,7 +125,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const setMode = (next: FaultMode) => {
     mode = next;
     if (next === 'refuse' && server.listening) server.close();
-    else if (next !== 'refuse' && !server.listening) server.listen(port, host);
+    else if (next !== 'refuse' && !server.listening) server.listen({ port, host, backlog });
   };
 
   return {

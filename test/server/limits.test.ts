@@ -141,3 +141,12 @@ describe('R8 protocol errors close only that socket', () => {
     expect(status).toBe(503);
   });
 });
+
+describe('listen backlog', () => {
+  it('R8 listenBacklog that is not a positive integer is refused with a RangeError', async () => {
+    const { createRtmServer } = await import('../../src/server/index.js');
+    for (const listenBacklog of [0, -1, 1.5, Number.NaN]) {
+      await expect(createRtmServer({ port: 0, inspector: false, listenBacklog })).rejects.toThrow(RangeError);
+    }
+  });
+});
