@@ -4,7 +4,7 @@
  * events, and keeps what must survive a lost link: the outbox of unanswered requests, the
  * sequences already received, the channels joined and the attributes set.
  */
-import { createActor, type Actor, type ActorSystem, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { connectionMachine, type LinkEvent, type LinkInput } from '../../machines/connection.machine.js';
 import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.js';
 import { resolveTiming, type Timing } from '../../machines/timing.js';
@@ -14,7 +14,7 @@ import { RtmChannel, type ChannelHost } from './channel.js';
 import { TypedEmitter } from './emitter.js';
 import { InboxTracker } from './inbox-tracker.js';
 import { Link } from './link.js';
-import { linkActor } from './link.actor.js';
+import { linkActor, type AnyActorSystem } from './link.actor.js';
 import { Outbox, type RequestBody } from './outbox.js';
 import { AttributesResult, PeerSendResult, PresenceResult } from './responses.js';
 import type { WebSocketConstructor } from './socket.js';
@@ -52,7 +52,6 @@ export interface RtmClientEvents {
  * through the actor system, which is the client's own. Providing them per client instead would
  * build a new machine (every state node, and XState's caches on them) for each client.
  */
-type AnyActorSystem = ActorSystem<any>;
 const clientBySystem = new WeakMap<AnyActorSystem, RtmClient>();
 const clientOf = (system: AnyActorSystem): RtmClient => {
   const client = clientBySystem.get(system);

@@ -4,9 +4,10 @@
  * in), closes the socket and ends every timer.
  */
 import { fromCallback, type ActorSystem } from 'xstate';
-
-type AnyActorSystem = ActorSystem<any>;
 import type { LinkCommand, LinkEvent, LinkInput } from '../../machines/connection.machine.js';
+
+/** The actor system of one connection machine (one per RtmClient). */
+export type AnyActorSystem = ActorSystem<any>;
 
 export interface LinkHandle {
   start(): void;

@@ -1,5 +1,4 @@
 /** What every service of one server node shares: configuration, store, logger and the local registry. */
-import type { InspectionEvent } from 'xstate';
 import type { Connection } from './connection.js';
 import type { LocalSession, SessionHost } from './local-session.js';
 import type { RtmLogger } from './logger.js';
@@ -14,7 +13,6 @@ export interface ServerContext {
   readonly sessions: Map<string, LocalSession>;
   /** Open sockets of this node. */
   readonly connections: Set<Connection>;
-  inspect: ((event: InspectionEvent) => void) | undefined;
   /** The parent of every session actor of this node (see LocalSession). */
   readonly sessionHost: SessionHost;
   /** Sends being processed, by de-duplication key, so that a retry racing its original waits for it. */

@@ -3,7 +3,7 @@
  * socket currently attached, the channels it is in (a local mirror of the store, for fan-out)
  * and the user's send rate. The shared part of a session (its record) lives in the store.
  *
- * Every session actor of a node is a child of one host actor (`createSessionHost`), so they
+ * Every session actor of a node is a child of one host actor (`SessionHost`), so they
  * share one actor system (scheduler, registry, inspection) instead of each building its own:
  * that is about 1.8 KB less heap per logged-in user.
  */
@@ -13,14 +13,14 @@ import type { Timing } from '../../machines/timing.js';
 import type { Connection } from './connection.js';
 import { RateLimiter } from './rate-limit.js';
 
+const HOST_ID = 'sessions';
+
 /**
  * The parent of every session actor of this node, whose actor system they all join. When a
  * session actor reaches its final state, its output (uid, sessionId, reason) comes here as the
  * done event and goes to `onEnded`; an error thrown inside one goes to `onError`. Its clock
  * keeps track of the presence timers, so that `stop()` at shutdown leaves none running.
  */
-const HOST_ID = 'sessions';
-
 export class SessionHost {
   readonly actor: AnyActorRef;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();

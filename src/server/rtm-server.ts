@@ -72,7 +72,6 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     logger,
     sessions: new Map(),
     connections: new Set(),
-    inspect: inspector?.inspect,
     sessionHost: new SessionHost({
       inspect: inspector?.inspect,
       onEnded: (output) => sessions.sessionEnded(output),
