@@ -38,6 +38,11 @@ export interface ServeOptions {
 
 export function serveRequests(handlers: Record<string, Handler>, options: ServeOptions = {}): void {
   if (!process.send) throw new Error('this entry must be started by bench/run.ts (it needs an IPC channel)');
+  // tsx turns on source-mapped stack traces, which makes every read of an error's `stack` cost
+  // tens of µs (Node's streams read it when a socket is destroyed with an error; a reconnect
+  // storm does that thousands of times). An application on compiled JavaScript runs without
+  // them, and so do the benchmarked processes (their stacks point into tsx's output instead).
+  process.setSourceMapsEnabled(false);
   process.on('disconnect', () => process.exit(0));
   const life = setTimeout(() => {
     console.error(`[bench child ${process.pid}] lifetime bound reached, exiting`);
