@@ -94,9 +94,6 @@ function onMessage(t: Tracked, text: string, isHistorical: boolean): void {
 }
 
 async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: string }): Promise<void> {
-  // `ws` passed explicitly: without it the client resolves it with a dynamic import() on every
-  // dial, which under tsx goes through the module loader thread (a cost of the harness, not of
-  // an application running compiled code).
   const t: Tracked = {
     received: new Uint8Array(request.keySpace),
     haveBelowTarget: 0,
@@ -107,16 +104,10 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
     isConnected: () => client.connectionState === ConnectionState.CONNECTED,
     close: () => client.logout().catch(() => undefined),
   };
-  // Notes when each dial starts and when its socket opens (the last dial is the one that worked).
-  class TimedWebSocket extends WebSocket {
-    constructor(...args: ConstructorParameters<typeof WebSocket>) {
-      super(...args);
-      t.dialAt = wallClockMs();
-      dials++;
-      this.once('open', () => (t.openAt = wallClockMs()));
-    }
-  }
-  const client = new RtmClient({ url: request.url, WebSocket: TimedWebSocket as unknown as WebSocketConstructor });
+  // The client's URL names its record, so that the one TimedWebSocket class can note its dials.
+  const url = new URL(request.url);
+  url.searchParams.set(CLIENT_PARAM, String(tracked.length));
+  const client = new RtmClient({ url: url.toString(), WebSocket: TimedWebSocket as unknown as WebSocketConstructor });
   tracked.push(t);
   // The link going down and up inside CONNECTED changes no public state: read it off the machine.
   let linkLost = false;
@@ -198,6 +189,24 @@ async function openAll(request: StormOpenRequest): Promise<{ opened: number; fai
   };
   await Promise.all(Array.from({ length: request.concurrency }, opener));
   return { opened: request.clients.length - failed, failed, ...(firstError ? { firstError } : {}) };
+}
+
+const CLIENT_PARAM = 'storm-client';
+
+/**
+ * `ws` as our clients dial with it, noting when each dial starts and when its socket opens (the
+ * last dial of a client is the one that worked). One class for every client, so that ws's own
+ * code sees one shape of socket; the client is found from the URL the RtmClient was given.
+ */
+class TimedWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    const t = tracked[Number(new URL(String(args[0])).searchParams.get(CLIENT_PARAM))];
+    if (!t) return;
+    t.dialAt = wallClockMs();
+    dials++;
+    this.once('open', () => (t.openAt = wallClockMs()));
+  }
 }
 
 /** For each client whose `at` is after the restore: how long after, sorted. */
