@@ -11,6 +11,7 @@
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { RtmClient, ConnectionState, type WebSocketConstructor } from '../../src/index.js';
+import { WS_CLIENT_OPTIONS } from '../../src/client/socket.js';
 import { announceReady, serveRequests } from '../lib/ipc.js';
 import { readPayload, wallClockMs } from './payload.js';
 
@@ -199,9 +200,10 @@ const CLIENT_PARAM = 'storm-client';
  * code sees one shape of socket; the client is found from the URL the RtmClient was given.
  */
 class TimedWebSocket extends WebSocket {
-  constructor(...args: ConstructorParameters<typeof WebSocket>) {
-    super(...args);
-    const t = tracked[Number(new URL(String(args[0])).searchParams.get(CLIENT_PARAM))];
+  constructor(url: string, protocols?: string | string[]) {
+    // The options the client itself dials `ws` with, so that the harness measures its dial.
+    super(url, protocols, WS_CLIENT_OPTIONS);
+    const t = tracked[Number(new URL(url).searchParams.get(CLIENT_PARAM))];
     if (!t) return;
     t.dialAt = wallClockMs();
     dials++;

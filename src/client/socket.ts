@@ -50,15 +50,25 @@ export async function resolveWebSocket(given?: WebSocketConstructor): Promise<We
   }
 }
 
+/**
+ * How the client opens a `ws` socket: without offering permessage-deflate, which the RTM server
+ * never accepts (frames are small JSON), so the offer is only work: an extension header to
+ * build, send and parse on every dial.
+ */
+export const WS_CLIENT_OPTIONS: Readonly<{ perMessageDeflate: boolean }> = Object.freeze({ perMessageDeflate: false });
+
+type WsConstructor = new (url: string, protocols?: string | string[], options?: object) => WebSocketLike;
+
 async function loadWs(): Promise<WebSocketConstructor> {
   const wsModuleName = 'ws';
-  const mod = (await import(/* @vite-ignore */ wsModuleName)) as {
-    WebSocket?: WebSocketConstructor;
-    default?: WebSocketConstructor;
+  const mod = (await import(/* @vite-ignore */ wsModuleName)) as { WebSocket?: WsConstructor; default?: WsConstructor };
+  const Base = mod.WebSocket ?? mod.default;
+  if (!Base) throw new Error('no WebSocket implementation available: pass options.WebSocket');
+  return class extends Base {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, WS_CLIENT_OPTIONS);
+    }
   };
-  const ctor = mod.WebSocket ?? mod.default;
-  if (!ctor) throw new Error('no WebSocket implementation available: pass options.WebSocket');
-  return ctor;
 }
 
 export interface FrameSocketHandlers {
