@@ -66,6 +66,10 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
 }
 
+/** The median and the largest of sorted times, rounded (NaN when there are none). */
+const p50Of = (sorted: number[]): number => Math.round(quantile(sorted, 0.5));
+const maxOf = (sorted: number[]): number => Math.round(sorted[sorted.length - 1] ?? Number.NaN);
+
 /** How many of `ms` fall in each 100 ms bin: [0–100), [100–200), … */
 function per100Ms(ms: readonly number[]): number[] {
   const bins: number[] = [];
@@ -179,17 +183,17 @@ async function stormOnce(
       outageMs: Math.round(restore.atMs - outage.atMs),
       caughtUp: catchUp.length,
       connected: stats.reduce((n, s) => n + s.connected, 0),
-      catchUpP50Ms: Math.round(quantile(catchUp, 0.5)),
+      catchUpP50Ms: p50Of(catchUp),
       catchUpP99Ms: Math.round(quantile(catchUp, 0.99)),
-      catchUpMaxMs: Math.round(catchUp[catchUp.length - 1] ?? Number.NaN),
-      linkUpP50Ms: Math.round(quantile(linkUp, 0.5)),
-      linkUpMaxMs: Math.round(linkUp[linkUp.length - 1] ?? Number.NaN),
+      catchUpMaxMs: maxOf(catchUp),
+      linkUpP50Ms: p50Of(linkUp),
+      linkUpMaxMs: maxOf(linkUp),
       catchUpPer100Ms: per100Ms(catchUp),
       linkUpPer100Ms: per100Ms(linkUp),
-      dialP50Ms: Math.round(quantile(dial, 0.5)),
-      dialMaxMs: Math.round(dial[dial.length - 1] ?? Number.NaN),
-      openP50Ms: Math.round(quantile(open, 0.5)),
-      openMaxMs: Math.round(open[open.length - 1] ?? Number.NaN),
+      dialP50Ms: p50Of(dial),
+      dialMaxMs: maxOf(dial),
+      openP50Ms: p50Of(open),
+      openMaxMs: maxOf(open),
       dialsPerClient: Math.round((stats.reduce((n, s) => n + s.dialsSinceOutage, 0) / params.clients) * 10) / 10,
       lost: stats.reduce((n, s) => n + s.lost, 0),
       duplicates: stats.reduce((n, s) => n + s.duplicates, 0),

@@ -80,9 +80,9 @@ export class LocalSession {
   readonly rate: RateLimiter;
   /** Set once the session has ended (by the host, from the actor's output); later events are ignored. */
   endReason: SessionEndReason | null = null;
+  /** Made on first use; resolved (or made resolved) by markFinished. */
   private finishedPromise: Promise<void> | null = null;
   private resolveFinished: (() => void) | null = null;
-  private isFinished = false;
 
   constructor(
     readonly uid: string,
@@ -96,6 +96,7 @@ export class LocalSession {
       input: { uid, sessionId, timing: options.timing },
     }).start();
   }
+
   get ended(): boolean {
     return this.endReason !== null;
   }
@@ -115,17 +116,14 @@ export class LocalSession {
 
   /** Settles when the end has been carried out (channels left, store updated). */
   get finished(): Promise<void> {
-    this.finishedPromise ??= this.isFinished
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          this.resolveFinished = resolve;
-        });
-    return this.finishedPromise;
+    return (this.finishedPromise ??= new Promise((resolve) => {
+      this.resolveFinished = resolve;
+    }));
   }
 
   markFinished(): void {
-    this.isFinished = true;
-    this.resolveFinished?.();
+    if (this.resolveFinished) this.resolveFinished();
+    else this.finishedPromise = Promise.resolve();
   }
 
   linkLost(): void {

@@ -12,13 +12,14 @@
  *                  forwarded cannot carry a WebSocket any more and are closed.
  */
 import net from 'node:net';
+import { DEFAULT_LISTEN_BACKLOG } from '../server/options.js';
 
 export interface FaultProxyOptions {
   /** Where to forward: a ws:// URL or host and port. */
   target: string | { host: string; port: number };
   /**
-   * Connections the kernel may queue for the proxy to accept. Default 4096 (Node's default is
-   * 511): the proxy plays the network, which does not drop a burst of thousands of dials.
+   * Connections the kernel may queue for the proxy to accept. Default: the server's default
+   * (4096; Node's is 511): the proxy plays the network, which does not drop a burst of dials.
    */
   backlog?: number;
   /** Where to listen; default 127.0.0.1 on a free port. */
@@ -64,7 +65,7 @@ function parseTarget(target: FaultProxyOptions['target']): { host: string; port:
 export async function createFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = parseTarget(options.target);
   const host = options.host ?? '127.0.0.1';
-  const backlog = options.backlog ?? 4096;
+  const backlog = options.backlog ?? DEFAULT_LISTEN_BACKLOG;
   const pairs = new Set<Pair>();
   let mode: FaultMode = 'pass';
   let direction: BlackholeDirection = 'both';
