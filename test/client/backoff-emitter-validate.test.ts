@@ -25,8 +25,18 @@ describe('R3.3 redial policy', () => {
     const high = redialPolicy(defaultTiming, () => 0.999999);
     expect(high.delayAfter(50, inReconnecting - 1)).toBeCloseTo(500, 0);
     expect(high.delayAfter(50, undefined)).toBeCloseTo(500, 0);
-    expect(high.delayAfter(0, 0)).toBeLessThanOrEqual(250);
     expect(redialPolicy(scaleTiming(0.1), () => 0.999999).delayAfter(50, 0)).toBeCloseTo(50, 0);
+  });
+
+  it('R3.1 inside the grace period every retry waits half the cap to the cap, the first one too (no burst of early retries)', () => {
+    const low = redialPolicy(defaultTiming, () => 0);
+    const high = redialPolicy(defaultTiming, () => 0.999999);
+    for (const failures of [0, 1, 2, 5]) {
+      for (const sinceLoss of [0, 1000, inReconnecting - 1, undefined]) {
+        expect(low.delayAfter(failures, sinceLoss)).toBeCloseTo(250, 0);
+        expect(high.delayAfter(failures, sinceLoss)).toBeCloseTo(500, 0);
+      }
+    }
   });
 
   it('R3.3 every attempt is bounded in time, never past the login timeout', () => {
