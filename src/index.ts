@@ -2,7 +2,7 @@
  * rtm-statechart: the client SDK (browser and Node). See docs/client.md.
  * Nothing imported from here loads a Node module at the top level.
  */
-export { RtmClient, RtmChannel } from './client/index.js';
+export { RtmClient, RtmChannel, WS_CLIENT_OPTIONS } from './client/index.js';
 export type {
   ConnectionActor,
   MessageProps,

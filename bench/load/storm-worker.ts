@@ -10,10 +10,12 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { RtmClient, ConnectionState, type WebSocketConstructor } from '../../src/index.js';
-import { WS_CLIENT_OPTIONS } from '../../src/client/socket.js';
+import type { WebSocketConstructor } from '../../src/index.js';
 import { announceReady, serveRequests } from '../lib/ipc.js';
+import { builtPackage } from '../lib/package.js';
 import { readPayload, wallClockMs } from './payload.js';
+
+const { RtmClient, ConnectionState, WS_CLIENT_OPTIONS } = await builtPackage('');
 
 export interface StormOpenRequest {
   system: 'rtm' | 'socketio';

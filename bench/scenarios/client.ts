@@ -11,9 +11,11 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createActor } from 'xstate';
-import { connectionMachine } from '../../machines/index.js';
 import type { BenchContext } from '../lib/context.js';
+import { builtPackage } from '../lib/package.js';
 import { check, runIfMain, type ScenarioReport } from '../lib/scenario.js';
+
+const { connectionMachine } = await builtPackage('/machines');
 
 export interface ClientResult {
   transitionsPerSec?: number;

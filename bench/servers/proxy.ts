@@ -3,8 +3,10 @@
  * scenario cuts every connection through it at once, refuses new ones for the outage, then
  * restores it. A process of its own so its copying costs neither the server nor the clients.
  */
-import { createFaultProxy } from '../../src/testing/index.js';
 import { announceReady, argValue, serveRequests } from '../lib/ipc.js';
+import { builtPackage } from '../lib/package.js';
+
+const { createFaultProxy } = await builtPackage('/testing');
 
 const target = argValue('target');
 const proxy = await createFaultProxy({ target: target.replace(/^http/, 'ws') });

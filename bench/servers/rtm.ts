@@ -3,8 +3,10 @@
  * the inspector off (it is a development tool; with it on every session actor is also
  * streamed to the inspector relay).
  */
-import { createRtmServer } from '../../src/server/index.js';
+import { builtPackage } from '../lib/package.js';
 import { hostServer } from './host.js';
+
+const { createRtmServer } = await builtPackage('/server');
 
 // BENCH_RTM_FLUSH_DELAY_MS=n tries the server's optional coalescing window (default 0: flush at
 // the end of each event-loop turn). Runs in the committed results use the default.

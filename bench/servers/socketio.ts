@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { hostServer } from './host.js';
-import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/index.js';
+import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/options.js';
 
 interface Auth {
   uid?: string;

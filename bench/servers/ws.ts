@@ -6,7 +6,7 @@
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { hostServer } from './host.js';
-import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/index.js';
+import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/options.js';
 
 const BROADCAST = 0x42; // 'B'
 const PEER = 0x50; // 'P'

@@ -53,7 +53,8 @@ export async function resolveWebSocket(given?: WebSocketConstructor): Promise<We
 /**
  * How the client opens a `ws` socket: without offering permessage-deflate, which the RTM server
  * never accepts (frames are small JSON), so the offer is only work: an extension header to
- * build, send and parse on every dial.
+ * build, send and parse on every dial. Exported for applications that pass their own `ws`
+ * subclass as `options.WebSocket` and want it to dial the same way.
  */
 export const WS_CLIENT_OPTIONS: Readonly<{ perMessageDeflate: boolean }> = Object.freeze({ perMessageDeflate: false });
 
