@@ -2,7 +2,9 @@
  * Channels (R4.3, R5.3, R5.4): membership, member events, fan-out and replay of missed history.
  *
  * The hot path is `send`: one store append, one JSON encoding and one Buffer per message, then
- * a loop over this node's members that only queues that shared Buffer on each socket.
+ * a loop over this node's members that only queues that shared Buffer on each socket. A replay
+ * reuses the encoding too: after an outage every member that comes back asks for the same
+ * recent messages, and each is encoded (flagged historical) once, not once per member.
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { encodeFrame, type ClientFrameOf } from '../protocol/index.js';
@@ -13,9 +15,17 @@ import type { LocalSession } from './local-session.js';
 import type { StoredChannelMessage } from './store/store.js';
 import { SharedFrame } from './ws-frame.js';
 
+/** Encoded replay frames kept per channel: a replay carries at most channelReplayMax of the latest. */
+const REPLAY_CACHE_FACTOR = 2;
+
 export class ChannelService {
   /** This node's sessions in each channel, for fan-out without asking the store. */
   private readonly local = new Map<string, Set<LocalSession>>();
+  /**
+   * Per channel with members on this node, the replay frames already encoded, by seq (a seq
+   * names one stored message of a channel for good). Oldest entries go first.
+   */
+  private readonly replayFrames = new Map<string, Map<number, Buffer>>();
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -100,14 +110,32 @@ export class ChannelService {
         excludeFrom: uid,
         max: channelReplayMax,
       });
-      for (const message of missed) {
-        replay.frames.push(Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: true })));
-      }
+      for (const message of missed) replay.frames.push(this.replayFrame(message));
       // Live frames at or below this seq were either replayed or deliberately left out.
       const last = missed.at(-1)?.seq ?? seq;
       replay.lastSeq.set(channel, last);
     }
     return replay;
+  }
+
+  /** The message as a replay frame (`historical: true`), encoded once per node while it is recent. */
+  private replayFrame(message: StoredChannelMessage): Buffer {
+    let frames = this.replayFrames.get(message.channel);
+    if (!frames) {
+      frames = new Map();
+      this.replayFrames.set(message.channel, frames);
+    }
+    let frame = frames.get(message.seq);
+    if (!frame) {
+      frame = Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: true }));
+      frames.set(message.seq, frame);
+      const limit = REPLAY_CACHE_FACTOR * this.ctx.config.timing.channelReplayMax;
+      for (const seq of frames.keys()) {
+        if (frames.size <= limit) break;
+        frames.delete(seq);
+      }
+    }
+    return frame;
   }
 
   /** Takes the session out of every channel; the other members get MemberLeft (R4.3, R7.1). */
@@ -151,6 +179,9 @@ export class ChannelService {
     const members = this.local.get(channel);
     if (!members) return;
     members.delete(session);
-    if (members.size === 0) this.local.delete(channel);
+    if (members.size === 0) {
+      this.local.delete(channel);
+      this.replayFrames.delete(channel);
+    }
   }
 }

@@ -133,6 +133,33 @@ describe('R5.3 channel replay after a reconnect', () => {
     expect(client.all((f) => f.t === 'channel.msg')).toHaveLength(4);
   });
 
+  it('R5.3 members coming back one after another each get their own replay, also once older replays were forgotten', async () => {
+    // Replays are encoded once per node and kept for the latest 2 × channelReplayMax messages.
+    const { server, users } = await room(['alice', 'bob', 'carol'], { timing: { ...testTiming, channelReplayMax: 2, presenceTimeoutMs: 5000 } });
+    const away = async (...uids: string[]) => {
+      for (const uid of uids) users[uid]!.client.terminate();
+      await until(() => server.stats().connections === 3 - uids.length);
+    };
+    const back = async (uid: string, seq: number) => {
+      const { client, res } = await h.resume(server, uid, users[uid]!.grant.sessionId as string, { channels: [{ channel: 'room', seq }] });
+      expect(res.ok).toBe(true);
+      await client.ok({ t: 'channel.members', channel: 'room' });
+      users[uid]!.client = client;
+      return client.all((f) => f.t === 'channel.msg').map((f) => [f.msgId, f.seq, f.historical]);
+    };
+    await away('alice', 'carol');
+    for (let i = 1; i <= 4; i++) await users.bob!.client.ok(say('room', `m${i}`));
+    expect(await back('alice', 0)).toEqual([['m3', 3, true], ['m4', 4, true]]);
+    expect(await back('carol', 3)).toEqual([['m4', 4, true]]);
+    await away('alice', 'carol');
+    for (let i = 5; i <= 12; i++) await users.bob!.client.ok(say('room', `m${i}`));
+    expect(await back('carol', 4)).toEqual([['m11', 11, true], ['m12', 12, true]]);
+    await away('carol');
+    for (let i = 13; i <= 16; i++) await users.bob!.client.ok(say('room', `m${i}`));
+    expect(await back('alice', 12)).toEqual([['m15', 15, true], ['m16', 16, true]]);
+    expect(await back('carol', 14)).toEqual([['m15', 15, true], ['m16', 16, true]]);
+  });
+
   it('R5.3 replays only what others sent, never the member’s own messages', async () => {
     const { server, users } = await room(['alice', 'bob'], { timing: { ...testTiming, presenceTimeoutMs: 5000 } });
     await users.alice!.client.ok(say('room', 'own'));
