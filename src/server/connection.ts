@@ -1,11 +1,12 @@
 /**
  * One client socket: its outgoing queue, its incoming request queue and its link to a session.
  *
- * Outgoing frames are coalesced: everything queued for a socket during one turn of the event
- * loop leaves as one WebSocket message (frames joined by '\n'), flushed on setImmediate by the
- * shared `Outbox`. A channel message is encoded and framed once (`SharedFrame`) and the same
- * bytes are written to every recipient's TCP socket; only a socket with several frames in one
- * tick gets a frame of its own. Writing frames to the socket directly (rather than through
+ * Outgoing frames are coalesced: everything queued for a socket until the shared `Outbox` gets
+ * to it leaves as one WebSocket message (frames joined by '\n'). The outbox starts at the end
+ * of the event-loop turn and writes the waiting sockets a slice per turn, so what arrives
+ * meanwhile joins the sockets not written yet. A channel message is encoded and framed once
+ * (`SharedFrame`) and the same bytes are written to every recipient's TCP socket; sockets with
+ * several frames share one joined message when their frames are the same shared ones. Writing frames to the socket directly (rather than through
  * ws.send, which frames every call again) is safe because perMessageDeflate is off, so ws's own
  * writes (close frames) are synchronous too and the byte stream stays in order.
  *
@@ -43,30 +44,81 @@ export interface Replay {
   lastSeq: Map<string, number>;
 }
 
+/** Sockets written per turn of the event loop while the outbox sweeps through its dirty list. */
+export const FLUSH_SLICE = 32;
+/** Joined messages kept for reuse within one sweep. */
+const MAX_JOINED_FRAMES = 1024;
+
 export class Outbox {
+  /** Sockets with something queued, in the order they were marked; `next` is where the sweep is. */
   private dirty: Connection[] = [];
+  private next = 0;
   private scheduled = false;
+  /** Joined messages built in this sweep, by the ids of the shared frames they carry. */
+  private readonly joined = new Map<string, Buffer>();
   /** Time of the last flush, shared by every socket written in it. */
   now = Date.now();
 
-  /** 0: flush at the end of this event-loop turn; more: wait that long to coalesce further. */
-  constructor(private readonly delayMs = 0) {}
+  /**
+   * `delayMs` 0: start writing at the end of this event-loop turn; more: wait that long to
+   * coalesce further. Either way the sockets are then written `sliceSize` at a time, one slice
+   * per turn, so that what arrives meanwhile is read between slices and joins the queues of
+   * the sockets not written yet: under load those get several messages in one write, sooner
+   * than a sweep of their own would bring them.
+   */
+  constructor(
+    private readonly delayMs = 0,
+    private readonly sliceSize = FLUSH_SLICE,
+  ) {}
 
   mark(connection: Connection): void {
     this.dirty.push(connection);
     if (!this.scheduled) {
       this.scheduled = true;
-      if (this.delayMs > 0) setTimeout(this.flushAll, this.delayMs);
-      else setImmediate(this.flushAll);
+      if (this.delayMs > 0) setTimeout(this.flushSlice, this.delayMs);
+      else setImmediate(this.flushSlice);
     }
   }
 
-  readonly flushAll = (): void => {
-    this.scheduled = false;
+  /**
+   * The one WebSocket message carrying `parts`, joined by '\n'. Sockets that got the same
+   * shared frames since their last write (the usual case in a busy channel) share one joined
+   * message, built once per sweep.
+   */
+  joinedFrame(parts: readonly Outgoing[]): Buffer {
+    let key = '';
+    for (const part of parts) {
+      if (!(part instanceof SharedFrame)) return textFrame(joinPayloads(parts));
+      key += `${part.id},`;
+    }
+    let frame = this.joined.get(key);
+    if (!frame) {
+      if (this.joined.size >= MAX_JOINED_FRAMES) this.joined.clear();
+      frame = textFrame(joinPayloads(parts));
+      this.joined.set(key, frame);
+    }
+    return frame;
+  }
+
+  private readonly flushSlice = (): void => {
     this.now = Date.now();
     const dirty = this.dirty;
+    const end = Math.min(dirty.length, this.next + this.sliceSize);
+    for (let i = this.next; i < end; i++) dirty[i]!.flush();
+    this.next = end;
+    if (end < dirty.length) {
+      // A sweep that never runs dry must not keep every socket it has written.
+      if (end >= 4 * this.sliceSize && end * 2 >= dirty.length) {
+        this.dirty = dirty.slice(end);
+        this.next = 0;
+      }
+      setImmediate(this.flushSlice);
+      return;
+    }
     this.dirty = [];
-    for (const connection of dirty) connection.flush();
+    this.next = 0;
+    this.scheduled = false;
+    this.joined.clear();
   };
 }
 
@@ -137,7 +189,7 @@ export class Connection {
     this.queue = [];
     if (this.closed) return;
     const only = queue.length === 1 ? queue[0]! : null;
-    this.write(only instanceof SharedFrame ? only.frame : textFrame(only ?? joinPayloads(queue)));
+    this.write(only instanceof SharedFrame ? only.frame : only ? textFrame(only) : this.outbox.joinedFrame(queue));
   }
 
   private write(frame: Buffer): void {

@@ -21,9 +21,13 @@ export function textFrame(payload: Buffer): Buffer {
   return Buffer.concat([textFrameHeader(payload.length), payload]);
 }
 
+let nextSharedFrameId = 1;
+
 /** A payload several sockets will receive, with its frame built once. */
 export class SharedFrame {
   readonly frame: Buffer;
+  /** Tells shared frames apart when several of them are joined into one message. */
+  readonly id = nextSharedFrameId++;
   constructor(readonly payload: Buffer) {
     this.frame = textFrame(payload);
   }
