@@ -186,8 +186,10 @@ export type AttributesResult = z.infer<typeof AttributesResult>;
 export const EmptyResult = z.optional(z.object({}));
 
 /**
- * The answer to a ping. The server may leave a ping unanswered when it wrote to that socket
- * within the last heartbeat interval: clients count any frame received as a sign of life.
+ * The answer to a ping, when nothing else answers it: the server answers a ping with the next
+ * frame it writes to that socket, whatever it is (clients count any frame received as a sign of
+ * life), and sends a pong only when nothing else was written within a quarter heartbeat
+ * interval (at most 250 ms).
  */
 export const PongFrame = z.object({ t: z.literal('pong') });
 

@@ -56,8 +56,6 @@ export class Outbox {
   private scheduled = false;
   /** Joined messages built in this sweep, by the ids of the shared frames they carry. */
   private readonly joined = new Map<string, Buffer>();
-  /** Time of the last flush, shared by every socket written in it. */
-  now = Date.now();
 
   /**
    * `delayMs` 0: start writing at the end of this event-loop turn; more: wait that long to
@@ -101,7 +99,6 @@ export class Outbox {
   }
 
   private readonly flushSlice = (): void => {
-    this.now = Date.now();
     const dirty = this.dirty;
     const end = Math.min(dirty.length, this.next + this.sliceSize);
     for (let i = this.next; i < end; i++) dirty[i]!.flush();
@@ -128,8 +125,8 @@ export class Connection {
   readonly id = nextConnectionId++;
   readonly openedAt = Date.now();
   lastSeen = this.openedAt;
-  /** When something was last written to this socket (flush time). */
-  lastWritten = 0;
+  /** A ping was read and nothing has been written since (see FrameHandler.answerPing). */
+  pongOwed = false;
   session: LocalSession | null = null;
   closed = false;
   /** Requests waiting their turn: one socket's requests run strictly in order. */
@@ -195,7 +192,7 @@ export class Connection {
   private write(frame: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.socket.write(frame);
-    this.lastWritten = this.outbox.now;
+    this.pongOwed = false;
     if (this.socket.writableLength > MAX_BUFFERED_BYTES) this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow');
   }
 

@@ -31,6 +31,11 @@ const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'u
 
 type Outcome = { data?: unknown; replay?: Replay };
 
+/** How long a ping waits for another frame to answer it before it gets a pong of its own. */
+export function pongDelayMs(heartbeatIntervalMs: number): number {
+  return Math.min(250, Math.floor(heartbeatIntervalMs / 4));
+}
+
 export interface Services {
   sessions: SessionService;
   peers: PeerService;
@@ -44,16 +49,39 @@ export class FrameHandler {
     private readonly services: Services,
   ) {}
 
+  /** Sockets owed a pong, paid together once the pong delay has passed. */
+  private pongDebtors: Connection[] = [];
+  private pongTimer: ReturnType<typeof setTimeout> | null = null;
+
   /**
-   * A ping needs no pong when the socket was written to within the last heartbeat interval:
-   * the client counts any frame as a sign of life, and with a timeout of at least three
-   * intervals it still hears from the server at least every two. Saves a write per ping on
-   * busy sockets.
+   * A ping is answered within `pongDelayMs` (a quarter of the heartbeat interval, at most
+   * 250 ms) by the next frame written to that socket, whatever it is: the client counts any
+   * frame as a sign of life. Only a socket that got nothing else in that time gets a pong.
+   * The client hears from the server after each of its pings as it would with an immediate
+   * pong, only up to `pongDelayMs` later, far inside its timeout; a busy socket (a channel
+   * with traffic) is spared a write per ping.
    */
-  private answerPing(connection: Connection, now: number): void {
-    const { intervalMs, timeoutMs } = this.ctx.config.heartbeat;
-    if (timeoutMs >= 3 * intervalMs && now - connection.lastWritten < intervalMs) return;
-    connection.sendEncoded(PONG);
+  private answerPing(connection: Connection): void {
+    if (connection.pongOwed) return;
+    connection.pongOwed = true;
+    this.pongDebtors.push(connection);
+    this.pongTimer ??= setTimeout(this.payPongs, pongDelayMs(this.ctx.config.heartbeat.intervalMs));
+  }
+
+  private readonly payPongs = (): void => {
+    const debtors = this.pongDebtors;
+    this.pongDebtors = [];
+    this.pongTimer = null;
+    for (const connection of debtors) {
+      if (connection.pongOwed && !connection.closed) connection.sendEncoded(PONG);
+    }
+  };
+
+  /** Server shutdown: no pong is paid after it. */
+  stop(): void {
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
+    this.pongDebtors = [];
   }
 
   onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -64,7 +92,7 @@ export class FrameHandler {
     for (const raw of splitFrames(message)) {
       if (connection.closed) return;
       if (raw === PING_TEXT) {
-        this.answerPing(connection, now);
+        this.answerPing(connection);
         continue;
       }
       if (raw.length > MAX_FRAME_BYTES || (raw.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(raw) > MAX_FRAME_BYTES)) {
@@ -89,7 +117,7 @@ export class FrameHandler {
       }
       const frame = parsed.data;
       if (frame.t === 'ping') {
-        this.answerPing(connection, now);
+        this.answerPing(connection);
         continue;
       }
       if (connection.pending.push(frame) > MAX_PENDING_REQUESTS) {

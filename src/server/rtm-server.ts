@@ -202,6 +202,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       closing = true;
       clearInterval(heartbeatSweep);
       clearInterval(housekeeping);
+      handler.stop();
       for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down');
       ctx.sessionHost.stop();
       ctx.sessions.clear();

@@ -2,8 +2,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/index.js';
 import { heartbeatFor } from '../../src/server/index.js';
+import { pongDelayMs } from '../../src/server/frame-handler.js';
 import { resolveTiming } from '../../machines/timing.js';
 import { Harness, testTiming, until } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -82,6 +85,35 @@ describe('heartbeat', () => {
     const client = await h.connect(server, { pingEveryMs: 0 });
     client.send({ t: 'ping' });
     await client.next((f) => f.t === 'pong');
+  });
+
+  it('R3.1 a ping is answered within a quarter heartbeat interval by whatever the socket gets next; only an idle socket gets a pong', async () => {
+    expect(pongDelayMs(200)).toBe(50);
+    expect(pongDelayMs(1000)).toBe(250);
+    expect(pongDelayMs(8000)).toBe(250);
+    // Pinged every 2 s, a ping waits up to 250 ms for another frame.
+    const server = await h.server({ heartbeat: { intervalMs: 2000, timeoutMs: 5000 } });
+    const alice = await h.login(server, 'alice', { pingEveryMs: 0 });
+    await alice.client.ok({ t: 'channel.join', channel: 'room' });
+    const bob = await h.login(server, 'bob', { pingEveryMs: 0 });
+    await bob.client.ok({ t: 'channel.join', channel: 'room' });
+    await alice.client.next((f) => f.t === 'channel.member' && f.uid === 'bob');
+    const pongs = () => alice.client.all((f) => f.t === 'pong').length;
+    // Busy: the channel message that follows the ping at once answers it.
+    const sentAt = Date.now();
+    alice.client.send({ t: 'ping' });
+    await bob.client.ok({ t: 'channel.send', channel: 'room', msgId: 'm1', text: 'hi' });
+    await alice.client.next((f) => f.t === 'channel.msg');
+    expect(Date.now() - sentAt).toBeLessThan(250);
+    await sleep(400);
+    expect(pongs()).toBe(0);
+    // Idle: the pong comes on its own, after the delay.
+    const pingedAt = Date.now();
+    alice.client.send({ t: 'ping' });
+    await alice.client.next((f) => f.t === 'pong');
+    expect(Date.now() - pingedAt).toBeGreaterThanOrEqual(200);
+    expect(Date.now() - pingedAt).toBeLessThan(250 + 500);
+    expect(pongs()).toBe(1);
   });
 
   it('R3.2 timings detect a black-holed link well inside the grace (interval grace/4, timeout grace/2, capped)', () => {
