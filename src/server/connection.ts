@@ -6,9 +6,10 @@
  * of the event-loop turn and writes the waiting sockets a slice per turn, so what arrives
  * meanwhile joins the sockets not written yet. A channel message is encoded and framed once
  * (`SharedFrame`) and the same bytes are written to every recipient's TCP socket; sockets with
- * several frames share one joined message when their frames are the same shared ones. Writing frames to the socket directly (rather than through
- * ws.send, which frames every call again) is safe because perMessageDeflate is off, so ws's own
- * writes (close frames) are synchronous too and the byte stream stays in order.
+ * several frames share one joined message when their frames are the same shared ones. Writing
+ * frames to the socket directly (rather than through ws.send, which frames every call again) is
+ * safe because perMessageDeflate is off, so ws's own writes (close frames) are synchronous too
+ * and the byte stream stays in order.
  *
  * While a login, resume or join is replaying missed messages the connection is "held": live
  * deliveries wait, and are released after the replay minus any the replay already carried.
