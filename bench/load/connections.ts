@@ -2,8 +2,9 @@
  * Light load-client connections, one class per benchmarked system, all with the same shape.
  * They speak each system's wire protocol over a raw `ws` socket, so that thousands fit in one
  * load process without the client side becoming the bottleneck:
- * - ours: the RTM protocol, built and read with the package's protocol module (encodeFrame / splitFrames /
- *   decodeServerFrame), login + channel.join, heartbeat pings and cumulative peer acks;
+ * - ours: the RTM protocol, built and read with the package's protocol module (encodeFrame /
+ *   splitFrames / decodeServerFrame), login + channel.join, heartbeat pings and cumulative peer
+ *   acks;
  * - Socket.IO: the Engine.IO v4 / Socket.IO v5 packet format over the WebSocket transport
  *   (`0` open, `40` connect with auth, `2`/`3` ping/pong, `42[...]` events);
  * - bare ws: `B<payload>` broadcast, `P<uid>\n<payload>` to one peer.
@@ -11,11 +12,10 @@
 import WebSocket from 'ws';
 import type { ClientFrame, ServerFrame } from '../../src/protocol/index.js';
 import { builtPackage } from '../lib/package.js';
-
-const { SUBPROTOCOL, decodeServerFrame, encodeFrame, splitFrames, SessionGrant } = await builtPackage('/protocol');
-
 import type { SystemName } from '../lib/systems.js';
 export type { SystemName };
+
+const { SUBPROTOCOL, decodeServerFrame, encodeFrame, splitFrames, SessionGrant } = await builtPackage('/protocol');
 
 export interface ConnectionSpec {
   uid: string;

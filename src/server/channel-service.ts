@@ -15,7 +15,7 @@ import type { LocalSession } from './local-session.js';
 import type { StoredChannelMessage } from './store/store.js';
 import { SharedFrame } from './ws-frame.js';
 
-/** Encoded replay frames kept per channel: a replay carries at most channelReplayMax of the latest. */
+/** Replay frames kept per channel, in multiples of channelReplayMax (the most a replay carries). */
 const REPLAY_CACHE_FACTOR = 2;
 
 export class ChannelService {
