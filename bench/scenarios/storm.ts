@@ -169,10 +169,11 @@ async function stormOnce(
     await stopProfile(ctx, cluster.server, system, 'storm-server');
     await stopProfile(ctx, stormWorkers[0]!, system, 'storm-client');
     await stopProfile(ctx, proxy!, system, 'storm-proxy');
-    const catchUp = stats.flatMap((s) => s.catchUpMs).sort((a, b) => a - b);
-    const linkUp = stats.flatMap((s) => s.linkUpMs).sort((a, b) => a - b);
-    const dial = stats.flatMap((s) => s.dialMs).sort((a, b) => a - b);
-    const open = stats.flatMap((s) => s.openMs).sort((a, b) => a - b);
+    const merged = (times: (s: StormStats) => number[]) => stats.flatMap(times).sort((a, b) => a - b);
+    const catchUp = merged((s) => s.catchUpMs);
+    const linkUp = merged((s) => s.linkUpMs);
+    const dial = merged((s) => s.dialMs);
+    const open = merged((s) => s.openMs);
     const events: Record<string, number> = {};
     for (const s of stats) for (const [k, n] of Object.entries(s.stateChanges)) events[k] = (events[k] ?? 0) + n;
     return {

@@ -124,8 +124,8 @@ let nextConnectionId = 1;
 
 export class Connection {
   readonly id = nextConnectionId++;
-  readonly openedAt = Date.now();
-  lastSeen = this.openedAt;
+  /** When the socket last sent anything (opened, or a frame or ping). */
+  lastSeen = Date.now();
   /** A ping was read and nothing has been written since (see FrameHandler.answerPing). */
   pongOwed = false;
   session: LocalSession | null = null;
