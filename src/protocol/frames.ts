@@ -154,6 +154,13 @@ export const SessionGrant = z.object({
   heartbeatIntervalMs: z.int().check(z.positive()),
   heartbeatTimeoutMs: z.int().check(z.positive()),
   serverTime: timestamp,
+  /**
+   * Identifies the server's history (random per store lifetime). A client that finds another
+   * epoch than the one it knew starts its sequence tracking afresh (R11.2).
+   */
+  epoch: z.string().check(z.minLength(1), z.maxLength(64)),
+  /** Sends (peer.send + channel.send) a second the server accepts from this user; 0 = no limit. */
+  sendRatePerSecond: z.number().check(z.nonnegative()),
 });
 export type SessionGrant = z.infer<typeof SessionGrant>;
 
@@ -169,6 +176,8 @@ export const JoinResult = z.object({
   members: z.array(id),
   /** channel.join only: the seq of the channel's latest message when the member joined. */
   seq: z.optional(seq),
+  /** channel.join only: the epoch the seq belongs to (R11.2). */
+  epoch: z.optional(z.string()),
 });
 export type JoinResult = z.infer<typeof JoinResult>;
 export const MembersResult = JoinResult;

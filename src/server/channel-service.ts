@@ -32,7 +32,7 @@ export class ChannelService {
   async join(
     session: LocalSession,
     frame: ClientFrameOf<'channel.join'>,
-  ): Promise<{ data: { members: string[]; seq: number }; replay?: Replay }> {
+  ): Promise<{ data: { members: string[]; seq: number; epoch: string }; replay?: Replay }> {
     const { channel } = frame;
     if (!(await this.ctx.store.joinChannel(channel, session.uid))) {
       throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already in channel ${channel}`);
@@ -46,7 +46,7 @@ export class ChannelService {
     const seq = await this.ctx.store.lastChannelSeq(channel);
     const replay =
       frame.lastSeq === undefined ? undefined : await this.replay(session.uid, [{ channel, seq: frame.lastSeq }]);
-    return { data: { members, seq }, ...(replay ? { replay } : {}) };
+    return { data: { members, seq, epoch: this.ctx.epoch }, ...(replay ? { replay } : {}) };
   }
 
   async leave(session: LocalSession, channel: string): Promise<void> {

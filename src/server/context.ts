@@ -17,6 +17,8 @@ export interface ServerContext {
   readonly sessionHost: SessionHost;
   /** Sends being processed, by de-duplication key, so that a retry racing its original waits for it. */
   readonly inflightSends: Map<string, Promise<SendOutcome>>;
+  /** The store's history epoch (see RtmStore.epoch), read once at start. */
+  readonly epoch: string;
 }
 
 /** Thrown by a service when the answer is a kick (resume of a session ended by a login elsewhere or a ban). */

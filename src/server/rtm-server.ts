@@ -66,9 +66,11 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 
   const ownsStore = !options.store;
   const logger = options.logger ?? silentLogger;
+  const store = options.store ?? new MemoryStore();
   const ctx: ServerContext = {
     config,
-    store: options.store ?? new MemoryStore(),
+    store,
+    epoch: await store.epoch(),
     logger,
     sessions: new Map(),
     connections: new Set(),

@@ -160,6 +160,8 @@ export class SessionService {
       heartbeatIntervalMs: heartbeat.intervalMs,
       heartbeatTimeoutMs: heartbeat.timeoutMs,
       serverTime: Date.now(),
+      epoch: this.ctx.epoch,
+      sendRatePerSecond: this.ctx.config.limits.rateLimitPerSecond,
     };
   }
 

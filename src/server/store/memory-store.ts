@@ -3,6 +3,7 @@
  * an object key). Methods are `async` only to honour the interface; each runs to completion
  * without awaiting, so each is atomic.
  */
+import { randomBytes } from 'node:crypto';
 import type {
   ChannelHistoryQuery,
   EndedSession,
@@ -47,10 +48,15 @@ export class MemoryStore implements RtmStore {
   private readonly attributes = new Map<string, Array<[string, string]>>();
   private readonly endedSessionsMax: number;
   private readonly endedSessionsTtlMs: number;
+  private readonly historyEpoch = randomBytes(9).toString('base64url');
 
   constructor(options: MemoryStoreOptions = {}) {
     this.endedSessionsMax = options.endedSessionsMax ?? 100_000;
     this.endedSessionsTtlMs = options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000;
+  }
+
+  async epoch(): Promise<string> {
+    return this.historyEpoch;
   }
 
   // ---- sessions, presence, accounts ----

@@ -61,6 +61,12 @@ export interface ChannelHistoryQuery {
 export type SendOutcome = { ok: true; data: unknown } | { ok: false; code: string; message: string };
 
 export interface RtmStore {
+  /**
+   * Names this store's history: random, chosen when the store's state was created, and the same
+   * for every node sharing it. Seqs are comparable only within one epoch (R11.2).
+   */
+  epoch(): Promise<string>;
+
   // ---- sessions, presence, accounts ----
   /** The live session of a uid (online or away), if any. */
   getSession(uid: string): Promise<SessionRecord | undefined>;
