@@ -146,6 +146,15 @@ export const ErrorResponseFrame = z.object({
   message: z.string(),
 });
 
+/** What a replay of one channel could not carry (R11.1): the messages its bounds left out, and which bound. */
+export const ChannelRecovery = z.object({
+  channel: id,
+  replayed: z.int().check(z.nonnegative()),
+  skipped: z.int().check(z.nonnegative()),
+  truncatedBy: z.nullable(z.enum(['REPLAY_CAP', 'REPLAY_WINDOW'])),
+});
+export type ChannelRecovery = z.infer<typeof ChannelRecovery>;
+
 /** What a successful login or resume answers. */
 export const SessionGrant = z.object({
   sessionId: z.string(),
@@ -161,6 +170,14 @@ export const SessionGrant = z.object({
   epoch: z.string().check(z.minLength(1), z.maxLength(64)),
   /** Sends (peer.send + channel.send) a second the server accepts from this user; 0 = no limit. */
   sendRatePerSecond: z.number().check(z.nonnegative()),
+  /**
+   * Messages meant for this user that were never stored or were dropped unread (inbox full,
+   * aged out), counted for the life of the epoch: the difference between two grants is what an
+   * absence cost (R11.1).
+   */
+  inboxDropped: z.int().check(z.nonnegative()),
+  /** A resume of a live session: per channel named in the resume, what the replay left out (R11.1). */
+  recovery: z.optional(z.object({ channels: z.array(ChannelRecovery) })),
 });
 export type SessionGrant = z.infer<typeof SessionGrant>;
 
@@ -178,6 +195,8 @@ export const JoinResult = z.object({
   seq: z.optional(seq),
   /** channel.join only: the epoch the seq belongs to (R11.2). */
   epoch: z.optional(z.string()),
+  /** channel.join with lastSeq (a rejoin): what the replay left out (R11.1). */
+  recovery: z.optional(z.omit(ChannelRecovery, { channel: true })),
 });
 export type JoinResult = z.infer<typeof JoinResult>;
 export const MembersResult = JoinResult;

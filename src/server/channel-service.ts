@@ -8,7 +8,7 @@
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { encodeFrame, type ClientFrameOf } from '../protocol/index.js';
-import type { Replay } from './connection.js';
+import type { JoinAnswer, Replay } from './connection.js';
 import type { ServerContext } from './context.js';
 import { checkText, rememberedSend } from './guards.js';
 import type { LocalSession } from './local-session.js';
@@ -32,21 +32,49 @@ export class ChannelService {
   async join(
     session: LocalSession,
     frame: ClientFrameOf<'channel.join'>,
-  ): Promise<{ data: { members: string[]; seq: number; epoch: string }; replay?: Replay }> {
+  ): Promise<{ data: JoinAnswer; replay?: Replay }> {
     const { channel } = frame;
     if (!(await this.ctx.store.joinChannel(channel, session.uid))) {
       throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already in channel ${channel}`);
     }
+    // Where the history stood at the join: nothing at or before it is the member's (a resume
+    // before the first live message asks from here, not from 0). Read before the member is
+    // added locally; whatever a store that answers asynchronously lets in between is sent as the
+    // live messages they are, below, so none falls between the two.
+    const seq = await this.ctx.store.lastChannelSeq(channel);
     this.addLocal(channel, session);
     await this.announceMember(channel, session, true);
     const members = await this.ctx.store.channelMembers(channel);
-    // Where the history stood at the join: a resume before the first live message asks from here,
-    // not from 0, so nothing sent before the join is replayed. Read after the member was added
-    // locally, so any later message reaches it live.
-    const seq = await this.ctx.store.lastChannelSeq(channel);
-    const replay =
-      frame.lastSeq === undefined ? undefined : await this.replay(session.uid, [{ channel, seq: frame.lastSeq }]);
-    return { data: { members, seq, epoch: this.ctx.epoch }, ...(replay ? { replay } : {}) };
+    const data: JoinAnswer = { members, seq, epoch: this.ctx.epoch };
+    if (frame.lastSeq !== undefined) {
+      // A rejoin after the presence window (R4.4): what was missed since the client's last seq,
+      // up to the newest message (so it covers whatever raced the join too).
+      const replay = await this.replay(session.uid, [{ channel, seq: frame.lastSeq }]);
+      const recovery = replay.recovery[0];
+      if (recovery) data.recovery = { replayed: recovery.replayed, skipped: recovery.skipped, truncatedBy: recovery.truncatedBy };
+      return { data, replay };
+    }
+    return { data, replay: await this.raced(session.uid, channel, seq) };
+  }
+
+  /**
+   * Messages stored after `seq` by the time the join has the member in place locally: with the
+   * in-memory store nothing can come between (no await yields to another socket), with a store
+   * that answers asynchronously they would otherwise be neither live nor replayed.
+   */
+  private async raced(uid: string, channel: string, seq: number): Promise<Replay> {
+    const page = await this.ctx.store.channelHistory(channel, {
+      afterSeq: seq,
+      sinceTs: 0,
+      excludeFrom: uid,
+      max: this.ctx.config.limits.channelHistoryMax,
+    });
+    const replay: Replay = { frames: [], lastSeq: new Map(), recovery: [] };
+    for (const message of page.messages) {
+      replay.frames.push(Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: false })));
+    }
+    if (page.messages.length > 0) replay.lastSeq.set(channel, page.messages.at(-1)!.seq);
+    return replay;
   }
 
   async leave(session: LocalSession, channel: string): Promise<void> {
@@ -100,20 +128,21 @@ export class ChannelService {
   async replay(uid: string, positions: ReadonlyArray<{ channel: string; seq: number }>): Promise<Replay> {
     const { channelReplayWindowMs, channelReplayMax } = this.ctx.config.timing;
     const sinceTs = Date.now() - channelReplayWindowMs;
-    const replay: Replay = { frames: [], lastSeq: new Map() };
+    const replay: Replay = { frames: [], lastSeq: new Map(), recovery: [] };
     const session = this.ctx.sessions.get(uid);
     for (const { channel, seq } of positions) {
       if (!session?.channels.has(channel)) continue;
-      const missed = await this.ctx.store.channelHistory(channel, {
+      const page = await this.ctx.store.channelHistory(channel, {
         afterSeq: seq,
         sinceTs,
         excludeFrom: uid,
         max: channelReplayMax,
       });
-      for (const message of missed) replay.frames.push(this.replayFrame(message));
+      for (const message of page.messages) replay.frames.push(this.replayFrame(message));
       // Live frames at or below this seq were either replayed or deliberately left out.
-      const last = missed.at(-1)?.seq ?? seq;
+      const last = page.messages.at(-1)?.seq ?? seq;
       replay.lastSeq.set(channel, last);
+      replay.recovery.push({ channel, replayed: page.messages.length, skipped: page.skipped, truncatedBy: page.truncatedBy });
     }
     return replay;
   }

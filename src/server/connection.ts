@@ -43,6 +43,30 @@ interface HeldFrame {
 export interface Replay {
   frames: Buffer[];
   lastSeq: Map<string, number>;
+  /** Per channel replayed: what it carried and what its bounds left out. */
+  recovery: ChannelRecovery[];
+}
+
+export function mergeReplays(a: Replay, b: Replay): Replay {
+  const lastSeq = new Map(a.lastSeq);
+  for (const [stream, seq] of b.lastSeq) lastSeq.set(stream, Math.max(seq, lastSeq.get(stream) ?? 0));
+  return { frames: [...a.frames, ...b.frames], lastSeq, recovery: [...a.recovery, ...b.recovery] };
+}
+
+/** The `data` of a successful channel.join (protocol JoinResult). */
+export interface JoinAnswer {
+  members: string[];
+  seq: number;
+  epoch: string;
+  recovery?: Omit<ChannelRecovery, 'channel'>;
+}
+
+/** Per channel, what a replay could not carry (R11.1); told to the client in the answer. */
+export interface ChannelRecovery {
+  channel: string;
+  replayed: number;
+  skipped: number;
+  truncatedBy: 'REPLAY_CAP' | 'REPLAY_WINDOW' | null;
 }
 
 /** Sockets written per turn of the event loop while the outbox sweeps through its dirty list. */
@@ -130,6 +154,11 @@ export class Connection {
   pongOwed = false;
   session: LocalSession | null = null;
   closed = false;
+  /**
+   * The highest peer-inbox seq this socket has been given (or that its resume said it had): a
+   * cumulative ack is clamped to it, so that no ack drops messages never delivered (R5.2).
+   */
+  peerSeqSent = 0;
   /** Requests waiting their turn: one socket's requests run strictly in order. */
   readonly pending: ClientFrame[] = [];
   busy = false;
@@ -156,8 +185,9 @@ export class Connection {
 
   /** A live message on a stream; held back while a replay is being assembled. */
   deliver(stream: string, seq: number, payload: Outgoing): void {
-    if (this.held) this.held.push({ stream, seq, payload });
-    else this.sendEncoded(payload);
+    if (this.held) return void this.held.push({ stream, seq, payload });
+    if (stream === PEER_STREAM && seq > this.peerSeqSent) this.peerSeqSent = seq;
+    this.sendEncoded(payload);
   }
 
   /** A frame outside any stream (member events): held like live frames, never filtered out. */
@@ -175,9 +205,13 @@ export class Connection {
     const held = this.held ?? [];
     this.held = null;
     if (replay) for (const frame of replay.frames) this.sendEncoded(frame);
+    const peerReplayedUpTo = replay?.lastSeq.get(PEER_STREAM);
+    if (peerReplayedUpTo !== undefined && peerReplayedUpTo > this.peerSeqSent) this.peerSeqSent = peerReplayedUpTo;
     for (const frame of held) {
       const replayedUpTo = replay?.lastSeq.get(frame.stream);
-      if (replayedUpTo === undefined || frame.seq > replayedUpTo) this.sendEncoded(frame.payload);
+      if (replayedUpTo !== undefined && frame.seq <= replayedUpTo) continue;
+      if (frame.stream === PEER_STREAM && frame.seq > this.peerSeqSent) this.peerSeqSent = frame.seq;
+      this.sendEncoded(frame.payload);
     }
   }
 

@@ -141,7 +141,9 @@ export class FrameHandler {
   private async handle(connection: Connection, frame: ClientFrame): Promise<void> {
     if (frame.t === 'peer.ack') {
       if (!connection.session) return this.protocolError(connection, 'peer.ack before login');
-      await this.services.peers.ack(connection.session.uid, frame.seq).catch((error: unknown) => void this.internal(error));
+      // Clamped to what this socket was given: an ack past it would drop undelivered messages.
+      const seq = Math.min(frame.seq, connection.peerSeqSent);
+      await this.services.peers.ack(connection.session.uid, seq).catch((error: unknown) => void this.internal(error));
       return;
     }
     if (frame.t === 'ping') return;

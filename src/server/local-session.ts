@@ -80,6 +80,8 @@ export class LocalSession {
   readonly rate: RateLimiter;
   /** Set once the session has ended (by the host, from the actor's output); later events are ignored. */
   endReason: SessionEndReason | null = null;
+  /** The end being carried out (SessionService.finishOnce), once it has started. */
+  finishing: Promise<void> | null = null;
   /** Made on first use; resolved (or made resolved) by markFinished. */
   private finishedPromise: Promise<void> | null = null;
   private resolveFinished: (() => void) | null = null;

@@ -51,7 +51,7 @@ export class PeerService {
   /** Every stored message after `afterSeq`, oldest first, flagged offline (R5.1, R5.2). */
   async replay(uid: string, afterSeq: number): Promise<Replay> {
     const messages = await this.ctx.store.readInbox(uid, afterSeq);
-    const replay: Replay = { frames: [], lastSeq: new Map() };
+    const replay: Replay = { frames: [], lastSeq: new Map(), recovery: [] };
     for (const message of messages) replay.frames.push(Buffer.from(encodeFrame(peerFrame(message, true))));
     replay.lastSeq.set(PEER_STREAM, messages.at(-1)?.seq ?? afterSeq);
     return replay;

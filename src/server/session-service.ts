@@ -9,7 +9,7 @@ import type { SessionEndReason, SessionOutput } from '../../machines/session.mac
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, type ClientFrameOf, type SessionGrant } from '../protocol/index.js';
 import type { ChannelService } from './channel-service.js';
-import type { Connection, Replay } from './connection.js';
+import { mergeReplays, type Connection, type Replay } from './connection.js';
 import { KeyedLock, KickSignal, type ServerContext } from './context.js';
 import { LocalSession } from './local-session.js';
 import type { PeerService } from './peer-service.js';
@@ -39,10 +39,11 @@ export class SessionService {
       }
       if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
       // The same uid logged in elsewhere: that session ends and its socket is kicked (R6.1).
-      await this.ctx.sessions.get(uid)?.end('REMOTE_LOGIN');
+      const previous = this.ctx.sessions.get(uid);
+      if (previous) await this.endUnderLock(previous, 'REMOTE_LOGIN');
       const session = await this.open(uid, connection);
       // Whatever waited in the inbox (offline messages, unacknowledged ones) follows the grant.
-      return { data: this.grant(session, false), replay: await this.peers.replay(uid, 0) };
+      return { data: await this.grant(session, false), replay: await this.peers.replay(uid, 0) };
     });
   }
 
@@ -53,13 +54,20 @@ export class SessionService {
       this.checkToken(uid, frame.token);
       if (await this.ctx.store.isBanned(uid)) throw new KickSignal('BANNED_BY_SERVER');
       if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
-      const live = this.ctx.sessions.get(uid);
-      if (live && live.sessionId === sessionId && !live.ended) {
+      let live = this.ctx.sessions.get(uid);
+      // Its presence ran out a moment ago and the end waits for this lock: carry it out first,
+      // so that the resume is answered as after an expiry, not as a login elsewhere.
+      if (live?.ended) {
+        await this.finishOnce(live, live.endReason!);
+        live = this.ctx.sessions.get(uid);
+      }
+      if (live && live.sessionId === sessionId) {
         this.attach(live, connection);
         live.resumed();
-        const replay = merge(await this.peers.replay(uid, frame.peerSeq), await this.channels.replay(uid, frame.channels));
+        const channels = await this.channels.replay(uid, frame.channels);
+        const replay = mergeReplays(await this.peers.replay(uid, frame.peerSeq), channels);
         this.ctx.logger.log('info', 'session.resumed', { uid, sessionId });
-        return { data: this.grant(live, false), replay };
+        return { data: { ...(await this.grant(live, false)), recovery: { channels: channels.recovery } }, replay };
       }
       const ended = await this.ctx.store.getEndedSession(sessionId);
       const endReason = ended?.uid === uid ? ended.reason : undefined;
@@ -74,20 +82,21 @@ export class SessionService {
       // Presence expired but never logged out: a fresh session, the inbox kept (R4.4, R5.1).
       const session = await this.open(uid, connection);
       this.ctx.logger.log('info', 'session.renewed', { uid, previous: sessionId, sessionId: session.sessionId });
-      return { data: this.grant(session, true), replay: await this.peers.replay(uid, frame.peerSeq) };
+      return { data: await this.grant(session, true), replay: await this.peers.replay(uid, frame.peerSeq) };
     });
   }
 
   /** Ends the session at once (R7.1); the caller answers and closes the socket. */
   logout(session: LocalSession): Promise<void> {
-    return this.lock.run(session.uid, () => session.end('LOGOUT'));
+    return this.lock.run(session.uid, () => this.endUnderLock(session, 'LOGOUT'));
   }
 
   /** R6.2: the live session (if any) is kicked, and later logins get REJECTED. */
   ban(uid: string): Promise<void> {
     return this.lock.run(uid, async () => {
       await this.ctx.store.ban(uid);
-      await this.ctx.sessions.get(uid)?.end('BANNED_BY_SERVER');
+      const live = this.ctx.sessions.get(uid);
+      if (live) await this.endUnderLock(live, 'BANNED_BY_SERVER');
       this.ctx.logger.log('info', 'user.banned', { uid });
     });
   }
@@ -114,7 +123,21 @@ export class SessionService {
       return;
     }
     session.endReason = reason;
-    void (reason === 'PRESENCE_EXPIRED' ? this.lock.run(uid, () => this.finish(session, reason)) : this.finish(session, reason));
+    void (reason === 'PRESENCE_EXPIRED' ? this.lock.run(uid, () => this.finishOnce(session, reason)) : this.finishOnce(session, reason));
+  }
+
+  /**
+   * Ends a session from inside its uid's lock. One whose presence already ran out is finished
+   * here rather than awaited: its own end is queued behind the lock this caller holds.
+   */
+  private async endUnderLock(session: LocalSession, reason: Exclude<SessionEndReason, 'PRESENCE_EXPIRED'>): Promise<void> {
+    if (session.ended) return this.finishOnce(session, session.endReason!);
+    return session.end(reason);
+  }
+
+  /** Carries out the end once, whoever asks first (the presence timer, a login, a resume). */
+  private finishOnce(session: LocalSession, reason: SessionEndReason): Promise<void> {
+    return (session.finishing ??= this.finish(session, reason));
   }
 
   private checkToken(uid: string, token: string): void {
@@ -152,9 +175,10 @@ export class SessionService {
     if (connection.closed) this.linkLost(connection);
   }
 
-  private grant(session: LocalSession, sessionExpired: boolean): SessionGrant {
+  private async grant(session: LocalSession, sessionExpired: boolean): Promise<SessionGrant> {
     const { heartbeat } = this.ctx.config;
     return {
+      inboxDropped: await this.ctx.store.inboxDropCount(session.uid),
       sessionId: session.sessionId,
       sessionExpired,
       heartbeatIntervalMs: heartbeat.intervalMs,
@@ -199,6 +223,3 @@ export class SessionService {
   }
 }
 
-function merge(a: Replay, b: Replay): Replay {
-  return { frames: [...a.frames, ...b.frames], lastSeq: new Map([...a.lastSeq, ...b.lastSeq]) };
-}

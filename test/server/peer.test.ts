@@ -1,5 +1,6 @@
 /** Peer messages: inbox with seq, cumulative ack, replay on resume, offline storage, bounds, de-dup. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { delayedStore } from './delayed-store.js';
 import { Harness, until } from './helpers.js';
 
 const h = new Harness();
@@ -160,6 +161,26 @@ describe('R5.2 in-flight messages', () => {
     await pump;
     const got = await client.collect((f) => f.t === 'peer.msg', sent);
     expect(got.map((f) => f.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+  });
+});
+
+describe('R5.2 acknowledgements', () => {
+  it('R5.2 an ack past what the socket was given is clamped: the undelivered message is replayed on resume', async () => {
+    // The store has the message at once, but answers the append 150 ms late: meanwhile bob acks a
+    // seq he was never given and his socket goes away, so the message never reaches him live.
+    const server = await h.server({ store: delayedStore({ seed: 9, maxDelayMs: 0, slowAnswers: { appendToInbox: 150 } }) });
+    const alice = await h.login(server, 'alice');
+    const bob = await h.login(server, 'bob');
+    const sent = alice.client.ok(send('bob', 'm1'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    bob.client.send({ t: 'peer.ack', seq: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    bob.client.terminate();
+    expect(await sent).toEqual({ hasPeerReceived: false });
+    const { client, res } = await h.resume(server, 'bob', bob.grant.sessionId as string, { peerSeq: 0 });
+    expect(res.ok).toBe(true);
+    const got = await client.collect((f) => f.t === 'peer.msg', 1);
+    expect(got.map((f) => [f.seq, f.msgId, f.offline])).toEqual([[1, 'm1', true]]);
   });
 });
 

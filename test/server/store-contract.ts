@@ -84,13 +84,54 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
         const m = await store.appendToChannel({ channel: 'r', msgId: `m${i}`, from: i === 5 ? 'a' : 'b', text: '', ts: 1000 * i }, hb);
         expect(m.seq).toBe(i);
       }
-      const ids = async (q: Parameters<RtmStore['channelHistory']>[1]) => (await store.channelHistory('r', q)).map((m) => m.msgId);
+      const ids = async (q: Parameters<RtmStore['channelHistory']>[1]) => (await store.channelHistory('r', q)).messages.map((m) => m.msgId);
       expect(await ids({ afterSeq: 0, sinceTs: 0, max: 100 })).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
       expect(await ids({ afterSeq: 2, sinceTs: 0, max: 2 })).toEqual(['m5', 'm6']);
       expect(await ids({ afterSeq: 0, sinceTs: 4000, max: 100, excludeFrom: 'a' })).toEqual(['m4', 'm6']);
-      expect(await store.channelHistory('nowhere', { afterSeq: 0, sinceTs: 0, max: 5 })).toEqual([]);
+      expect(await store.channelHistory('nowhere', { afterSeq: 0, sinceTs: 0, max: 5 })).toEqual({ messages: [], skipped: 0, truncatedBy: null });
       expect(await store.lastChannelSeq('r')).toBe(6);
       expect(await store.lastChannelSeq('nowhere')).toBe(0);
+    });
+
+    it('R11.1 channel history says what its bounds left out: by count, by age, by history already trimmed', async () => {
+      await fresh();
+      const hb = { maxMessages: 100, maxAgeMs: 10_000 };
+      for (let i = 1; i <= 6; i++) {
+        await store.appendToChannel({ channel: 'r', msgId: `m${i}`, from: i === 5 ? 'a' : 'b', text: '', ts: 1000 * i }, hb);
+      }
+      const page = (q: Parameters<RtmStore['channelHistory']>[1]) => store.channelHistory('r', q);
+      expect(await page({ afterSeq: 0, sinceTs: 0, max: 100 })).toMatchObject({ skipped: 0, truncatedBy: null });
+      // m3, m4 (m1, m2 are at or before the position; m5 is a's own and not a's loss)
+      expect(await page({ afterSeq: 2, sinceTs: 0, max: 1, excludeFrom: 'a' })).toMatchObject({ skipped: 2, truncatedBy: 'REPLAY_CAP' });
+      expect(await page({ afterSeq: 1, sinceTs: 3500, max: 10, excludeFrom: 'a' })).toMatchObject({ skipped: 2, truncatedBy: 'REPLAY_WINDOW' });
+      expect(await page({ afterSeq: 6, sinceTs: 0, max: 10 })).toEqual({ messages: [], skipped: 0, truncatedBy: null });
+      // Aged out of the store itself: an append much later trims m1–m6.
+      await store.appendToChannel({ channel: 'r', msgId: 'm7', from: 'b', text: '', ts: 100_000 }, hb);
+      expect(await page({ afterSeq: 4, sinceTs: 0, max: 10 })).toMatchObject({ skipped: 2, truncatedBy: 'REPLAY_WINDOW' });
+    });
+
+    it('R11.2 an epoch names the store\'s history and stays the same for its life', async () => {
+      await fresh();
+      const epoch = await store.epoch();
+      expect(epoch).toMatch(/^.{8,64}$/);
+      expect(await store.epoch()).toBe(epoch);
+      const other = await makeStore();
+      try {
+        expect(await other.epoch()).not.toBe(epoch);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('R11.1 counts the messages meant for a uid that were refused or aged out', async () => {
+      await fresh();
+      const tight = { maxMessages: 2, maxAgeMs: 10_000 };
+      expect(await store.inboxDropCount('b')).toBe(0);
+      for (let i = 1; i <= 3; i++) await store.appendToInbox({ msgId: `m${i}`, from: 'a', to: 'b', text: '', ts: 1000 }, tight);
+      expect(await store.inboxDropCount('b')).toBe(1);
+      await store.expireInboxes(50_000, 10_000);
+      expect(await store.inboxDropCount('b')).toBe(3);
+      expect(await store.inboxDropCount('a')).toBe(0);
     });
 
     it('attributes: set replaces, get copies, delete drops', async () => {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type {
+  ChannelHistoryPage,
   ChannelHistoryQuery,
   EndedSession,
   InboxAppendResult,
@@ -18,6 +19,8 @@ import type {
 interface Inbox {
   nextSeq: number;
   messages: StoredPeerMessage[];
+  /** Messages for this uid refused (inbox full) or dropped unread (aged out), ever. */
+  dropped: number;
 }
 
 interface ChannelState {
@@ -111,11 +114,15 @@ export class MemoryStore implements RtmStore {
   ): Promise<InboxAppendResult> {
     let inbox = this.inboxes.get(message.to);
     if (!inbox) {
-      inbox = { nextSeq: 1, messages: [] };
+      inbox = { nextSeq: 1, messages: [], dropped: 0 };
       this.inboxes.set(message.to, inbox);
     }
     const expired = dropOlderThan(inbox.messages, message.ts - bounds.maxAgeMs);
-    if (inbox.messages.length >= bounds.maxMessages) return { stored: null, reason: 'INBOX_FULL', expired };
+    inbox.dropped += expired.length;
+    if (inbox.messages.length >= bounds.maxMessages) {
+      inbox.dropped += 1;
+      return { stored: null, reason: 'INBOX_FULL', expired };
+    }
     const stored: StoredPeerMessage = { ...message, seq: inbox.nextSeq++ };
     inbox.messages.push(stored);
     return { stored, expired };
@@ -124,6 +131,10 @@ export class MemoryStore implements RtmStore {
   async readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]> {
     const messages = this.inboxes.get(uid)?.messages ?? [];
     return messages.filter((m) => m.seq > afterSeq);
+  }
+
+  async inboxDropCount(uid: string): Promise<number> {
+    return this.inboxes.get(uid)?.dropped ?? 0;
   }
 
   async ackInbox(uid: string, upToSeq: number): Promise<void> {
@@ -142,7 +153,11 @@ export class MemoryStore implements RtmStore {
 
   async expireInboxes(now: number, maxAgeMs: number): Promise<StoredPeerMessage[]> {
     const dropped: StoredPeerMessage[] = [];
-    for (const inbox of this.inboxes.values()) dropped.push(...dropOlderThan(inbox.messages, now - maxAgeMs));
+    for (const inbox of this.inboxes.values()) {
+      const expired = dropOlderThan(inbox.messages, now - maxAgeMs);
+      inbox.dropped += expired.length;
+      dropped.push(...expired);
+    }
     return dropped;
   }
 
@@ -224,16 +239,33 @@ export class MemoryStore implements RtmStore {
     return (this.channels.get(channel)?.nextSeq ?? 1) - 1;
   }
 
-  async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<StoredChannelMessage[]> {
-    const history = this.channels.get(channel)?.history ?? [];
+  async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage> {
+    const state = this.channels.get(channel);
+    const history = state?.history ?? [];
     const picked: StoredChannelMessage[] = [];
     // Newest first until enough, then reverse: the most recent `max`, oldest first.
-    for (let i = history.length - 1; i >= 0 && picked.length < query.max; i--) {
+    let i = history.length - 1;
+    for (; i >= 0 && picked.length < query.max; i--) {
       const m = history[i]!;
       if (m.seq <= query.afterSeq || m.ts < query.sinceTs) break;
       if (m.from !== query.excludeFrom) picked.push(m);
     }
-    return picked.reverse();
+    // What the bounds left out: others' messages after afterSeq past the cap or the window…
+    let beyondCap = 0;
+    let beyondWindow = 0;
+    for (; i >= 0; i--) {
+      const m = history[i]!;
+      if (m.seq <= query.afterSeq) break;
+      if (m.from === query.excludeFrom) continue;
+      if (m.ts < query.sinceTs) beyondWindow++;
+      else beyondCap++;
+    }
+    // …and messages after afterSeq that the history had already dropped by age.
+    const oldestKept = history[0]?.seq ?? state?.nextSeq ?? 1;
+    const trimmed = i < 0 ? Math.max(0, oldestKept - query.afterSeq - 1) : 0;
+    const skipped = beyondCap + beyondWindow + trimmed;
+    const truncatedBy = skipped === 0 ? null : beyondCap > 0 ? 'REPLAY_CAP' : 'REPLAY_WINDOW';
+    return { messages: picked.reverse(), skipped, truncatedBy };
   }
 
   // ---- attributes ----

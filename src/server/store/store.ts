@@ -57,6 +57,19 @@ export interface ChannelHistoryQuery {
   max: number;
 }
 
+/** Why a replay of channel history left out messages the member had not seen (R11.1). */
+export type ReplayTruncation = 'REPLAY_CAP' | 'REPLAY_WINDOW';
+
+/** What `channelHistory` answers: the messages, and what the bounds of the query left out. */
+export interface ChannelHistoryPage {
+  /** Oldest first. */
+  messages: StoredChannelMessage[];
+  /** Messages from others after `afterSeq` that the query's bounds left out (upper bound when history was already trimmed). */
+  skipped: number;
+  /** The bound that left them out: the count (`max`) or the age (`sinceTs`, or history already trimmed by age). */
+  truncatedBy: ReplayTruncation | null;
+}
+
 /** The remembered answer to a send, so that a retry gets the same answer (R5.5). */
 export type SendOutcome = { ok: true; data: unknown } | { ok: false; code: string; message: string };
 
@@ -91,6 +104,12 @@ export interface RtmStore {
   ): Promise<InboxAppendResult>;
   /** Messages with seq > afterSeq, oldest first. */
   readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]>;
+  /**
+   * How many messages meant for `uid` were never stored or were dropped unread (inbox full,
+   * aged out), counted for the life of the store: a client compares two readings to learn what
+   * its absence cost (R11.1).
+   */
+  inboxDropCount(uid: string): Promise<number>;
   /** Cumulative acknowledgement: drops every message with seq ≤ upToSeq. */
   ackInbox(uid: string, upToSeq: number): Promise<void>;
   clearInbox(uid: string): Promise<void>;
@@ -115,7 +134,7 @@ export interface RtmStore {
     message: Omit<StoredChannelMessage, 'seq'>,
     bounds: { maxMessages: number; maxAgeMs: number },
   ): Promise<StoredChannelMessage>;
-  channelHistory(channel: string, query: ChannelHistoryQuery): Promise<StoredChannelMessage[]>;
+  channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage>;
   /** The seq of the channel's latest message; 0 before the first. */
   lastChannelSeq(channel: string): Promise<number>;
 
