@@ -38,7 +38,10 @@ export type LinkEvent =
   | { type: 'LINK_UP'; sessionExpired: boolean }
   /** The socket closed or its heartbeat went unanswered. */
   | { type: 'LINK_DOWN' }
-  /** The server refused the login (`code` is an RtmError code: INVALID_TOKEN, TOKEN_EXPIRED, …). */
+  /**
+   * The server refused the login (`code` is an RtmError code: INVALID_TOKEN, TOKEN_EXPIRED, …),
+   * or refused a resume for a token it will never accept (INVALID_TOKEN).
+   */
   | { type: 'LOGIN_REJECTED'; code: string }
   /** A resume was refused because the token expired; the session itself lives on (R3.6). */
   | { type: 'TOKEN_EXPIRED' }
@@ -81,6 +84,8 @@ export const connectionMachine = setup({
   },
   guards: {
     tokenHadExpired: ({ event }) => event.type === 'LOGIN_REJECTED' && event.code === 'TOKEN_EXPIRED',
+    /** Refused for good, not merely expired (an expired token is renewed while the session lives on, R3.6). */
+    tokenRefused: ({ event }) => event.type === 'LOGIN_REJECTED' && event.code !== 'TOKEN_EXPIRED',
     serverEndedPresence: ({ event }) => event.type === 'LINK_UP' && event.sessionExpired,
     tokenExpiryNotYetAnnounced: ({ context }) => !context.tokenExpiryAnnounced,
   },
@@ -186,6 +191,11 @@ export const connectionMachine = setup({
               { guard: 'serverEndedPresence', target: 'linkUp', actions: 'restoreSession' },
               { target: 'linkUp' },
             ],
+            LOGIN_REJECTED: {
+              guard: 'tokenRefused',
+              target: '#connection.DISCONNECTED',
+              actions: { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } },
+            },
           },
         },
       },
@@ -227,6 +237,11 @@ export const connectionMachine = setup({
       on: {
         TOKEN_EXPIRED: { guard: 'tokenExpiryNotYetAnnounced', actions: ['markTokenExpiryAnnounced', 'emitTokenExpired'] },
         RENEW_TOKEN: { actions: 'passRenewedTokenToLink' },
+        LOGIN_REJECTED: {
+          guard: 'tokenRefused',
+          target: 'DISCONNECTED',
+          actions: { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } },
+        },
         KICKED: { target: 'ABORTED', actions: 'recordKickReason' },
         LOGOUT: { target: 'DISCONNECTED', actions: { type: 'recordReason', params: { reason: 'LOGOUT' } } },
       },

@@ -4,14 +4,18 @@
  */
 export { RtmClient, RtmChannel, WS_CLIENT_OPTIONS } from './client/index.js';
 export type {
+  ChannelRecoveryReport,
   ConnectionActor,
   MessageProps,
   PeerMessageDropped,
+  RecoveryLoss,
+  RecoveryReport,
   RtmChannelEvents,
   RtmClientEvents,
   RtmClientOptions,
   RtmMessage,
   SendMessageOptions,
+  StreamRecovery,
   WebSocketConstructor,
   WebSocketLike,
 } from './client/index.js';

@@ -4,7 +4,7 @@
  * object carries the app's calls and events.
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
-import type { ChannelMessageFrame, ServerFrame } from '../protocol/index.js';
+import type { ChannelMessageFrame, ResponseFrame, ServerFrame } from '../protocol/index.js';
 import { TypedEmitter } from './emitter.js';
 import type { Answer, RequestBody } from './outbox.js';
 import { ChannelJoinResult, ChannelMembersResult } from './responses.js';
@@ -19,11 +19,11 @@ export interface RtmChannelEvents {
 
 /** What a channel needs from its client. */
 export interface ChannelHost {
-  request(body: RequestBody): Promise<Answer>;
+  request(body: RequestBody, options?: { onAnswer?: (response: ResponseFrame) => void }): Promise<Answer>;
   /** Throws NOT_LOGGED_IN when there is no login. */
   ensureLoggedIn(): void;
   isJoined(channelId: string): boolean;
-  markJoined(channelId: string, historySeq: number | undefined): void;
+  markJoined(channelId: string, historySeq: number | undefined, epoch?: string): void;
   markLeft(channelId: string): void;
   newMessageId(): string;
 }
@@ -49,9 +49,18 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
     if (this.joining || this.joined) throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already joined ${this.channelId}`);
     this.joining = true;
     try {
-      const answer = await this.host.request({ t: 'channel.join', channel: this.channelId });
-      const result = ChannelJoinResult.safeParse(answer.data);
-      this.host.markJoined(this.channelId, result.success ? (result.data.seq ?? result.data.lastSeq) : undefined);
+      // Joined as the answer is read: live messages and member events may follow it in the
+      // same WebSocket message, and they are this member's (R5.3).
+      await this.host.request(
+        { t: 'channel.join', channel: this.channelId },
+        {
+          onAnswer: (response) => {
+            if (!response.ok) return;
+            const result = ChannelJoinResult.safeParse(response.data);
+            this.host.markJoined(this.channelId, result.success ? result.data.seq : undefined, result.success ? result.data.epoch : undefined);
+          },
+        },
+      );
     } catch (error) {
       // A join that was in flight when the link broke and got through the first time.
       if (error instanceof RtmError && error.code === RtmErrorCode.ALREADY_JOINED && this.wasRetried(error)) {

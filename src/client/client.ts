@@ -9,14 +9,15 @@ import { connectionMachine, type LinkEvent, type LinkInput } from '../../machine
 import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.js';
 import { resolveTiming, type Timing } from '../../machines/timing.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
-import type { ChannelMessageFrame, PeerMessageFrame, ServerFrame } from '../protocol/index.js';
+import type { ChannelMessageFrame, PeerMessageFrame, ServerFrame, SessionGrant } from '../protocol/index.js';
 import { RtmChannel, type ChannelHost } from './channel.js';
 import { TypedEmitter } from './emitter.js';
 import { InboxTracker } from './inbox-tracker.js';
 import { Link } from './link.js';
 import { linkActor, type AnyActorSystem } from './link.actor.js';
 import { Outbox, type RequestBody } from './outbox.js';
-import { AttributesResult, PeerSendResult, PresenceResult } from './responses.js';
+import { RecoveryCollector, type RecoveryReport } from './recovery.js';
+import { AttributesResult, ChannelJoinResult, PeerSendResult, PresenceResult } from './responses.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { MessageProps, PeerMessageDropped, RtmMessage, SendMessageOptions } from './types.js';
 import {
@@ -45,6 +46,8 @@ export interface RtmClientEvents {
   TokenExpired: () => void;
   /** A stored peer message this client sent was dropped by the inbox bound (R5.1: never silently). */
   PeerMessageDropped: (dropped: PeerMessageDropped) => void;
+  /** After every reconnect, once: what the replay delivered and what, if anything, was lost (R11.1). */
+  Recovered: (report: RecoveryReport) => void;
 }
 
 /**
@@ -89,6 +92,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   private rejectionCode: string | null = null;
   private serverClockOffset = 0;
   private ackScheduled = false;
+  /** The server history the sequences count in (R11.2); null before the first grant. */
+  private epoch: string | null = null;
+  /** The inbox's drop counter at the last grant (see SessionGrant.inboxDropped). */
+  private inboxDroppedSeen = 0;
+  /** The report of the reconnect in progress (R11.1), from its grant until it is emitted. */
+  private recovery: RecoveryCollector | null = null;
+  /** The rejoins of a restore (R4.4), which the report waits for. */
+  private restoring: Array<Promise<unknown>> = [];
   private messageCounter = 0;
   private readonly channelHost: ChannelHost;
 
@@ -104,7 +115,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     }
     this.outbox = new Outbox((frame) => this.link?.transmit(frame) ?? false, this.timing.requestTimeoutMs);
     this.channelHost = {
-      request: (body) => this.outbox.request(body),
+      request: (body, options) => this.outbox.request(body, options),
       ensureLoggedIn: () => this.ensureLoggedIn(),
       isJoined: (channelId) => this.joined.has(channelId),
       markJoined: (channelId, seq) => {
@@ -141,6 +152,8 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     }
     this.rejectionCode = null;
     this.tracker.reset();
+    this.epoch = null;
+    this.recovery = null;
     const done = new Promise<void>((resolve, reject) => {
       this.pendingLogin = { resolve, reject };
     });
@@ -226,11 +239,11 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       { url: this.options.url, uid: input.uid, token: input.token, timing: input.timing, WebSocket: this.options.WebSocket },
       {
         resumePoint: () => this.tracker.resumePoint(this.joined),
-        onGranted: (grant, viaLogin) => {
-          this.serverClockOffset = grant.serverTime - Date.now();
-          if (viaLogin) this.tracker.resetPeer();
+        onGranted: (grant, how) => this.granted(grant, how),
+        onReady: () => {
+          this.outbox.linkUp();
+          this.reportRecoveryWhenReplayed();
         },
-        onReady: () => this.outbox.linkUp(),
         onLost: () => this.outbox.linkDown(),
         onFrame: (frame) => this.route(frame),
         report: (event) => {
@@ -243,12 +256,65 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     return link;
   }
 
+  /**
+   * A login or resume was granted. A grant from a server whose history is another (new epoch,
+   * R11.2) resets every sequence baseline, so that its messages are not taken for duplicates.
+   * Every grant but a login's first starts a recovery report (R11.1).
+   */
+  private granted(grant: SessionGrant, how: { fresh: boolean; sessionExpired: boolean }): void {
+    this.serverClockOffset = grant.serverTime - Date.now();
+    const newEpoch = this.epoch !== null && grant.epoch !== this.epoch;
+    this.epoch = grant.epoch;
+    if (newEpoch) this.tracker.newEpoch();
+    else if (how.fresh) this.tracker.resetPeer();
+    const dropped = newEpoch || how.fresh ? 0 : Math.max(0, grant.inboxDropped - this.inboxDroppedSeen);
+    this.inboxDroppedSeen = grant.inboxDropped;
+    this.emitRecovery(); // one still waiting for rejoins that a new cut interrupted
+    if (how.fresh) return;
+    const session = newEpoch ? 'NEW_EPOCH' : how.sessionExpired ? 'PRESENCE_EXPIRED' : 'RESUMED';
+    const silent = this.connectionState === ConnectionState.CONNECTED;
+    this.recovery = new RecoveryCollector(session, silent, [...this.joined], dropped);
+    for (const truncation of grant.recovery?.channels ?? []) this.recovery.channelTruncated(truncation.channel, truncation);
+  }
+
+  /**
+   * The replay of a grant follows it in the same WebSocket message, and so do the replays of
+   * the rejoins after their answers: once those are read (a microtask later), the report is whole.
+   */
+  private reportRecoveryWhenReplayed(): void {
+    const recovery = this.recovery;
+    if (!recovery) return;
+    const rejoins = this.restoring;
+    this.restoring = [];
+    void Promise.allSettled(rejoins).then(() => {
+      if (this.recovery === recovery) this.emitRecovery();
+    });
+  }
+
+  private emitRecovery(): void {
+    const recovery = this.recovery;
+    if (!recovery) return;
+    this.recovery = null;
+    this.emit('Recovered', recovery.report());
+  }
+
   /** R4.4: the server forgot the presence session; rejoin the app's channels and re-send attributes. */
   private restoreSession(): void {
     for (const channel of this.joined) {
-      this.outbox
-        .request({ t: 'channel.join', channel, lastSeq: this.tracker.channelSeq(channel) ?? 0 }, { urgent: true })
+      const rejoin = this.outbox
+        .request(
+          { t: 'channel.join', channel, lastSeq: this.tracker.channelSeq(channel) ?? 0 },
+          {
+            urgent: true,
+            onAnswer: (response) => {
+              const result = response.ok ? ChannelJoinResult.safeParse(response.data) : undefined;
+              const truncation = result?.success ? result.data.recovery : undefined;
+              if (truncation) this.recovery?.channelTruncated(channel, truncation);
+            },
+          },
+        )
         .catch(() => undefined); // ALREADY_JOINED: the server had kept us; nothing to restore
+      this.restoring.push(rejoin);
     }
     if (this.attributes) {
       this.outbox.request({ t: 'attrs.set', attrs: this.attributes }, { urgent: true }).catch(() => undefined);
@@ -277,6 +343,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const fresh = this.tracker.acceptPeer(frame);
     this.scheduleAck();
     if (!fresh) return;
+    if (frame.offline) this.recovery?.peerDelivered();
     this.emit('MessageFromPeer', { text: frame.text }, frame.from, {
       serverReceivedTs: frame.ts,
       isOfflineMessage: frame.offline,
@@ -291,6 +358,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const joinedAt = this.joinedAt.get(frame.channel);
     if (frame.historical && joinedAt !== undefined && frame.ts < joinedAt) return;
     if (!this.tracker.acceptChannel(frame)) return;
+    if (frame.historical) this.recovery?.channelDelivered(frame.channel);
     channel.deliverMessage(frame);
   }
 
@@ -317,6 +385,8 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       this.joined.clear();
       this.joinedAt.clear();
       this.attributes = null;
+      this.recovery = null;
+      this.restoring = [];
     }
     this.emit('ConnectionStateChanged', state, reason);
     const pending = this.pendingLogin;

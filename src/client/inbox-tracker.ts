@@ -2,7 +2,9 @@
  * What the client has already received, so that a resume starts where it left off and a
  * replayed or re-sent message is delivered once (R5.1–R5.4). Peer messages are numbered per
  * inbox, channel messages per channel; a sequence at or below the last one seen is a duplicate.
- * Message ids are remembered too, for a fresh login whose inbox numbering is unknown.
+ * Message ids are remembered too (a bounded number), for what sequence numbers cannot tell: a
+ * fresh login whose inbox numbering is unknown, and a server with a new history (epoch, R11.2)
+ * that numbers from 1 again and may carry a retry of a message the old one had delivered.
  */
 import type { ChannelMessageFrame, PeerMessageFrame } from '../protocol/index.js';
 import type { ResumePoint } from './link.js';
@@ -13,6 +15,7 @@ export class InboxTracker {
   private peerSeq = 0;
   private readonly channelSeqs = new Map<string, number>();
   private readonly recentPeerIds = new Set<string>();
+  private readonly recentChannelIds = new Set<string>();
 
   /** True when the peer message is new; records it. */
   acceptPeer(frame: PeerMessageFrame): boolean {
@@ -22,11 +25,7 @@ export class InboxTracker {
       return false;
     }
     this.peerSeq = frame.seq;
-    this.recentPeerIds.add(key);
-    if (this.recentPeerIds.size > REMEMBERED_IDS) {
-      const oldest = this.recentPeerIds.values().next().value;
-      if (oldest !== undefined) this.recentPeerIds.delete(oldest);
-    }
+    remember(this.recentPeerIds, key);
     return true;
   }
 
@@ -35,6 +34,9 @@ export class InboxTracker {
     const last = this.channelSeqs.get(frame.channel);
     if (last !== undefined && frame.seq <= last) return false;
     this.channelSeqs.set(frame.channel, frame.seq);
+    const key = `${frame.channel}\n${frame.from}\n${frame.msgId}`;
+    if (this.recentChannelIds.has(key)) return false;
+    remember(this.recentChannelIds, key);
     return true;
   }
 
@@ -52,6 +54,15 @@ export class InboxTracker {
     if (seq !== undefined && (last === undefined || seq > last)) this.channelSeqs.set(channel, seq);
   }
 
+  /**
+   * The server's history is not the one these sequences count in (a restart, R11.2): every
+   * sequence starts again; the remembered ids stay, to catch a message both histories carry.
+   */
+  newEpoch(): void {
+    this.peerSeq = 0;
+    this.channelSeqs.clear();
+  }
+
   channelLeft(channel: string): void {
     this.channelSeqs.delete(channel);
   }
@@ -65,11 +76,20 @@ export class InboxTracker {
     this.peerSeq = 0;
     this.channelSeqs.clear();
     this.recentPeerIds.clear();
+    this.recentChannelIds.clear();
   }
 
   resumePoint(joined: Iterable<string>): ResumePoint {
     const channels: ResumePoint['channels'] = [];
     for (const channel of joined) channels.push({ channel, seq: this.channelSeqs.get(channel) ?? 0 });
     return { peerSeq: this.peerSeq, channels };
+  }
+}
+
+function remember(ids: Set<string>, key: string): void {
+  ids.add(key);
+  if (ids.size > REMEMBERED_IDS) {
+    const oldest = ids.values().next().value;
+    if (oldest !== undefined) ids.delete(oldest);
   }
 }

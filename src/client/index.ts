@@ -3,6 +3,7 @@ export type { ConnectionActor, RtmClientEvents, RtmClientOptions } from './clien
 export { RtmChannel } from './channel.js';
 export type { RtmChannelEvents } from './channel.js';
 export type { MessageProps, PeerMessageDropped, RtmMessage, SendMessageOptions } from './types.js';
+export type { ChannelRecoveryReport, RecoveryLoss, RecoveryReport, StreamRecovery } from './recovery.js';
 export { WS_CLIENT_OPTIONS } from './socket.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { redialPolicy } from './backoff.js';

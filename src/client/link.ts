@@ -25,8 +25,11 @@ export interface ResumePoint {
 export interface LinkHooks {
   /** Where a resume starts: the last sequences seen (R5.2, R5.3). */
   resumePoint(): ResumePoint;
-  /** A login or resume succeeded; called before the machine hears LINK_UP. `fresh` for a new login. */
-  onGranted(grant: SessionGrant, fresh: boolean): void;
+  /**
+   * A login or resume succeeded; called before the machine hears LINK_UP. `fresh` for the first
+   * login of this link; `sessionExpired` when the server no longer had the session (R4.4).
+   */
+  onGranted(grant: SessionGrant, how: { fresh: boolean; sessionExpired: boolean }): void;
   /** The machine has heard LINK_UP (and restored the session if needed): time to flush queued requests. */
   onReady(): void;
   /** The socket that was up is gone. */
@@ -100,7 +103,8 @@ export class Link {
   /** Logout or abort: say goodbye if logged in, close, stop every timer, never re-dial. */
   stop(): void {
     const wasUp = this.phase === 'up';
-    const wasKicked = this.phase === 'stopped';
+    // Kicked, or refused for good: the server has nothing to be told.
+    const serverEndedIt = this.phase === 'stopped' || this.phase === 'refused';
     this.phase = 'stopped';
     this.clearTimers();
     const socket = this.socket;
@@ -109,7 +113,7 @@ export class Link {
     socket?.close(1000);
     // Logged out while the link was down: one bounded, best-effort attempt to tell the server,
     // so that it ends the session now rather than at the end of the presence window (R7.1).
-    if (!wasUp && !wasKicked && this.sessionId !== null) void this.farewell(this.sessionId);
+    if (!wasUp && !serverEndedIt && this.sessionId !== null) void this.farewell(this.sessionId);
   }
 
   private async farewell(sessionId: string): Promise<void> {
@@ -224,21 +228,15 @@ export class Link {
     this.failures = 0;
     this.phase = 'up';
     this.startHeartbeat(grant);
-    this.hooks.onGranted(grant, fresh);
+    this.hooks.onGranted(grant, { fresh, sessionExpired });
     this.hooks.report({ type: 'LINK_UP', sessionExpired });
     if (this.phase === 'up') this.hooks.onReady();
   }
 
   private refused(code: string): void {
     const firstLogin = this.sessionId === null;
-    if (firstLogin) {
-      // R1.3: the machine goes DISCONNECTED and stops the link.
-      this.phase = 'refused';
-      this.clearTimers();
-      this.socket?.close(1000);
-      this.socket = null;
-      return this.hooks.report({ type: 'LOGIN_REJECTED', code });
-    }
+    // R1.3: the machine goes DISCONNECTED and stops the link.
+    if (firstLogin) return this.endRefused(code);
     if (code === RtmErrorCode.TOKEN_EXPIRED) {
       // R3.6: the session lives on; keep trying, the app may renew the token. A refusal of the
       // token the app has just replaced is old news: retry at once with the new one.
@@ -251,8 +249,23 @@ export class Link {
     } else if (code === RtmErrorCode.REJECTED) {
       this.halt();
       return this.hooks.report({ type: 'KICKED', reason: 'BANNED_BY_SERVER' });
+    } else if (code === RtmErrorCode.INVALID_TOKEN || code === RtmErrorCode.INVALID_ARGUMENT) {
+      // The token will never be accepted (a server with another secret, a renewal with a bad
+      // token): retrying cannot succeed, so the login ends with the server's reason rather than
+      // re-dialling unseen forever. The machine goes DISCONNECTED / LOGIN_FAILURE. A refusal of
+      // a token the app has just replaced says nothing about the new one: retry with it.
+      if (this.attemptToken === this.token) return this.endRefused(code);
+      this.failures = 0;
     }
     this.dropSocket();
+  }
+
+  private endRefused(code: string): void {
+    this.phase = 'refused';
+    this.clearTimers();
+    this.socket?.close(1000);
+    this.socket = null;
+    this.hooks.report({ type: 'LOGIN_REJECTED', code });
   }
 
   private startHeartbeat(grant: SessionGrant): void {

@@ -21,6 +21,8 @@ export interface Answer {
 
 interface Pending {
   frame: RequestFrame;
+  /** Called synchronously with the answer, before the promise settles (see `request`). */
+  onAnswer: ((response: ResponseFrame) => void) | undefined;
   resolve(answer: Answer): void;
   reject(error: RtmError): void;
   timer: ReturnType<typeof setTimeout>;
@@ -46,9 +48,14 @@ export class Outbox {
 
   /**
    * Sends `body` now if the link is open, otherwise queues it. `urgent` requests (the session
-   * restore of R4.4) go out as soon as a socket is up, ahead of everything queued.
+   * restore of R4.4) go out as soon as a socket is up, ahead of everything queued. `onAnswer`
+   * runs as the answer is read, before the frames that follow it in the same WebSocket message:
+   * state that those frames depend on (a channel now joined) is set there, not a microtask later.
    */
-  request(body: RequestBody, options: { urgent?: boolean } = {}): Promise<Answer> {
+  request(
+    body: RequestBody,
+    options: { urgent?: boolean; onAnswer?: (response: ResponseFrame) => void } = {},
+  ): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       const id = this.nextId++;
       const frame = { ...body, id } as RequestFrame;
@@ -56,7 +63,7 @@ export class Outbox {
         this.pending.delete(id);
         reject(new RtmError(RtmErrorCode.TIMEOUT, `no answer to ${body.t} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      const entry: Pending = { frame, resolve, reject, timer, sent: false, transmissions: 0 };
+      const entry: Pending = { frame, onAnswer: options.onAnswer, resolve, reject, timer, sent: false, transmissions: 0 };
       this.pending.set(id, entry);
       if (this.open || options.urgent) this.send(entry);
     });
@@ -79,6 +86,7 @@ export class Outbox {
     if (!entry) return; // timed out already, or answered twice
     this.pending.delete(response.id);
     clearTimeout(entry.timer);
+    entry.onAnswer?.(response);
     const resent = entry.transmissions > 1;
     if (response.ok) return entry.resolve({ data: response.data, resent });
     const error = new RtmError(response.code, response.message);

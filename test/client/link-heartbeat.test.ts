@@ -23,7 +23,7 @@ wss.on('connection', (ws) => {
     for (const line of String(data).split('\\n')) {
       const frame = JSON.parse(line);
       if (frame.t === 'login') {
-        const data = { sessionId: 's1', sessionExpired: false, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300, serverTime: Date.now() };
+        const data = { sessionId: 's1', sessionExpired: false, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300, serverTime: Date.now(), epoch: 'e1', sendRatePerSecond: 60, inboxDropped: 0 };
         ws.send(JSON.stringify({ t: 'res', id: frame.id, ok: true, data }));
       } else if (frame.t === 'ping') ws.send(JSON.stringify({ t: 'pong' }));
     }

@@ -140,6 +140,9 @@ async function perform(step: ModelStep, run: PathRun, index: number, path: Model
       proxy.restore();
       return;
     case 'LOGIN_REJECTED':
+      // While the link is down: the app renews with a token the server will never accept, and
+      // the resume that presents it is refused (R11: the login ends, LOGIN_FAILURE).
+      if (linkIsDown(step)) await run.client.renewToken('not-a-valid-token');
       proxy.restore();
       return;
     case 'LINK_DOWN':
