@@ -19,7 +19,7 @@ import {
   type EventObject,
   type InspectionEvent,
 } from 'xstate';
-import { connectionMachine, defaultTiming, sessionMachine, type SessionEvent } from '../../machines/index.js';
+import { connectionMachine, defaultTiming, scaleTiming, sessionMachine, type SessionEvent } from '../../machines/index.js';
 import { machineDefinition, type MachineDefinition } from '../../machines/definition.js';
 import {
   connectionStimuli,
@@ -218,6 +218,15 @@ describe('R10 machine definition JSON: createMachine round trip', () => {
     expect(printed(connectionMachine).context).toEqual({ timing: { ...defaultTiming }, uid: null, reason: null, tokenExpiryAnnounced: false });
     expect(printed(sessionMachine)).not.toHaveProperty('context');
     expect(printed(sessionMachine)).not.toHaveProperty('output');
+  });
+
+  it('R10 for another input the context and the delay values follow it (timing scaled ×0.1)', () => {
+    const definition = machineDefinition(connectionMachine, { input: { timing: scaleTiming(0.1) } });
+    expect(definition.delays).toEqual({ loginTimeout: 600, interruptionGrace: 400, presenceTimeout: 2600 });
+    expect((definition.context as { timing: unknown }).timing).toEqual(scaleTiming(0.1));
+    const session = machineDefinition(sessionMachine, { input: { uid: 'alice', sessionId: 's1', timing: scaleTiming(0.1) } });
+    expect(session.context).toMatchObject({ uid: 'alice', sessionId: 's1', endReason: null });
+    expect(session.delays).toEqual({ presenceTimeout: 3000 });
   });
 
   it('R10 a config with an inline function cannot be exported by name and says where it is', () => {
