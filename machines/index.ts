@@ -22,5 +22,7 @@ export type {
 } from './session.machine.js';
 export { ConnectionChangeReason, ConnectionState } from './reasons.js';
 export type { KickReason } from './reasons.js';
+export { machineDefinition } from './definition.js';
+export type { DefinitionOptions, MachineDefinition } from './definition.js';
 export { defaultTiming, resolveTiming, scaleTiming } from './timing.js';
 export type { Timing } from './timing.js';
