@@ -10,7 +10,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { encodeFrame, type ClientFrameOf } from '../protocol/index.js';
 import type { JoinAnswer, Replay } from './connection.js';
 import type { ServerContext } from './context.js';
-import { checkText, rememberedSend } from './guards.js';
+import { checkText, rememberedSend, takeSendToken } from './guards.js';
 import type { LocalSession } from './local-session.js';
 import type { StoredChannelMessage } from './store/store.js';
 import { SharedFrame } from './ws-frame.js';
@@ -94,8 +94,9 @@ export class ChannelService {
     const { channel, msgId, text } = frame;
     if (!session.channels.has(channel)) throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
     checkText(text);
-    if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
+    // The rate token is taken only by a send the server has not seen: a retry costs nothing.
     await rememberedSend(this.ctx, `c\n${session.uid}\n${msgId}`, async () => {
+      takeSendToken(session);
       const { limits, timing } = this.ctx.config;
       const stored = await this.ctx.store.appendToChannel(
         { channel, msgId, from: session.uid, text, ts: Date.now() },

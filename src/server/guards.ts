@@ -12,8 +12,17 @@ export function checkText(text: string): void {
 }
 
 /**
+ * Takes one of the user's send tokens, or refuses with TOO_OFTEN (R8). Called inside
+ * `rememberedSend`'s send, so that a retry the server remembers takes none (issue 11.2).
+ */
+export function takeSendToken(session: { rate: { take(): boolean } }): void {
+  if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
+}
+
+/**
  * Runs a send once per de-duplication key within the window: a retry (same sender, same msgId)
- * gets the first attempt's answer, success or error, and is not delivered again.
+ * gets the first attempt's answer, success or error, and is not delivered again. An error
+ * thrown by `send` (TOO_OFTEN, INTERNAL) is not remembered: a later retry runs afresh.
  */
 export async function rememberedSend<T>(ctx: ServerContext, key: string, send: () => Promise<T>): Promise<T> {
   const running = ctx.inflightSends.get(key);

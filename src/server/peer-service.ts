@@ -7,7 +7,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { encodeFrame, type ClientFrameOf, type PeerSendResult } from '../protocol/index.js';
 import { PEER_STREAM, type Replay } from './connection.js';
 import type { ServerContext } from './context.js';
-import { checkText, rememberedSend } from './guards.js';
+import { checkText, rememberedSend, takeSendToken } from './guards.js';
 import type { LocalSession } from './local-session.js';
 import type { StoredPeerMessage } from './store/store.js';
 
@@ -16,8 +16,11 @@ export class PeerService {
 
   async send(session: LocalSession, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
     checkText(frame.text);
-    if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
-    return rememberedSend(this.ctx, `p\n${session.uid}\n${frame.msgId}`, () => this.store(session.uid, frame));
+    // The rate token is taken only by a send the server has not seen: a retry costs nothing.
+    return rememberedSend(this.ctx, `p\n${session.uid}\n${frame.msgId}`, () => {
+      takeSendToken(session);
+      return this.store(session.uid, frame);
+    });
   }
 
   /**
