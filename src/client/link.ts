@@ -9,7 +9,7 @@ import type { Timing } from '../../machines/timing.js';
 import { RtmErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, SessionGrant, type ClientFrame, type ServerFrame } from '../protocol/index.js';
 import { redialPolicy, type RedialPolicy } from './backoff.js';
-import { FrameSocket, resolveWebSocket, type WebSocketConstructor } from './socket.js';
+import { FrameSocket, resolveWebSocket, type EncodedFrame, type WebSocketConstructor } from './socket.js';
 
 const defer: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
@@ -32,8 +32,8 @@ export interface LinkHooks {
   onGranted(grant: SessionGrant, how: { fresh: boolean; sessionExpired: boolean }): void;
   /** The machine has heard LINK_UP (and restored the session if needed): time to flush queued requests. */
   onReady(): void;
-  /** The socket that was up is gone. */
-  onLost(): void;
+  /** The socket that was up is gone; `closeCode` is the WebSocket's (1009: a message was too large). */
+  onLost(closeCode: number): void;
   /** Every frame for the application layer (responses, messages, member changes). */
   onFrame(frame: ServerFrame): void;
   /** Link events for the connection machine (`sendBack`). */
@@ -96,7 +96,7 @@ export class Link {
   }
 
   /** Sends a frame if the link is up; false otherwise (the caller keeps it queued). */
-  transmit(frame: ClientFrame): boolean {
+  transmit(frame: ClientFrame | EncodedFrame): boolean {
     return this.phase === 'up' && this.socket !== null && this.socket.send(frame);
   }
 
@@ -169,7 +169,7 @@ export class Link {
       this.socket = FrameSocket.open(ctor, this.options.url, {
         onOpen: () => this.authenticate(),
         onFrame: (frame) => this.receive(frame),
-        onClose: () => this.socketClosed(),
+        onClose: (code) => this.socketClosed(code),
       });
     } catch {
       this.attemptFailed();
@@ -294,7 +294,8 @@ export class Link {
     this.socketClosed();
   }
 
-  private socketClosed(): void {
+  /** `closeCode` as the socket reported it; 4000 when the client dropped the socket itself. */
+  private socketClosed(closeCode = 4000): void {
     this.socket = null;
     const was = this.phase;
     if (was === 'stopped' || was === 'refused' || was === 'waiting') return;
@@ -302,7 +303,7 @@ export class Link {
     if (was === 'up') {
       this.phase = 'waiting';
       this.lostAt = Date.now();
-      this.hooks.onLost();
+      this.hooks.onLost(closeCode);
       this.hooks.report({ type: 'LINK_DOWN' });
       // R3.1: re-dial at once (unless the report made the machine stop the link).
       if (this.phase === 'waiting') {

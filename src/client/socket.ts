@@ -1,17 +1,36 @@
 /**
  * The WebSocket underneath a link, seen through the small surface that browsers' WebSocket,
  * Node's global WebSocket and `ws` all share. Frames go out coalesced per tick (one WebSocket
- * message may carry several frames, see `joinFrames`) and come in decoded and validated.
+ * message may carry several frames, see `joinFrames`), split so that no message passes
+ * MAX_CLIENT_MESSAGE_BYTES or MAX_FRAMES_PER_MESSAGE, and come in decoded and validated.
  */
 import {
+  MAX_CLIENT_MESSAGE_BYTES,
+  MAX_FRAMES_PER_MESSAGE,
   SUBPROTOCOL,
   decodeServerFrame,
   encodeFrame,
   joinFrames,
   splitFrames,
+  utf8Length,
   type ClientFrame,
   type ServerFrame,
 } from '../protocol/index.js';
+
+/** A client frame already turned into text, with its size in UTF-8 bytes (what the server counts). */
+export interface EncodedFrame {
+  readonly text: string;
+  readonly bytes: number;
+}
+
+export function encodeOutgoing(frame: ClientFrame): EncodedFrame {
+  const text = encodeFrame(frame);
+  return { text, bytes: utf8Length(text) };
+}
+
+function isEncoded(frame: ClientFrame | EncodedFrame): frame is EncodedFrame {
+  return typeof (frame as EncodedFrame).text === 'string' && typeof (frame as EncodedFrame).bytes === 'number';
+}
 
 /** What the client needs from a WebSocket object. */
 export interface WebSocketLike {
@@ -84,6 +103,9 @@ const noop = () => undefined;
 /** One WebSocket speaking the RTM protocol. */
 export class FrameSocket {
   private outgoing: string[] = [];
+  /** UTF-8 size of each frame in `outgoing`, and their sum. */
+  private outgoingSizes: number[] = [];
+  private outgoingBytes = 0;
   private closed = false;
 
   constructor(
@@ -105,10 +127,16 @@ export class FrameSocket {
     return !this.closed && this.ws.readyState === OPEN;
   }
 
-  /** Queues a frame; everything queued in one tick leaves as one WebSocket message. */
-  send(frame: ClientFrame): boolean {
+  /**
+   * Queues a frame (or one the caller has encoded already, to measure it first); everything
+   * queued in one tick leaves as one WebSocket message, or as few as the limits allow.
+   */
+  send(frame: ClientFrame | EncodedFrame): boolean {
     if (!this.isOpen) return false;
-    this.outgoing.push(encodeFrame(frame));
+    const encoded = isEncoded(frame) ? frame : encodeOutgoing(frame);
+    this.outgoing.push(encoded.text);
+    this.outgoingSizes.push(encoded.bytes);
+    this.outgoingBytes += encoded.bytes;
     if (this.outgoing.length === 1) queueMicrotask(() => this.flush());
     return true;
   }
@@ -127,9 +155,33 @@ export class FrameSocket {
   }
 
   private flush(): void {
-    if (this.outgoing.length === 0) return;
-    const message = joinFrames(this.outgoing);
+    const frames = this.outgoing;
+    if (frames.length === 0) return;
+    const sizes = this.outgoingSizes;
+    // Each separator is one byte.
+    const total = this.outgoingBytes + frames.length - 1;
     this.outgoing = [];
+    this.outgoingSizes = [];
+    this.outgoingBytes = 0;
+    if (!this.isOpen) return;
+    if (total <= MAX_CLIENT_MESSAGE_BYTES && frames.length <= MAX_FRAMES_PER_MESSAGE) {
+      return this.write(joinFrames(frames)); // the usual case: one message a tick
+    }
+    let first = 0;
+    let bytes = sizes[0]!;
+    for (let i = 1; i < frames.length; i++) {
+      if (bytes + 1 + sizes[i]! > MAX_CLIENT_MESSAGE_BYTES || i - first >= MAX_FRAMES_PER_MESSAGE) {
+        this.write(joinFrames(frames.slice(first, i)));
+        first = i;
+        bytes = sizes[i]!;
+      } else {
+        bytes += 1 + sizes[i]!;
+      }
+    }
+    this.write(joinFrames(frames.slice(first)));
+  }
+
+  private write(message: string): void {
     if (!this.isOpen) return;
     try {
       this.ws.send(message);
@@ -159,6 +211,8 @@ export class FrameSocket {
     if (this.closed) return;
     this.closed = true;
     this.outgoing = [];
+    this.outgoingSizes = [];
+    this.outgoingBytes = 0;
     this.detach();
     this.handlers.onClose(code);
   }

@@ -10,6 +10,21 @@ export const ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 /** A whole frame, in bytes: the largest message plus its envelope. `ws` closes larger ones (1009). */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * The largest WebSocket message a client writes (frames coalesced in one tick are split to fit).
+ * The server's own limit (`limits.maxPayloadBytes`, 4 × MAX_FRAME_BYTES by default) is not
+ * announced, but no server can accept less than one whole frame, so a client that never writes
+ * more than one frame's worth in a message fits every server that accepts its frames.
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = MAX_FRAME_BYTES;
+/** Frames in one client WebSocket message: the server queues a message's requests at once. */
+export const MAX_FRAMES_PER_MESSAGE = 256;
+/**
+ * Requests a client keeps on one socket without their answer; the rest wait in order. The
+ * server closes a socket with more than 4096 requests waiting (MAX_PENDING_REQUESTS in
+ * src/server/connection.ts); a quarter of that leaves room for acks and the link's own frames.
+ */
+export const MAX_IN_FLIGHT_REQUESTS = 1024;
 /** Attribute keys are short identifiers; values are bounded text. */
 export const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
 export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024;
