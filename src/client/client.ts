@@ -113,7 +113,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     } catch (error) {
       throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, (error as Error).message);
     }
-    this.outbox = new Outbox((frame) => this.link?.transmit(frame) ?? false, this.timing.requestTimeoutMs);
+    this.outbox = new Outbox((encoded) => this.link?.transmit(encoded) ?? false, this.timing.requestTimeoutMs);
     this.channelHost = {
       request: (body, options) => this.outbox.request(body, options),
       ensureLoggedIn: () => this.ensureLoggedIn(),
@@ -239,12 +239,15 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       { url: this.options.url, uid: input.uid, token: input.token, timing: input.timing, WebSocket: this.options.WebSocket },
       {
         resumePoint: () => this.tracker.resumePoint(this.joined),
-        onGranted: (grant, how) => this.granted(grant, how),
+        onGranted: (grant, how) => {
+          this.outbox.paceSends(grant.sendRatePerSecond);
+          this.granted(grant, how);
+        },
         onReady: () => {
           this.outbox.linkUp();
           this.reportRecoveryWhenReplayed();
         },
-        onLost: () => this.outbox.linkDown(),
+        onLost: (closeCode) => this.outbox.linkDown(closeCode),
         onFrame: (frame) => this.route(frame),
         report: (event) => {
           if (event.type === 'LOGIN_REJECTED') this.rejectionCode = event.code;

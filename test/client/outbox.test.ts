@@ -11,9 +11,9 @@ beforeEach(() => {
   vi.useFakeTimers();
   wire = [];
   up = false;
-  outbox = new Outbox((frame) => {
+  outbox = new Outbox((encoded) => {
     if (!up) return false;
-    wire.push(frame);
+    wire.push(JSON.parse(encoded.text) as RequestFrame);
     return true;
   }, 1000);
 });
