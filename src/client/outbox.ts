@@ -125,7 +125,7 @@ export class Outbox {
       entry.timer = setTimeout(() => this.expire(entry), this.timeoutMs);
       this.pending.set(id, entry);
       if (entry.urgent) {
-        if (!this.transmitEntry(entry)) this.requeueAll();
+        if (!this.transmitEntry(entry)) this.requeue({ socketLost: false });
         return;
       }
       this.queue.push(entry);
@@ -152,7 +152,7 @@ export class Outbox {
     // did, the re-sent copy (same msgId) is free; if not, the copy pays. The copy is what the
     // pacer counts, so the lost transmission is given back.
     for (const entry of this.pending.values()) if (entry.state === 'sent' && entry.isSend) this.pacer.refund();
-    this.requeueAll();
+    this.requeue({ socketLost: true });
   }
 
   settle(response: ResponseFrame): void {
@@ -227,17 +227,22 @@ export class Outbox {
     return true;
   }
 
-  /** Rebuilds the queue from every request not on a socket (urgent ones first), in call order. */
-  private requeueAll(): void {
+  /**
+   * Rebuilds the queue, urgent requests first, then in call order: what waits, and with
+   * `socketLost` what was on the socket too (paced when re-sent, like everything queued).
+   */
+  private requeue({ socketLost }: { socketLost: boolean }): void {
     const urgent: Pending[] = [];
     const rest: Pending[] = [];
     for (const entry of this.pending.values()) {
-      if (entry.state === 'sent' && this.open) continue; // still on the open socket
-      if (entry.state === 'sent') entry.paced = entry.isSend;
-      entry.state = 'queued';
+      if (entry.state === 'sent') {
+        if (!socketLost) continue;
+        entry.state = 'queued';
+        entry.paced = entry.isSend;
+      }
       (entry.urgent ? urgent : rest).push(entry);
     }
-    if (!this.open) this.inFlight = 0;
+    if (socketLost) this.inFlight = 0;
     this.queue = urgent.concat(rest);
     this.head = 0;
   }
