@@ -27,7 +27,12 @@ export function toPlain(value: unknown, depthLimit = 10): unknown {
     if (ancestors.has(obj)) return '[Circular]';
     if (depth >= depthLimit) return '[…]';
     if (typeof obj.toJSON === 'function') {
-      const json = obj.toJSON();
+      let json: unknown;
+      try {
+        json = obj.toJSON();
+      } catch {
+        return '[unserialisable]';
+      }
       if (json !== obj) return visit(json, depth, key);
     }
     ancestors.add(obj);
