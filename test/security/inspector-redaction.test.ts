@@ -50,7 +50,7 @@ describe('12.3 secrets are redacted before anything leaves the process', () => {
         expect(login.event.token).toBe(REDACTED);
         expect(login.event.uid).not.toBe(REDACTED);
       }
-      const everything = `${viewer.frames.join("\n")}\n${await historyOf(relayUrl)}`;
+      const everything = `${viewer.frames.join('\n')}\n${await historyOf(relayUrl)}`;
       for (const secret of [token, token2, 'plain-secret-value', 'hunter2']) expect(everything).not.toContain(secret);
       // Flags that only mention a token stay readable.
       expect(everything).toContain('"tokenExpiryAnnounced":false');

@@ -4,7 +4,7 @@
  * nothing, raw producer and page sockets, and a second origin (another loopback port) that
  * serves a hostile page for Chromium.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { RtmClient } from '../../src/index.js';
@@ -142,4 +142,17 @@ export async function startOtherOrigin(html: string): Promise<{ url: string; clo
 /** http://HOST:PORT of the server, for HTTP requests to the inspector. */
 export function httpBase(server: RtmServer): string {
   return server.url.replace(/^ws:/, 'http:');
+}
+
+/** An HTTP request with any headers (fetch may not set Host); resolves status and body text. */
+export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }
