@@ -46,7 +46,7 @@ describe('12.3 secrets are redacted before anything leaves the process', () => {
       await waitFor(() => viewer.items.some(loginOf('reporter/')) && viewer.items.some(loginOf('stately/')) && viewer.items.some(loginOf('raw/')), 'every producer\'s LOGIN on the page');
       await waitFor(() => viewer.items.some((m) => m.type === '@xstate.snapshot' && m.sessionId === 'raw/x:0'), 'the raw snapshot');
       for (const prefix of ['reporter/', 'stately/', 'raw/']) {
-        const login = viewer.items.find(loginOf(prefix)) as { event: { token: string; uid: string } };
+        const login = viewer.items.find(loginOf(prefix)) as unknown as { event: { token: string; uid: string } };
         expect(login.event.token).toBe(REDACTED);
         expect(login.event.uid).not.toBe(REDACTED);
       }
@@ -70,7 +70,7 @@ describe('12.3 secrets are redacted before anything leaves the process', () => {
   it('12.3 the in-process observer redacts too (context and events of a local machine)', async () => {
     const standalone = await startInspectorServer({});
     try {
-      const actor = createActor(connectionMachine, { inspect: standalone.inspector.inspect }).start();
+      const actor = createActor(connectionMachine, { inspect: standalone.inspector.inspect, input: {} }).start();
       actor.send({ type: 'LOGIN', uid: 'alice', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl' });
       actor.stop();
       const history = JSON.stringify(standalone.inspector.relay.replay());
