@@ -19,6 +19,7 @@ import { fromInspectionEvent } from './convert.js';
 import { handleDemoRequest, type DemoHooks } from './demo.js';
 import { toInspectionMessage, type InspectionMessage, type PageFrame } from './messages.js';
 import { renderPage, renderSignInPage } from './page-html.js';
+import { jsonTextTooDeep } from './sanitize.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 export type { DemoHooks } from './demo.js';
@@ -93,9 +94,8 @@ function refuse(res: ServerResponse, status: number, message: string): void {
   res.end(`${message}\n`);
 }
 
-function decode(data: RawData): unknown {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-  return JSON.parse(text);
+function textOf(data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
 }
 
 /** A WebSocket close reason is at most 123 bytes. */
@@ -127,9 +127,16 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     ws.on('message', (data) => {
       if (refused) return;
       try {
+        const text = textOf(data);
+        // A batch adds one level; the exact per-message check follows in the relay.
+        if (jsonTextTooDeep(text, relay.maxDepth + 1)) {
+          refused = true;
+          ws.close(1008, `inspection message nested deeper than ${relay.maxDepth} levels`);
+          return;
+        }
         let value: unknown;
         try {
-          value = decode(data);
+          value = JSON.parse(text);
         } catch {
           refused = true;
           ws.close(1007, 'inspection frames are JSON');

@@ -16,7 +16,7 @@
  * Pages receive messages in batches, one per tick, so a burst costs one frame per page.
  */
 import type { ActorMessage, InspectionMessage, PageFrame } from './messages.js';
-import { sanitizeJson } from './sanitize.js';
+import { jsonTextTooDeep, sanitizeJson } from './sanitize.js';
 
 export interface Viewer {
   send(frame: PageFrame): void;
@@ -254,20 +254,25 @@ export class Relay {
     // Depth first: nothing below may walk the value recursively before it is known to be shallow.
     const checked = sanitizeJson(message, this.maxDepth);
     if (!checked.ok) return this.refuse(1008, `inspection message ${checked.reason}`);
+    let bytes = jsonBytes(message);
+    if (bytes === undefined) return this.refuse(1008, 'inspection message is not serialisable');
+    if (bytes > this.maxMessageBytes) return this.refuse(1009, `inspection message over ${this.maxMessageBytes} bytes`);
     if (message.type === '@xstate.actor' && typeof message.definition === 'string') {
       const definition = this.sanitizeDefinition(message.definition);
       if (!definition.ok) return definition;
       message.definition = definition.json;
+      bytes = jsonBytes(message) ?? bytes;
     }
-    const bytes = jsonBytes(message);
-    if (bytes === undefined) return this.refuse(1008, 'inspection message is not serialisable');
-    if (bytes > this.maxMessageBytes) return this.refuse(1009, `inspection message over ${this.maxMessageBytes} bytes`);
     this.qualify(message, source.label);
     this.store(message, bytes, source);
     return { ok: true };
   }
 
   private sanitizeDefinition(text: string): { ok: true; json: string | undefined } | { ok: false; closeCode: 1008; reason: string } {
+    if (jsonTextTooDeep(text, this.maxDepth)) {
+      this.refusedCount++;
+      return { ok: false, closeCode: 1008, reason: `machine definition nested deeper than ${this.maxDepth} levels` };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -50,3 +50,26 @@ export function sanitizeJson(root: unknown, maxDepth: number): SanitizeResult {
   }
   return { ok: true };
 }
+
+/**
+ * Whether JSON text nests deeper than `maxDepth` brackets, read without parsing it: parsing a
+ * 4 MiB frame of `[[[[…` would hold the event loop (and every RTM session) for half a second.
+ */
+export function jsonTextTooDeep(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -84,6 +84,33 @@ describe('12.1 hostile inspector frames', () => {
     expect(outcome.stateChanges).toEqual([]);
   });
 
+  it('12.1 a 4 MiB frame of nested brackets is refused before it is parsed, without holding the event loop', async () => {
+    server = await startServer();
+    const bystander = await startBystander(server);
+    const hostile = await openProducer(server.inspector!.relayUrl);
+    const levels = 2 * 1024 * 1024 - 16;
+    const frame = `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    // Parsing this takes about 600 ms on an idle machine; reading its depth stops at level 65.
+    let longestGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 5);
+    try {
+      hostile.ws.send(frame);
+      expect((await hostile.closed).code).toBe(1008);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(longestGap).toBeLessThan(250);
+    const outcome = await bystander.finish();
+    expect(outcome.missing).toEqual([]);
+    expect(outcome.stateChanges).toEqual([]);
+  });
+
   it('12.1 in-process actors with deep, cyclic or throwing context never make the observer throw; the step is shown cut', async () => {
     const inspector = await startInspectorServer({});
     try {
