@@ -43,12 +43,13 @@ const MAX_PRODUCER_PAYLOAD = 4 * 1024 * 1024;
 const MAX_VIEWER_BUFFER = 32 * 1024 * 1024;
 const MAX_SIGN_IN_BODY = 4096;
 
-/** Sent with every inspector response: no framing by other sites, no sniffing, no referrer. */
+/** Sent with every inspector response: no framing by other sites, no sniffing, no referrer to other sites. */
 const SAFE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'content-security-policy': "frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: Chromium then sends `Origin: null` with the sign-in form, which we refuse.
+  'referrer-policy': 'same-origin',
 } as const;
 
 export interface InspectorOptions {

@@ -4,6 +4,7 @@
  * header or a cookie, never in a printed URL or a page URL.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { launchBrowser, watchErrors } from '../inspector/browser.js';
 import type { InspectionMessage } from '../../inspector/server/index.js';
 import type { RtmServer } from '../../src/server/index.js';
 import { httpBase, openProducer, openViewer, rawRequest, refusedUpgrade, startBystander, startServer, waitFor } from './inspector-rig.js';
@@ -76,6 +77,28 @@ describe('12 inspector identities and the access token', () => {
     // A cross-origin form cannot sign a browser in (login CSRF): Origin is checked first.
     const foreign = await rawRequest(`${base}/inspector/session`, { method: 'POST', headers: { origin: 'http://127.0.0.1:1', 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=ops-secret' });
     expect(foreign.status).toBe(403);
+    const outcome = await bystander.finish();
+    expect(outcome.missing).toEqual([]);
+    expect(outcome.stateChanges).toEqual([]);
+  });
+
+  it('12 in Chromium, the sign-in form exchanges the token for the cookie and the page then follows the live stream', async () => {
+    server = await startServer({ inspectorAccessToken: 'ops-secret' });
+    const bystander = await startBystander(server);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      await page.goto(server.inspector!.pageUrl);
+      await page.locator('input[name="token"]').fill('ops-secret');
+      await Promise.all([page.waitForURL(/\/inspector$/), page.locator('button[type="submit"]').click()]);
+      // The page, its bundle and its live socket all authenticate with the cookie.
+      await page.locator('.actor-list li', { hasText: 'bystander-a' }).first().waitFor({ timeout: 20_000 });
+      expect(page.url()).not.toContain('ops-secret');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
     const outcome = await bystander.finish();
     expect(outcome.missing).toEqual([]);
     expect(outcome.stateChanges).toEqual([]);
