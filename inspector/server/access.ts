@@ -130,7 +130,8 @@ export type AccessDecision = { ok: true } | { ok: false; status: 401 | 403; mess
 export function checkHostAndOrigin(req: IncomingMessage, policy: AccessPolicy = {}): AccessDecision {
   const { allowedOrigins = [], allowedHosts = [] } = policy;
   if (!hostAllowed(req, allowedHosts)) {
-    return { ok: false, status: 403, message: `the inspector does not answer to Host '${req.headers.host ?? ''}' (allowed: IP addresses, localhost${allowedHosts.length ? `, ${allowedHosts.join(', ')}` : ''})` };
+    const listed = allowedHosts.length ? `, ${allowedHosts.join(', ')}` : '';
+    return { ok: false, status: 403, message: `the inspector does not answer to Host '${req.headers.host ?? ''}' (allowed: IP addresses, localhost${listed}; add names with allowedHosts or --inspector-allowed-host)` };
   }
   if (!originAllowed(req, allowedOrigins)) {
     return { ok: false, status: 403, message: `the inspector does not answer pages from origin '${req.headers.origin ?? req.headers['sec-fetch-site'] ?? ''}' (same origin only, or allowedOrigins)` };
