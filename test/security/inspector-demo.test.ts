@@ -2,7 +2,8 @@
  * Issue 12.4: the demo endpoints are no remote control. They are off unless asked for; they
  * refuse non-JSON and foreign requests, requests relayed by a proxy and foreign Host names; and
  * without the inspector's access token they act only for `demo-` uids, so nobody can mint a
- * token for `admin` or ban a real user. A ban can be lifted (`server.unban`).
+ * token for `admin` or ban a real user. A ban can be lifted (`server.unban`). The cross-origin
+ * `no-cors` ban from a page on another origin runs in Chromium in inspector-origin.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
