@@ -66,7 +66,7 @@ export async function mountDemo(slot: HTMLElement): Promise<void> {
   }
   const timing = demoTiming(sdk, config);
   const producer = createPageProducer();
-  const uidInput = h('input', { type: 'text', value: 'alice', 'aria-label': 'uid', class: 'demo-uid' });
+  const uidInput = h('input', { type: 'text', value: 'demo-alice', 'aria-label': 'uid', class: 'demo-uid' });
   const list = h('div', { class: 'demo-clients' });
   const create = (uid: string): DemoClient => {
     const client = new DemoClient(sdk, config, timing, producer, uid);
@@ -104,7 +104,7 @@ class DemoClient {
     this.stateBadge = h('span', { class: 'client-state', 'data-state': this.client.connectionState }, this.client.connectionState);
     this.log = h('ul', { class: 'demo-log' });
     this.cutButton = h('button', { type: 'button', 'data-action': 'cut', 'data-cut': 'false', title: 'black-hole this client\'s network (no close is seen; the heartbeat notices)', onclick: () => this.toggleCut() }, 'Cut network');
-    this.peerInput = h('input', { type: 'text', placeholder: 'peer uid', 'aria-label': 'peer uid', value: uid === 'alice' ? 'bob' : 'alice' });
+    this.peerInput = h('input', { type: 'text', placeholder: 'peer uid', 'aria-label': 'peer uid', value: uid === 'demo-alice' ? 'demo-bob' : 'demo-alice' });
     this.textInput = h('input', { type: 'text', placeholder: 'message', 'aria-label': 'message', value: 'hello' });
     this.channelInput = h('input', { type: 'text', placeholder: 'channel', 'aria-label': 'channel', value: 'lobby' });
     const button = (label: string, action: string, run: () => Promise<unknown> | void, title?: string) =>

@@ -10,8 +10,7 @@ export interface LiveStatus {
 export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (status: LiveStatus) => void): void {
   const url = new URL('/inspector/live', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const token = new URLSearchParams(location.search).get('token');
-  if (token) url.searchParams.set('token', token);
+  // With an access token, the HttpOnly cookie the page was served with authenticates the socket.
   let attempt = 0;
   let clockOffset = 0;
   const open = (): void => {

@@ -13,12 +13,13 @@ export interface PageProducer {
 }
 
 export function createPageProducer(): PageProducer {
-  // Every page starts XState's numbering at x:0, like the server: keep this tab's actors apart.
-  const prefix = `tab-${Math.random().toString(36).slice(2, 6)}/`;
+  // Every page starts XState's numbering at x:0, like the server: the relay shows this tab's
+  // actors under the label it asks for (`tab-xxxx/x:0`), and the cookie authenticates it.
+  const label = `tab-${Math.random().toString(36).slice(2, 6)}`;
+  const prefix = `${label}/`;
   const url = new URL('/inspector/relay', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const token = new URLSearchParams(location.search).get('token');
-  if (token) url.searchParams.set('token', token);
+  url.searchParams.set('producer', label);
   let ws: WebSocket | null = null;
   let queue: InspectionMessage[] = [];
   let flushScheduled = false;
@@ -41,7 +42,7 @@ export function createPageProducer(): PageProducer {
     inspect(event) {
       let message: InspectionMessage | null = null;
       try {
-        message = fromInspectionEvent(event, Date.now(), (_ref, sessionId) => `${prefix}${sessionId}`);
+        message = fromInspectionEvent(event);
       } catch {
         return;
       }

@@ -5,14 +5,20 @@
  */
 import type { InspectionEvent } from 'xstate';
 import type { InspectionMessage } from './messages.js';
+import { isSecret, REDACTED } from './sanitize.js';
 
 const PROTOCOL_VERSION = 'rtm-statechart/1';
 
-/** JSON-safe copy: functions become `{ type: name }`, cycles and depth are cut, toJSON is honoured. */
+/**
+ * JSON-safe copy: functions become `{ type: name }`, cycles and depth are cut, toJSON is
+ * honoured, and secrets (token fields, JWTs) are redacted, so that no credential leaves the
+ * process through the inspection stream (issue 12.3).
+ */
 export function toPlain(value: unknown, depthLimit = 10): unknown {
   const ancestors = new Set<object>();
-  const visit = (v: unknown, depth: number): unknown => {
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  const visit = (v: unknown, depth: number, key?: string): unknown => {
+    if (typeof v === 'string') return isSecret(key, v) ? REDACTED : v;
+    if (v === null || typeof v === 'boolean') return v;
     if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'undefined' || typeof v === 'symbol') return undefined;
@@ -21,8 +27,13 @@ export function toPlain(value: unknown, depthLimit = 10): unknown {
     if (ancestors.has(obj)) return '[Circular]';
     if (depth >= depthLimit) return '[…]';
     if (typeof obj.toJSON === 'function') {
-      const json = obj.toJSON();
-      if (json !== obj) return visit(json, depth);
+      let json: unknown;
+      try {
+        json = obj.toJSON();
+      } catch {
+        return '[unserialisable]';
+      }
+      if (json !== obj) return visit(json, depth, key);
     }
     ancestors.add(obj);
     try {
@@ -31,7 +42,7 @@ export function toPlain(value: unknown, depthLimit = 10): unknown {
       if (obj instanceof Set || Array.isArray(obj)) return [...(obj as Iterable<unknown>)].map((e) => visit(e, depth + 1) ?? null);
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(obj)) {
-        const plain = visit(obj[key], depth + 1);
+        const plain = visit(obj[key], depth + 1, key);
         if (plain !== undefined) out[key] = plain;
       }
       return out;

@@ -1,11 +1,17 @@
 /**
- * The demo endpoints behind the page's "create client" panel: a login token for any uid and a
- * ban, both delegated to the RTM server that embeds the inspector. Loopback callers only, even
- * when the inspector itself is exposed with an access token: these mint credentials.
+ * The demo endpoints behind the page's "create client" panel: a login token and a ban, both
+ * delegated to the RTM server that embeds the inspector. Off unless the server asks for them
+ * (`serve --demo`, `inspectorDemo: true`). Besides the inspector's own Host and Origin checks
+ * (issue 12.4):
+ * - direct loopback callers only (not through a proxy), even when the inspector is exposed;
+ * - POSTs must be `content-type: application/json`, which no cross-origin form or `no-cors`
+ *   fetch can send;
+ * - without the inspector's access token, only uids that start with `demo-` get a token or a
+ *   ban, so the demo can neither log in as a real user nor ban one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Timing } from '../../machines/timing.js';
-import { isLoopbackAddress } from './access.js';
+import { isDirectLoopback } from './access.js';
 
 export interface DemoHooks {
   /** The RTM server's WebSocket URL (or a function returning it, once the server listens). */
@@ -17,9 +23,16 @@ export interface DemoHooks {
 }
 
 const MAX_BODY = 4096;
+/** The uids the demo may act for when the inspector has no access token. */
+export const DEMO_UID_PREFIX = 'demo-';
+
+export interface DemoRequestContext {
+  /** The caller presented the inspector's access token: any uid is allowed. */
+  authenticated: boolean;
+}
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(JSON.stringify(body));
 }
 
@@ -40,18 +53,26 @@ export function demoConfig(hooks: DemoHooks): { rtmUrl: string; timing?: Partial
 }
 
 /** Serves /inspector/demo/{config,token,ban}. */
-export function handleDemoRequest(route: string, req: IncomingMessage, res: ServerResponse, hooks: DemoHooks | undefined): void {
-  if (!hooks) return send(res, 404, { code: 'NOT_FOUND', message: 'the demo is not enabled on this server' });
-  if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, { code: 'FORBIDDEN', message: 'demo endpoints answer loopback clients only' });
+export function handleDemoRequest(route: string, req: IncomingMessage, res: ServerResponse, hooks: DemoHooks | undefined, context: DemoRequestContext = { authenticated: false }): void {
+  if (!hooks) return send(res, 404, { code: 'NOT_FOUND', message: 'the demo is not enabled on this server (serve --demo)' });
+  if (!isDirectLoopback(req)) return send(res, 403, { code: 'FORBIDDEN', message: 'demo endpoints answer direct loopback clients only (not through a proxy)' });
   if (route === 'config' && req.method === 'GET') return send(res, 200, demoConfig(hooks));
   if (req.method !== 'POST' || (route !== 'token' && route !== 'ban')) {
     return send(res, 404, { code: 'NOT_FOUND', message: `no demo endpoint ${req.method} ${route}` });
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    req.resume();
+    return send(res, 415, { code: 'INVALID_ARGUMENT', message: 'demo requests must be content-type: application/json' });
   }
   readJson(req).then(
     (body) => {
       const uid = (body as { uid?: unknown } | null)?.uid;
       if (typeof uid !== 'string' || uid.length === 0 || uid.length > 64) {
         return send(res, 400, { code: 'INVALID_ARGUMENT', message: 'uid must be a string of 1–64 characters' });
+      }
+      if (!context.authenticated && !uid.startsWith(DEMO_UID_PREFIX)) {
+        return send(res, 403, { code: 'FORBIDDEN', message: `without the inspector access token the demo acts only for uids that start with '${DEMO_UID_PREFIX}'` });
       }
       try {
         if (route === 'token') return send(res, 200, { uid, token: hooks.createToken(uid), ...demoConfig(hooks) });

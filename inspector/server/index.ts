@@ -13,36 +13,57 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { InspectionEvent } from 'xstate';
-import { checkAccess, isLoopbackHost, TOKEN_COOKIE } from './access.js';
+import { checkAccess, checkHostAndOrigin, isLoopbackHost, presentedToken, sameSecret, TOKEN_COOKIE, type AccessPolicy } from './access.js';
 import { loadAsset } from './assets.js';
 import { fromInspectionEvent } from './convert.js';
 import { handleDemoRequest, type DemoHooks } from './demo.js';
 import { toInspectionMessage, type InspectionMessage, type PageFrame } from './messages.js';
-import { renderPage } from './page-html.js';
-import { Relay } from './relay.js';
+import { renderPage, renderSignInPage } from './page-html.js';
+import { jsonTextTooDeep } from './sanitize.js';
+import { Relay, type RelayOptions } from './relay.js';
 
 export type { DemoHooks } from './demo.js';
 export type { ActorMessage, EventMessage, InspectionMessage, PageFrame, SnapshotMessage } from './messages.js';
 export { fromInspectionEvent, toPlain } from './convert.js';
-export { Relay } from './relay.js';
+export { defaultRelayLimits, Relay } from './relay.js';
+export type { ProducerHandle, PublishResult, RelayOptions } from './relay.js';
+export { REDACTED } from './sanitize.js';
 export { createRelayReporter } from './reporter.js';
 export type { RelayReporter, RelayReporterOptions } from './reporter.js';
 
 export const INSPECTOR_PATH = '/inspector';
 export const RELAY_PATH = '/inspector/relay';
 export const LIVE_PATH = '/inspector/live';
+/** POST the access token here (form field `token`, or `Authorization: Bearer`) for the cookie. */
+export const SESSION_PATH = '/inspector/session';
 
-/** A producer frame may carry a machine definition; pages get batches. */
+/** A producer frame may carry a machine definition (or a batch of messages); pages get batches. */
 const MAX_PRODUCER_PAYLOAD = 4 * 1024 * 1024;
 /** A page that cannot keep up is dropped rather than buffered without bound. */
 const MAX_VIEWER_BUFFER = 32 * 1024 * 1024;
+const MAX_SIGN_IN_BODY = 4096;
+
+/** Sent with every inspector response: no framing by other sites, no sniffing, no referrer to other sites. */
+const SAFE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  // Not no-referrer: Chromium then sends `Origin: null` with the sign-in form, which we refuse.
+  'referrer-policy': 'same-origin',
+} as const;
 
 export interface InspectorOptions {
-  /** When set, every page load and relay connection must present it; otherwise loopback only. */
+  /** When set, every page load and socket must present it; otherwise direct loopback only. */
   accessToken?: string;
+  /** Origins besides the page's own whose pages may use the inspector (issue 12.2). */
+  allowedOrigins?: readonly string[];
+  /** Host names besides IP literals and localhost that requests may name (DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Inspection messages kept for pages opened later (default 10 000). */
   historyLimit?: number;
-  /** Enables the demo panel (create clients in the page). */
+  /** Byte, depth and actor bounds of the relay (see RelayOptions for the defaults). */
+  limits?: Omit<RelayOptions, 'demo' | 'historyLimit'>;
+  /** Enables the demo panel (create clients in the page). Off unless given. */
   demo?: DemoHooks;
 }
 
@@ -62,42 +83,86 @@ function pathOf(req: IncomingMessage): string {
   return new URL(req.url ?? '/', 'http://inspector.invalid').pathname;
 }
 
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}`);
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-function decode(data: RawData): unknown {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-  return JSON.parse(text);
+function refuse(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { ...SAFE_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(`${message}\n`);
+}
+
+function textOf(data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+/** A WebSocket close reason is at most 123 bytes. */
+function closeReason(text: string): string {
+  return Buffer.byteLength(text) <= 123 ? text : `${Buffer.from(text).subarray(0, 120).toString('utf8')}…`;
+}
+
+function sessionCookie(token: string): string {
+  return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=${INSPECTOR_PATH}; HttpOnly; SameSite=Strict`;
 }
 
 export function createInspector(options: InspectorOptions = {}): Inspector {
-  const relay = new Relay({ historyLimit: options.historyLimit, demo: Boolean(options.demo) });
+  const relay = new Relay({ ...options.limits, historyLimit: options.historyLimit, demo: Boolean(options.demo) });
   const producers = new WebSocketServer({ noServer: true, maxPayload: MAX_PRODUCER_PAYLOAD });
   const pages = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const policy: AccessPolicy = {
+    ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+    allowedOrigins: options.allowedOrigins ?? [],
+    allowedHosts: options.allowedHosts ?? [],
+  };
   let closed = false;
 
-  producers.on('connection', (ws) => {
-    const origin = {};
+  producers.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const requested = new URL(req.url ?? '/', 'http://inspector.invalid').searchParams.get('producer') ?? undefined;
+    const producer = relay.addProducer(requested);
+    let refused = false;
     ws.on('error', () => undefined);
-    ws.on('close', () => relay.releaseOrigin(origin));
+    ws.on('close', () => producer.release());
     ws.on('message', (data) => {
-      let value: unknown;
+      if (refused) return;
       try {
-        value = decode(data);
+        const text = textOf(data);
+        // A batch adds one level; the exact per-message check follows in the relay.
+        if (jsonTextTooDeep(text, relay.maxDepth + 1)) {
+          refused = true;
+          ws.close(1008, `inspection message nested deeper than ${relay.maxDepth} levels`);
+          return;
+        }
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          refused = true;
+          ws.close(1007, 'inspection frames are JSON');
+          return;
+        }
+        // Our own producers may batch; @statelyai/inspect sends one message per frame.
+        for (const item of Array.isArray(value) ? value : [value]) {
+          const message = toInspectionMessage(item);
+          if (!message) continue;
+          const result = producer.publish(message);
+          if (!result.ok) {
+            refused = true;
+            ws.close(result.closeCode, closeReason(result.reason));
+            return;
+          }
+        }
       } catch {
-        ws.close(1007, 'inspection frames are JSON');
-        return;
-      }
-      // Our own producers may batch; @statelyai/inspect sends one message per frame.
-      for (const item of Array.isArray(value) ? value : [value]) {
-        const message = toInspectionMessage(item);
-        if (message) relay.publish(message, origin);
+        // Whatever went wrong stays with this producer: the process and everyone else go on.
+        refused = true;
+        ws.close(1011, 'inspector error');
       }
     });
   });
 
-  pages.on('connection', (ws) => {
+  pages.on('connection', (ws: WebSocket) => {
     ws.on('error', () => undefined);
     const removeViewer = relay.addViewer({
       send(frame: PageFrame) {
@@ -106,97 +171,146 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
           ws.close(1013, 'page too slow');
           return;
         }
-        ws.send(JSON.stringify(frame));
+        let text: string;
+        try {
+          text = JSON.stringify(frame);
+        } catch {
+          ws.close(1011, 'inspector error');
+          return;
+        }
+        ws.send(text);
       },
     });
     ws.on('close', removeViewer);
   });
 
   // XState numbers session ids per process, so in-process actors never collide with each
-  // other; the relay keeps them apart from producers in other processes.
-  const inProcess = {};
+  // other; remote producers' ids carry their label, so they never collide with these.
   const inspect = (event: InspectionEvent): void => {
     if (closed) return;
-    let message: InspectionMessage | null;
     try {
-      message = fromInspectionEvent(event);
+      const message: InspectionMessage | null = fromInspectionEvent(event);
+      if (message) relay.publish(message);
     } catch {
-      return; // An actor the converter cannot read must never break the actor system it observes.
+      // An actor the converter cannot read must never break the actor system it observes.
     }
-    if (message) relay.publish(message, inProcess);
   };
 
   const serveAsset = (res: ServerResponse, name: 'app' | 'sdk', map: boolean): void => {
     loadAsset(name, map).then(
       (asset) => {
         if (!asset) {
-          res.writeHead(404, { 'content-type': 'text/plain' });
-          res.end(name === 'sdk' ? 'the client SDK bundle is not built (npm run build)' : 'the inspector page is not built (npm run build)');
+          refuse(res, 404, name === 'sdk' ? 'the client SDK bundle is not built (npm run build)' : 'the inspector page is not built (npm run build)');
           return;
         }
-        res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' });
+        res.writeHead(200, { ...SAFE_HEADERS, 'content-type': asset.contentType, 'cache-control': 'no-cache' });
         res.end(asset.body);
       },
-      () => {
-        res.writeHead(500);
-        res.end();
-      },
+      () => refuse(res, 500, 'inspector error'),
     );
+  };
+
+  /** POST /inspector/session: the access token in, an HttpOnly cookie out (nothing in a URL). */
+  const signIn = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_SIGN_IN_BODY) chunks.push(chunk);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (size > MAX_SIGN_IN_BODY) return refuse(res, 413, 'sign-in body too large');
+      const fromForm = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('token') ?? undefined;
+      const token = fromForm ?? presentedToken(req);
+      if (!options.accessToken || token === undefined || !sameSecret(token, options.accessToken)) {
+        return refuse(res, 401, 'inspector access token required');
+      }
+      res.writeHead(303, { ...SAFE_HEADERS, location: INSPECTOR_PATH, 'set-cookie': sessionCookie(options.accessToken), 'cache-control': 'no-store' });
+      res.end();
+    });
+  };
+
+  const route = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    if (path === SESSION_PATH && req.method === 'POST') {
+      // Host and Origin still apply; the token is what this request brings.
+      const source = checkHostAndOrigin(req, policy);
+      if (!source.ok) return refuse(res, source.status, source.message);
+      return signIn(req, res);
+    }
+    const access = checkAccess(req, policy);
+    if (!access.ok) {
+      if (access.status === 401 && path === INSPECTOR_PATH && req.method === 'GET') {
+        res.writeHead(401, { ...SAFE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(renderSignInPage());
+        return;
+      }
+      return refuse(res, access.status, access.message);
+    }
+    const name = path.slice(INSPECTOR_PATH.length).replace(/^\/+/, '');
+    if (name.startsWith('demo/')) {
+      handleDemoRequest(name.slice(5), req, res, options.demo, { authenticated: Boolean(options.accessToken) });
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...SAFE_HEADERS, allow: 'GET', 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${req.method ?? ''} is not served here\n`);
+      return;
+    }
+    switch (name) {
+      case '': {
+        const headers: Record<string, string> = { ...SAFE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' };
+        // The page's scripts and its live socket then authenticate with the cookie.
+        if (options.accessToken) headers['set-cookie'] = sessionCookie(options.accessToken);
+        res.writeHead(200, headers);
+        res.end(renderPage());
+        return;
+      }
+      case 'app.js':
+      case 'app.js.map':
+        return serveAsset(res, 'app', name.endsWith('.map'));
+      case 'sdk.js':
+      case 'sdk.js.map':
+        return serveAsset(res, 'sdk', name.endsWith('.map'));
+      default:
+        return refuse(res, 404, `no inspector resource '${name}'`);
+    }
   };
 
   const handleRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = pathOf(req);
     if (path !== INSPECTOR_PATH && !path.startsWith(`${INSPECTOR_PATH}/`)) return false;
-    const access = checkAccess(req, options.accessToken);
-    if (!access.ok) {
-      res.writeHead(access.status, { 'content-type': 'text/plain' });
-      res.end(access.message);
-      return true;
+    try {
+      route(req, res, path);
+    } catch {
+      // No error of the inspector may reach the server that embeds it.
+      if (!res.headersSent) refuse(res, 500, 'inspector error');
+      else res.destroy();
     }
-    const route = path.slice(INSPECTOR_PATH.length).replace(/^\/+/, '');
-    if (route.startsWith('demo/')) {
-      handleDemoRequest(route.slice(5), req, res, options.demo);
-      return true;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET' });
-      res.end();
-      return true;
-    }
-    switch (route) {
-      case '': {
-        const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' };
-        // The page's scripts and its live socket then authenticate with the cookie.
-        if (options.accessToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(options.accessToken)}; Path=${INSPECTOR_PATH}; HttpOnly; SameSite=Strict`;
-        res.writeHead(200, headers);
-        res.end(renderPage());
-        return true;
-      }
-      case 'app.js':
-      case 'app.js.map':
-        serveAsset(res, 'app', route.endsWith('.map'));
-        return true;
-      case 'sdk.js':
-      case 'sdk.js.map':
-        serveAsset(res, 'sdk', route.endsWith('.map'));
-        return true;
-      default:
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end(`no inspector resource '${route}'`);
-        return true;
-    }
+    return true;
   };
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const path = pathOf(req);
     const target = path === RELAY_PATH ? producers : path === LIVE_PATH ? pages : null;
     if (!target) return false;
-    const access = checkAccess(req, options.accessToken);
-    if (!access.ok || closed) {
-      refuseUpgrade(socket, access.ok ? 403 : access.status, access.ok ? 'closed' : access.message);
-      return true;
+    try {
+      if (closed) {
+        refuseUpgrade(socket, 503, 'the inspector is closed');
+        return true;
+      }
+      // Producers that cannot send headers (createWebSocketInspector({ url })) may put the
+      // token in the relay URL; pages use the cookie.
+      const access = checkAccess(req, { ...policy, tokenInQuery: target === producers });
+      if (!access.ok) {
+        refuseUpgrade(socket, access.status, access.message);
+        return true;
+      }
+      socket.on('error', () => socket.destroy());
+      target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+    } catch {
+      socket.destroy();
     }
-    target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
     return true;
   };
 
@@ -254,12 +368,13 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   });
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const query = options.accessToken ? `?token=${encodeURIComponent(options.accessToken)}` : '';
+  // The access token is never put in these URLs (issue 12): pages sign in with it, producers
+  // send it as a header (createRelayReporter({ token })).
   return {
     inspector,
     port,
-    pageUrl: `http://${urlHost}:${port}${INSPECTOR_PATH}${query}`,
-    relayUrl: `ws://${urlHost}:${port}${RELAY_PATH}${query}`,
+    pageUrl: `http://${urlHost}:${port}${INSPECTOR_PATH}`,
+    relayUrl: `ws://${urlHost}:${port}${RELAY_PATH}`,
     async close() {
       await inspector.close();
       server.closeAllConnections();

@@ -123,3 +123,27 @@ export function renderPage(): string {
 </body>
 </html>`;
 }
+
+/**
+ * Shown instead of the page when an access token is needed and none came with the request.
+ * The token is posted in the body (never put in a URL, so it stays out of logs and history)
+ * and exchanged for an HttpOnly cookie.
+ */
+export function renderSignInPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>rtm-statechart inspector: sign in</title>
+<link rel="icon" href="data:,">
+</head>
+<body style="font-family:system-ui, sans-serif; padding:24px">
+<h1 style="font-size:18px">rtm-statechart inspector</h1>
+<p>This inspector needs its access token.</p>
+<form method="post" action="/inspector/session">
+<label>Access token <input type="password" name="token" autocomplete="current-password" autofocus></label>
+<button type="submit">Open</button>
+</form>
+</body>
+</html>`;
+}

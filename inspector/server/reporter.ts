@@ -2,6 +2,8 @@
  * Reports a process's actors to an inspector relay with the exact values of named delays, which
  * `@statelyai/inspect` cannot send (it only has the machine config). Use it like that package:
  * `createActor(machine, { inspect: reporter.inspect })`, or `new RtmClient({ inspect })`.
+ * Secrets (the client's login token in `LOGIN`, token fields of context) are redacted by the
+ * converter before they are queued, so they never leave this process (issue 12.3).
  */
 import WebSocket from 'ws';
 import type { InspectionEvent } from 'xstate';
@@ -15,8 +17,15 @@ export interface RelayReporter {
 }
 
 export interface RelayReporterOptions {
-  /** The relay URL (`server.inspector.relayUrl`), with `?token=` when the inspector needs one. */
+  /** The relay URL (`server.inspector.relayUrl`). */
   url: string;
+  /** The inspector's access token, when it has one: sent as `Authorization: Bearer`, never in the URL. */
+  token?: string;
+  /**
+   * The label the relay puts before this reporter's actor ids (`worker-1/x:0`); a reconnect
+   * with the same label keeps them. Letters, digits, `-`, `_`; the relay picks one otherwise.
+   */
+  label?: string;
   /** Messages kept while the relay is unreachable (default 5 000; the oldest are dropped). */
   bufferLimit?: number;
 }
@@ -32,12 +41,19 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
   const flush = (): void => {
     flushScheduled = false;
     if (!ws || ws.readyState !== WebSocket.OPEN || queue.length === 0) return;
-    ws.send(JSON.stringify(queue));
+    const batch = queue;
     queue = [];
+    try {
+      ws.send(JSON.stringify(batch));
+    } catch {
+      // An unserialisable batch is dropped here rather than thrown into the app being inspected.
+    }
   };
   const open = (): void => {
     if (closed) return;
-    const socket = new WebSocket(options.url);
+    const url = new URL(options.url);
+    if (options.label) url.searchParams.set('producer', options.label);
+    const socket = new WebSocket(url, options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {});
     ws = socket;
     socket.on('open', flush);
     socket.on('error', () => undefined);

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { startInspectorServer } from '../../inspector/server/index.js';
 
-const usage = 'usage: rtm-statechart inspect [--port N] [--host H] [--token T] [--history N]';
+const usage = 'usage: rtm-statechart inspect [--port N] [--host H] [--token T] [--history N] [--origin O]... [--allowed-host H]...';
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -16,6 +16,8 @@ export async function run(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       token: { type: 'string' },
       history: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      'allowed-host': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -28,9 +30,18 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got '${values.port}'\n${usage}`);
   const historyLimit = values.history === undefined ? undefined : Number(values.history);
   if (historyLimit !== undefined && (!Number.isInteger(historyLimit) || historyLimit < 1)) throw new Error(`--history must be a positive integer\n${usage}`);
-  const server = await startInspectorServer({ port, host: values.host, accessToken: values.token ?? process.env.RTM_INSPECTOR_TOKEN, historyLimit });
-  console.log(`inspector page:  ${server.pageUrl}`);
-  console.log(`inspector relay: ${server.relayUrl}   (createWebSocketInspector({ url }) from @statelyai/inspect)`);
+  const accessToken = values.token ?? process.env.RTM_INSPECTOR_TOKEN;
+  const server = await startInspectorServer({
+    port,
+    host: values.host,
+    accessToken,
+    historyLimit,
+    ...(values.origin ? { allowedOrigins: values.origin } : {}),
+    ...(values['allowed-host'] ? { allowedHosts: values['allowed-host'] } : {}),
+  });
+  // The token is never printed: pages sign in with it, producers send it as a header.
+  console.log(`inspector page:  ${server.pageUrl}${accessToken ? '   (sign in with the access token)' : ''}`);
+  console.log(`inspector relay: ${server.relayUrl}   (createWebSocketInspector({ url }) from @statelyai/inspect${accessToken ? '; createRelayReporter({ url, token })' : ''})`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };

@@ -1,5 +1,5 @@
 /**
- * `rtm-statechart serve [--port N] [--host H]`: the RTM server with the inspector on one port.
+ * `rtm-statechart serve [--port N] [--host H] [--demo]`: the RTM server with the inspector on one port.
  * Prints the addresses, then logs one JSON object a line; SIGINT/SIGTERM close it cleanly.
  */
 import { parseArgs } from 'node:util';
@@ -13,7 +13,14 @@ const HELP = `usage: rtm-statechart serve [options]
   --host H              interface to bind (default 127.0.0.1)
   --no-inspector        do not serve the inspector page and relay
   --inspector-token T   access token for the inspector (required off loopback;
-                        also read from RTM_INSPECTOR_TOKEN)
+                        also read from RTM_INSPECTOR_TOKEN); never printed
+  --inspector-origin O  another origin whose pages may use the inspector
+                        (repeatable; default: the page's own origin only)
+  --inspector-allowed-host H
+                        a host name the inspector answers to besides IP
+                        addresses and localhost (repeatable; e.g. behind a proxy)
+  --demo                serve the inspector's demo panel and endpoints (demo
+                        tokens and bans for uids starting with 'demo-'; off by default)
   --secret S            token signing secret (default: RTM_SECRET or a random one)
   -h, --help            show this help`;
 
@@ -25,6 +32,9 @@ export async function run(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'no-inspector': { type: 'boolean', default: false },
       'inspector-token': { type: 'string' },
+      'inspector-origin': { type: 'string', multiple: true },
+      'inspector-allowed-host': { type: 'string', multiple: true },
+      demo: { type: 'boolean', default: false },
       secret: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -48,11 +58,16 @@ export async function run(argv: string[]): Promise<void> {
     inspector: !values['no-inspector'],
     logger: jsonLineLogger(),
     ...(inspectorToken ? { inspectorAccessToken: inspectorToken } : {}),
+    ...(values['inspector-origin'] ? { inspectorAllowedOrigins: values['inspector-origin'] } : {}),
+    ...(values['inspector-allowed-host'] ? { inspectorAllowedHosts: values['inspector-allowed-host'] } : {}),
+    inspectorDemo: values.demo,
     ...(secret ? { secret } : {}),
   });
   const httpBase = server.url.replace(/^ws:/, 'http:');
   console.log(`RTM server listening on ${server.url}`);
-  if (server.inspector) console.log(`Inspector page: ${server.inspector.pageUrl}`);
+  if (server.inspector) {
+    console.log(`Inspector page: ${server.inspector.pageUrl}${inspectorToken ? ' (sign in with the inspector token)' : ''}${values.demo ? ' (demo on)' : ''}`);
+  }
   console.log(`Health check: ${httpBase}/healthz`);
 
   await new Promise<void>((resolve) => {

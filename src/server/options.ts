@@ -50,6 +50,15 @@ export interface RtmServerOptions {
   inspector?: boolean;
   /** Required when the inspector is on and `host` is not loopback (R9). */
   inspectorAccessToken?: string;
+  /**
+   * The inspector's demo endpoints (demo tokens and bans for `demo-` uids, the page's "create
+   * client" panel). Default false; `serve --demo` turns them on (issue 12.4).
+   */
+  inspectorDemo?: boolean;
+  /** Origins besides the page's own whose pages may use the inspector (issue 12.2). */
+  inspectorAllowedOrigins?: readonly string[];
+  /** Host names besides IP literals and localhost the inspector answers to (DNS rebinding). */
+  inspectorAllowedHosts?: readonly string[];
   limits?: Partial<RtmServerLimits>;
   heartbeat?: Partial<HeartbeatOptions>;
   /** Where state shared between nodes lives; an in-memory store when absent. */
@@ -111,6 +120,7 @@ export interface ServerConfig {
   heartbeat: HeartbeatOptions;
   inspector: boolean;
   inspectorAccessToken: string | undefined;
+  inspectorDemo: boolean;
   flushDelayMs: number;
   listenBacklog: number;
 }
@@ -135,6 +145,7 @@ export function resolveConfig(options: RtmServerOptions): ServerConfig {
     heartbeat: heartbeatFor(timing, options.heartbeat),
     inspector: options.inspector ?? true,
     inspectorAccessToken: options.inspectorAccessToken,
+    inspectorDemo: options.inspectorDemo ?? false,
     flushDelayMs: nonNegative('flushDelayMs', options.flushDelayMs ?? 0),
     listenBacklog: positiveInteger('listenBacklog', options.listenBacklog ?? DEFAULT_LISTEN_BACKLOG),
   };

@@ -34,6 +34,8 @@ export interface RtmServer {
   createToken(uid: string, options?: TokenOptions): string;
   /** Kicks the uid (BANNED_BY_SERVER) and refuses its later logins (REJECTED), R6.2. */
   ban(uid: string): void;
+  /** Lifts a ban: the uid may log in again. Resolves once the store has it (after any earlier ban). */
+  unban(uid: string): Promise<void>;
   /** Counts for /healthz and tests. */
   stats(): { connections: number; sessions: number };
   close(): Promise<void>;
@@ -55,12 +57,19 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     if (!isValidId(uid)) throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'uid must be 1–64 printable ASCII characters without spaces');
     sessions.ban(uid).catch((error: unknown) => ctx.logger.log('error', 'ban.failed', { uid, error: String(error) }));
   };
+  const unban = async (uid: string): Promise<void> => {
+    if (!isValidId(uid)) throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'uid must be 1–64 printable ASCII characters without spaces');
+    await sessions.unban(uid);
+  };
 
   let inspector: Inspector | undefined;
   if (config.inspector) {
     inspector = createInspector({
       ...(config.inspectorAccessToken ? { accessToken: config.inspectorAccessToken } : {}),
-      demo: { rtmUrl: () => url, createToken: (uid) => issueToken(uid), ban, timing: config.timing },
+      ...(options.inspectorAllowedOrigins ? { allowedOrigins: options.inspectorAllowedOrigins } : {}),
+      ...(options.inspectorAllowedHosts ? { allowedHosts: options.inspectorAllowedHosts } : {}),
+      // The demo mints tokens and bans: only when asked for (issue 12.4).
+      ...(config.inspectorDemo ? { demo: { rtmUrl: () => url, createToken: (uid) => issueToken(uid), ban, timing: config.timing } } : {}),
     });
   }
 
@@ -226,6 +235,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     ...(inspector ? { inspector: { pageUrl: `http://${urlHost}:${port}/inspector`, relayUrl: `ws://${urlHost}:${port}/inspector/relay` } } : {}),
     createToken: issueToken,
     ban,
+    unban,
     stats,
     close,
   };

@@ -101,6 +101,14 @@ export class SessionService {
     });
   }
 
+  /** Lifts a ban; behind the uid's lock, so it lands after a ban called before it. */
+  unban(uid: string): Promise<void> {
+    return this.lock.run(uid, async () => {
+      await this.ctx.store.unban(uid);
+      this.ctx.logger.log('info', 'user.unbanned', { uid });
+    });
+  }
+
   /** The socket closed or stopped answering: the session goes away and its presence timer runs (R4.1). */
   linkLost(connection: Connection): void {
     const session = connection.session;

@@ -25,7 +25,7 @@ describe('R9 inspector demo', () => {
   let errors: string[];
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([createRtmServer({ port: 0, timing }), launchBrowser()]);
+    [server, browser] = await Promise.all([createRtmServer({ port: 0, timing, inspectorDemo: true }), launchBrowser()]);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     errors = watchErrors(page);
     await page.goto(`${server.inspector!.pageUrl}?timing=${encodeURIComponent(JSON.stringify(timing))}`);
@@ -48,17 +48,17 @@ describe('R9 inspector demo', () => {
   }
 
   it('R9 a browser client cut off goes CONNECTED → RECONNECTING after the grace period and back to CONNECTED after restore, on its chart too', async () => {
-    const actorId = await createClient('carol');
+    const actorId = await createClient('demo-carol');
     // The client's machine is listed and charted from what it reports through the relay.
     await page.locator(`[data-actor-id="${actorId}"]`).click();
     await page.locator('[data-state-id="connection.CONNECTED.linkUp"][data-active="true"]').waitFor({ timeout: 10_000 });
 
-    const card = page.locator('.demo-client[data-uid="carol"]');
+    const card = page.locator('.demo-client[data-uid="demo-carol"]');
     const cutAt = Date.now();
     await card.locator('[data-action="cut"]').click();
     // Lost, silently at first (R3.1): CONNECTED.linkLost with the grace period counting down …
     await page.locator('[data-state-id="connection.CONNECTED.linkLost"][data-active="true"]').waitFor({ timeout: 10_000 });
-    await expect(badge('carol').getAttribute('data-state')).resolves.toBe('CONNECTED');
+    await expect(badge('demo-carol').getAttribute('data-state')).resolves.toBe('CONNECTED');
     // … then RECONNECTING once the grace period is over (R3.2).
     await card.locator('.client-state[data-state="RECONNECTING"]').waitFor({ timeout: 10_000 });
     expect(Date.now() - cutAt).toBeGreaterThanOrEqual(timing.interruptionGraceMs);
@@ -78,22 +78,23 @@ describe('R9 inspector demo', () => {
   });
 
   it('R9 logging the same uid in from a second demo client kicks the first (ABORTED / REMOTE_LOGIN)', async () => {
-    await createClient('dave');
-    await page.locator('.demo-client[data-uid="dave"] [data-action="kick"]').click();
+    await createClient('demo-dave');
+    await page.locator('.demo-client[data-uid="demo-dave"] [data-action="kick"]').click();
     // The new card is first; the older one is aborted.
-    await page.locator('.demo-client[data-uid="dave"]').nth(1).locator('.client-state[data-state="ABORTED"]').waitFor({ timeout: 10_000 });
-    await expect(badge('dave', 0).getAttribute('data-state')).resolves.toBe('CONNECTED');
-    const notes = await page.locator('.demo-client[data-uid="dave"]').nth(1).locator('.demo-log li').allTextContents();
+    await page.locator('.demo-client[data-uid="demo-dave"]').nth(1).locator('.client-state[data-state="ABORTED"]').waitFor({ timeout: 10_000 });
+    await expect(badge('demo-dave', 0).getAttribute('data-state')).resolves.toBe('CONNECTED');
+    const notes = await page.locator('.demo-client[data-uid="demo-dave"]').nth(1).locator('.demo-log li').allTextContents();
     expect(notes.some((n) => n.includes('state ABORTED (REMOTE_LOGIN)'))).toBe(true);
     expect(errors).toEqual([]);
   });
 
   it('R9 a Node RtmClient pointed at the relay with createWebSocketInspector is listed and charted next to the server\'s session machines', async () => {
-    const inspector = createWebSocketInspector({ url: server.inspector!.relayUrl });
+    const inspector = createWebSocketInspector({ url: `${server.inspector!.relayUrl}?producer=frank-app` });
     const client = new RtmClient({ url: server.url, timing, inspect: inspector.inspect });
     try {
       await client.login({ uid: 'frank', token: server.createToken('frank') });
-      await page.locator(`[data-actor-id="${client.actor.sessionId}"]`).click({ timeout: 10_000 });
+      // The relay shows it under its connection's label.
+      await page.locator(`[data-actor-id="frank-app/${client.actor.sessionId}"]`).click({ timeout: 10_000 });
       await page.locator('[data-state-id="connection.CONNECTED.linkUp"][data-active="true"]').waitFor({ timeout: 10_000 });
       // The server's session machine for frank is listed too, with its uid.
       await page.locator('.actor-list li', { hasText: 'frank' }).filter({ hasText: 'online' }).first().waitFor({ timeout: 10_000 });

@@ -47,12 +47,14 @@ describe('R9 inspector page with a foreign machine', () => {
   });
 
   it('R9 draws a machine reported through createWebSocketInspector, follows its events and counts its delay down until it fires', async () => {
-    const inspector = createWebSocketInspector({ url: server.relayUrl });
+    const inspector = createWebSocketInspector({ url: `${server.relayUrl}?producer=doors` });
     const door = createActor(doorMachine, { inspect: inspector.inspect }).start();
+    // The relay shows a producer's actors under its connection's label.
+    const doorId = `doors/${door.sessionId}`;
     try {
-      await page.goto(`${server.pageUrl}#${door.sessionId}`);
+      await page.goto(`${server.pageUrl}#${encodeURIComponent(doorId)}`);
       // Listed, drawn (nested states included) and highlighted.
-      await page.locator(`[data-actor-id="${door.sessionId}"]`).waitFor({ timeout: 15_000 });
+      await page.locator(`[data-actor-id="${doorId}"]`).waitFor({ timeout: 15_000 });
       for (const id of ['door', 'door.closed', 'door.open', 'door.open.swinging', 'door.open.resting']) {
         await expect(page.locator(`[data-state-id="${id}"]`).count()).resolves.toBe(1);
       }
@@ -99,7 +101,7 @@ describe('R9 inspector page with a foreign machine', () => {
     // A server of its own, so that the counts are exact.
     const loaded = await startInspectorServer({});
     await page.goto(loaded.pageUrl);
-    const producer = new WebSocket(loaded.relayUrl);
+    const producer = new WebSocket(`${loaded.relayUrl}?producer=bulk`);
     await new Promise((resolve) => producer.on('open', resolve));
     const definition = JSON.stringify(doorMachine.config);
     const ids = Array.from({ length: 100 }, (_, i) => `load-${i}`);
@@ -116,7 +118,7 @@ describe('R9 inspector page with a foreign machine', () => {
     }
     await page.locator('.log-count', { hasText: /^10000 entries$/ }).waitFor({ timeout: 20_000 });
     const ingestMs = Date.now() - started;
-    await expect(page.locator('[data-actor-id^="load-"]').count()).resolves.toBe(100);
+    await expect(page.locator('[data-actor-id^="bulk/load-"]').count()).resolves.toBe(100);
     // Only the rows in view exist, and the whole page stays small.
     const rows = await page.locator('.log-rows .log-row').count();
     expect(rows).toBeGreaterThan(0);
@@ -126,7 +128,7 @@ describe('R9 inspector page with a foreign machine', () => {
     // (load-57 last received n = 9957, odd: closed).
     expect(await page.evaluate(() => new Promise<number>((resolve) => { const t = performance.now(); requestAnimationFrame(() => resolve(performance.now() - t)); }))).toBeLessThan(500);
     const clickAt = Date.now();
-    await page.locator('[data-actor-id="load-57"]').click();
+    await page.locator('[data-actor-id="bulk/load-57"]').click();
     await page.locator('[data-state-id="door.closed"][data-active="true"]').waitFor({ timeout: 5_000 });
     const selectMs = Date.now() - clickAt;
     // Searching the log narrows it to that actor's entries.

@@ -110,7 +110,7 @@ describe('R9 relay over WebSocket', () => {
 
   it('R9 a page opened later sees every actor in its current state, from a bounded history', async () => {
     server = await startInspectorServer({ historyLimit: 20 });
-    const inspector = createWebSocketInspector({ url: server.relayUrl });
+    const inspector = createWebSocketInspector({ url: `${server.relayUrl}?producer=app` });
     const counter = createActor(counterMachine, { inspect: inspector.inspect }).start();
     try {
       // @statelyai/inspect buffers at most 200 messages until its socket opens: wait for it.
@@ -123,7 +123,8 @@ describe('R9 relay over WebSocket', () => {
       expect(server.inspector.relay.historySize).toBe(20);
       const items = await followLive(liveUrl(server), (got) => got.length >= 21);
       expect(items.length).toBeLessThanOrEqual(21);
-      expect(items[0]).toMatchObject({ type: '@xstate.actor', sessionId: counter.sessionId, name: 'counter' });
+      // The relay shows a producer's actors under its label (here the one it asked for).
+      expect(items[0]).toMatchObject({ type: '@xstate.actor', sessionId: `app/${counter.sessionId}`, name: 'app/counter' });
       expect(JSON.parse((items[0] as { definition: string }).definition)).toMatchObject({ id: 'counter', initial: 'even' });
       const snapshots = items.filter((m) => m.type === '@xstate.snapshot');
       expect((snapshots.at(-1) as { snapshot: { value: string } }).snapshot.value).toBe('odd');
@@ -156,13 +157,13 @@ describe('R9 relay over WebSocket', () => {
 
   it('R9 createRelayReporter sends another process\'s actors with their named delays resolved', async () => {
     server = await startInspectorServer({});
-    const reporter = createRelayReporter({ url: server.relayUrl });
+    const reporter = createRelayReporter({ url: server.relayUrl, label: 'worker' });
     const actor = createActor(connectionMachine, { inspect: reporter.inspect, input: { timing: { interruptionGraceMs: 1000, presenceTimeoutMs: 5000 } } }).start();
     try {
       actor.send({ type: 'LOGIN', uid: 'erin', token: 't' });
       await waitFor(() => server!.inspector.relay.replay().some((m) => m.type === '@xstate.snapshot' && (m.event as { type: string }).type === 'LOGIN'), 'the login step');
       const login = server.inspector.relay.replay().find((m) => m.type === '@xstate.snapshot' && (m.event as { type: string }).type === 'LOGIN') as { sessionId: string; _delays: Record<string, number> };
-      expect(login.sessionId).toBe(actor.sessionId);
+      expect(login.sessionId).toBe(`worker/${actor.sessionId}`);
       expect(login._delays).toEqual({ loginTimeout: 6000, interruptionGrace: 1000, presenceTimeout: 4000 });
     } finally {
       actor.stop();
@@ -170,7 +171,7 @@ describe('R9 relay over WebSocket', () => {
     }
   });
 
-  it('R9 actors of two apps that use the same XState session ids are kept apart', async () => {
+  it('R9 actors of two apps that use the same XState session ids are kept apart, each under its connection\'s label', async () => {
     server = await startInspectorServer({});
     // XState numbers actors per process: two apps (processes) both report an actor `x:0`.
     const apps = [new WebSocket(server.relayUrl), new WebSocket(server.relayUrl)];
@@ -184,12 +185,12 @@ describe('R9 relay over WebSocket', () => {
     await waitFor(() => server!.inspector.relay.receivedCount === 5, 'every report');
     const registrations = server.inspector.relay.replay().filter((m) => m.type === '@xstate.actor') as { sessionId: string; name: string; parentId?: string }[];
     const byName = Object.fromEntries(registrations.map((m) => [m.name, m]));
-    expect(byName.app0?.sessionId).toBe('x:0');
-    expect(byName.child0).toMatchObject({ sessionId: 'x:1', parentId: 'x:0' });
-    expect(byName.app1?.sessionId).toBe('x:0~2');
-    expect(byName.child1).toMatchObject({ sessionId: 'x:1~2', parentId: 'x:0~2' });
+    expect(byName['p1/app0']?.sessionId).toBe('p1/x:0');
+    expect(byName['p1/child0']).toMatchObject({ sessionId: 'p1/x:1', parentId: 'p1/x:0' });
+    expect(byName['p2/app1']?.sessionId).toBe('p2/x:0');
+    expect(byName['p2/child1']).toMatchObject({ sessionId: 'p2/x:1', parentId: 'p2/x:0' });
     const odd = server.inspector.relay.replay().filter((m) => m.type === '@xstate.snapshot');
-    expect(odd.map((m) => m.sessionId)).toEqual(['x:0~2']);
+    expect(odd.map((m) => m.sessionId)).toEqual(['p2/x:0']);
     for (const ws of apps) ws.close();
   });
 
@@ -227,26 +228,36 @@ describe('R9 access', () => {
   });
 
   it('R9 without a token only loopback peers are served', () => {
-    const from = (remoteAddress: string) => ({ url: '/inspector', headers: {}, socket: { remoteAddress } }) as unknown as IncomingMessage;
+    const from = (remoteAddress: string) => ({ url: '/inspector', headers: { host: '127.0.0.1:4242' }, socket: { remoteAddress } }) as unknown as IncomingMessage;
     expect(checkAccess(from('127.0.0.1'), undefined)).toEqual({ ok: true });
     expect(checkAccess(from('::ffff:127.0.0.1'), undefined)).toEqual({ ok: true });
     expect(checkAccess(from('::1'), undefined)).toEqual({ ok: true });
     expect(checkAccess(from('192.168.1.20'), undefined)).toMatchObject({ ok: false, status: 403 });
     expect(checkAccess(from('10.0.0.5'), 'secret')).toMatchObject({ ok: false, status: 401 });
-    const withToken = { url: '/inspector/relay?token=secret', headers: {}, socket: { remoteAddress: '10.0.0.5' } } as unknown as IncomingMessage;
+    const withToken = { url: '/inspector/live', headers: { host: '10.0.0.1:4242', authorization: 'Bearer secret' }, socket: { remoteAddress: '10.0.0.5' } } as unknown as IncomingMessage;
     expect(checkAccess(withToken, 'secret')).toEqual({ ok: true });
   });
 
   it('R9 with an access token, page loads and relay connections must present it (off loopback too)', async () => {
     server = await startInspectorServer({ host: '0.0.0.0', accessToken: 'open-sesame' });
     const base = `http://127.0.0.1:${server.port}`;
-    expect((await fetch(`${base}/inspector`)).status).toBe(401);
-    expect((await fetch(`${base}/inspector?token=wrong`)).status).toBe(401);
-    const page = await fetch(`${base}/inspector?token=open-sesame`);
-    expect(page.status).toBe(200);
+    // Neither printed URL carries the token (issue 12).
+    expect(server.pageUrl).not.toContain('open-sesame');
+    expect(server.relayUrl).not.toContain('open-sesame');
+    const signInPage = await fetch(`${base}/inspector`);
+    expect(signInPage.status).toBe(401);
+    expect(await signInPage.text()).toContain('action="/inspector/session"');
+    // A token in the page URL is not accepted: it would land in logs and history.
+    expect((await fetch(`${base}/inspector?token=open-sesame`)).status).toBe(401);
+    const signIn = (token: string) => fetch(`${base}/inspector/session`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+    expect((await signIn('wrong')).status).toBe(401);
+    const signedIn = await signIn('open-sesame');
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get('location')).toBe('/inspector');
     // The page's own requests then authenticate with the cookie it was given.
-    const cookie = page.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const cookie = signedIn.headers.get('set-cookie')?.split(';')[0] ?? '';
     expect(cookie).toMatch(/^rtm_inspector_token=/);
+    expect((await fetch(`${base}/inspector`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${base}/inspector/app.js`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${base}/inspector/app.js`)).status).toBe(401);
 
@@ -269,6 +280,14 @@ describe('R9 access', () => {
       bearer.on('error', reject);
     });
     bearer.close();
+    // Pages use the cookie or a header; only the relay takes ?token= (for producers without headers).
+    const queryPage = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server!.port}/inspector/live?token=open-sesame`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('opened with the token in the URL')));
+      ws.on('error', () => undefined);
+    });
+    expect(queryPage).toBe(401);
   });
 });
 
@@ -287,9 +306,9 @@ describe('R9 demo endpoints', () => {
     const base = `http://127.0.0.1:${server.port}/inspector/demo`;
     const post = (path: string, body: string) => fetch(`${base}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(await (await fetch(`${base}/config`)).json()).toEqual({ rtmUrl: 'ws://127.0.0.1:9', timing: { interruptionGraceMs: 1000 } });
-    expect(await (await post('token', JSON.stringify({ uid: 'alice' }))).json()).toEqual({ uid: 'alice', token: 'token-for-alice', rtmUrl: 'ws://127.0.0.1:9', timing: { interruptionGraceMs: 1000 } });
-    expect((await post('ban', JSON.stringify({ uid: 'mallory' }))).status).toBe(200);
-    expect(banned).toEqual(['mallory']);
+    expect(await (await post('token', JSON.stringify({ uid: 'demo-alice' }))).json()).toEqual({ uid: 'demo-alice', token: 'token-for-demo-alice', rtmUrl: 'ws://127.0.0.1:9', timing: { interruptionGraceMs: 1000 } });
+    expect((await post('ban', JSON.stringify({ uid: 'demo-mallory' }))).status).toBe(200);
+    expect(banned).toEqual(['demo-mallory']);
     const notJson = await post('token', 'uid=alice');
     expect(notJson.status).toBe(400);
     expect(await notJson.json()).toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -102,6 +102,10 @@ export class MemoryStore implements RtmStore {
     this.banned.add(uid);
   }
 
+  async unban(uid: string): Promise<void> {
+    this.banned.delete(uid);
+  }
+
   async isBanned(uid: string): Promise<boolean> {
     return this.banned.has(uid);
   }

@@ -94,6 +94,8 @@ export interface RtmStore {
   setLoggedIn(uid: string, loggedIn: boolean): Promise<void>;
   isLoggedIn(uid: string): Promise<boolean>;
   ban(uid: string): Promise<void>;
+  /** Lifts a ban (no-op when the uid is not banned). */
+  unban(uid: string): Promise<void>;
   isBanned(uid: string): Promise<boolean>;
 
   // ---- peer inbox ----
