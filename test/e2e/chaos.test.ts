@@ -67,17 +67,23 @@ function unexplainedLosses(receiver: Participant, sender: Participant, stream: '
     if (arrivals[i]!.n <= arrivals[i - 1]!.n) problems.push(`${stream} ${sender.uid}→${receiver.uid}: #${arrivals[i]!.n} after #${arrivals[i - 1]!.n}`);
   }
   const got = new Set(arrivals.map((a) => a.n));
-  const reportedBetween = (from: number, to: number) =>
-    timeline.slice(from, to).some((entry) => {
-      if (entry.kind !== 'report') return false;
-      if (stream === 'peer') return !entry.report.peer.complete;
-      return entry.report.channels.some((c) => c.channelId === 'room' && !c.complete);
-    });
+  const incomplete = (entry: Seen) =>
+    entry.kind === 'report' &&
+    (stream === 'peer' ? !entry.report.peer.complete : entry.report.channels.some((c) => c.channelId === 'room' && !c.complete));
+  // A gap between the arrivals at `before` and `after` is explained by an incomplete report
+  // between them, or by the report of the reconnect that ended the outage it fell in (the first
+  // one after `before`), which may come a little after the first live message of that reconnect:
+  // it waits for the replays of the rejoins.
+  const explained = (before: number, after: number) => {
+    if (timeline.slice(before + 1, after).some(incomplete)) return true;
+    const firstReport = timeline.slice(before + 1).find((entry) => entry.kind === 'report');
+    return firstReport !== undefined && incomplete(firstReport);
+  };
   for (const n of expected) {
     if (got.has(n)) continue;
     const before = arrivals.filter((a) => a.n < n).at(-1)?.at ?? -1;
     const after = arrivals.find((a) => a.n > n)?.at ?? timeline.length;
-    if (!reportedBetween(before + 1, after)) problems.push(`${stream} ${sender.uid}→${receiver.uid}: #${n} lost and not reported`);
+    if (!explained(before, after)) problems.push(`${stream} ${sender.uid}→${receiver.uid}: #${n} lost and not reported`);
   }
   return problems;
 }
