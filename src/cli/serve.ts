@@ -63,6 +63,13 @@ export async function run(argv: string[]): Promise<void> {
     inspectorDemo: values.demo,
     ...(secret ? { secret } : {}),
   });
+  if (!secret) {
+    // R11: tokens signed with a secret that dies with the process are refused by the next one;
+    // after a restart every client's resume fails INVALID_TOKEN and its login ends.
+    console.error(
+      'rtm-statechart: warning: no --secret or RTM_SECRET; tokens are signed with a random secret, so after a restart every client must log in again with a new token',
+    );
+  }
   const httpBase = server.url.replace(/^ws:/, 'http:');
   console.log(`RTM server listening on ${server.url}`);
   if (server.inspector) {

@@ -56,6 +56,29 @@ describe('serve command', () => {
     expect((await client.closed).code).toBe(4004);
     expect(err).toBe('');
   });
+
+  it('R11 warns on stderr when it runs with a generated secret (tokens do not survive a restart)', async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--no-inspector'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RTM_SECRET: '' },
+    });
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out} ${err}`)), 20_000);
+      child!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/RTM server listening on/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    expect(err).toContain('warning: no --secret or RTM_SECRET');
+  });
 });
 
 /** Runs the command line to its end. */
