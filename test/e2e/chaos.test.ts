@@ -14,6 +14,7 @@ import { RtmClient, type RecoveryReport, type RtmChannel, type Timing } from '..
 import { createRtmServer, type RtmServer } from '../../src/server/index.js';
 import { createFaultProxy, type FaultProxy } from '../../src/testing/index.js';
 import { elapse, fastTiming, waitFor } from './harness.js';
+import { prng } from '../seeded-random.js';
 
 const USERS = ['ann', 'ben', 'cat', 'dan'] as const;
 type User = (typeof USERS)[number];
@@ -21,18 +22,6 @@ const DURATION_MS = 14_000;
 const RESTARTS_AT_MS = [4_500, 9_500];
 const SECRET = 'chaos-secret';
 const timing: Timing = { ...fastTiming, requestTimeoutMs: 4000 };
-
-/** mulberry32, so that a seed replays the same script. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Everything one receiver saw, in arrival order: messages and recovery reports on one timeline. */
 type Seen =

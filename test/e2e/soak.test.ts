@@ -22,22 +22,11 @@ import {
   waitFor,
   type System,
 } from './harness.js';
+import { prng } from '../seeded-random.js';
 
 const start = useSystems();
 const TOTAL = 1000;
 const MIN_FAULTS = 10;
-
-/** mulberry32: a small seeded PRNG, so that a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Breaks the receiver's link at random until `done()`, at least MIN_FAULTS times; returns the faults made. */
 async function chaos(system: System, receiver: RtmClient, random: () => number, done: () => boolean): Promise<string[]> {

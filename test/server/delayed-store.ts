@@ -6,19 +6,7 @@
  * seeded generator, so a failing run can be repeated with its seed.
  */
 import { MemoryStore, type RtmStore } from '../../src/server/index.js';
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    // xorshift32
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x1_0000_0000;
-  };
-}
+import { prng } from '../seeded-random.js';
 
 export interface DelayedStoreOptions {
   seed?: number;
@@ -29,7 +17,7 @@ export interface DelayedStoreOptions {
 
 export function delayedStore(options: DelayedStoreOptions = {}): RtmStore {
   const inner = new MemoryStore();
-  const random = seededRandom(options.seed ?? 1);
+  const random = prng(options.seed ?? 1);
   const maxDelayMs = options.maxDelayMs ?? 3;
   const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   return new Proxy(inner, {
