@@ -76,6 +76,11 @@ describe('serve command', () => {
         }
       });
     });
+    // The warning is written before the address; stderr may still be on its way.
+    const deadline = Date.now() + 10_000;
+    while (!err.includes('warning: no --secret or RTM_SECRET') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     child.kill('SIGTERM');
     expect(err).toContain('warning: no --secret or RTM_SECRET');
   });
