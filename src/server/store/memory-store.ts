@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type {
+  ChannelAttributesChange,
   ChannelHistoryPage,
   ChannelHistoryQuery,
   EndedSession,
@@ -12,6 +13,7 @@ import type {
   RtmStore,
   SendOutcome,
   SessionRecord,
+  StoredChannelAttribute,
   StoredChannelMessage,
   StoredPeerMessage,
 } from './store.js';
@@ -49,6 +51,8 @@ export class MemoryStore implements RtmStore {
   private readonly channels = new Map<string, ChannelState>();
   private readonly memberships = new Map<string, Set<string>>();
   private readonly attributes = new Map<string, Array<[string, string]>>();
+  /** Per channel, its attributes by key (a Map keeps insertion order and user keys off prototypes). */
+  private readonly channelAttributes = new Map<string, Map<string, StoredChannelAttribute>>();
   private readonly endedSessionsMax: number;
   private readonly endedSessionsTtlMs: number;
   private readonly historyEpoch = randomBytes(9).toString('base64url');
@@ -287,6 +291,40 @@ export class MemoryStore implements RtmStore {
 
   async deleteAttributes(uid: string): Promise<void> {
     this.attributes.delete(uid);
+  }
+
+  // ---- Agora RTM 1.x compatibility (issue 14.2) ----
+
+  async updateAttributes(
+    uid: string,
+    change: { set: ReadonlyArray<readonly [string, string]>; remove: readonly string[] },
+    maxAttributes: number,
+  ): Promise<boolean> {
+    const next = new Map(this.attributes.get(uid) ?? []);
+    for (const key of change.remove) next.delete(key);
+    for (const [key, value] of change.set) next.set(key, value);
+    if (next.size > maxAttributes) return false;
+    if (next.size === 0) this.attributes.delete(uid);
+    else this.attributes.set(uid, [...next]);
+    return true;
+  }
+
+  async changeChannelAttributes(
+    channel: string,
+    change: ChannelAttributesChange,
+    maxAttributes: number,
+  ): Promise<StoredChannelAttribute[] | null> {
+    const next = change.clear ? new Map<string, StoredChannelAttribute>() : new Map(this.channelAttributes.get(channel));
+    for (const key of change.remove) next.delete(key);
+    for (const [key, value] of change.set) next.set(key, { key, value, by: change.by, ts: change.ts });
+    if (next.size > maxAttributes) return null;
+    if (next.size === 0) this.channelAttributes.delete(channel);
+    else this.channelAttributes.set(channel, next);
+    return [...next.values()].map((attribute) => ({ ...attribute }));
+  }
+
+  async getChannelAttributes(channel: string): Promise<StoredChannelAttribute[]> {
+    return [...(this.channelAttributes.get(channel)?.values() ?? [])].map((attribute) => ({ ...attribute }));
   }
 
   async sweep(now: number): Promise<void> {
