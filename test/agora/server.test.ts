@@ -293,3 +293,29 @@ describe('14.2 raw messages', () => {
     expect(alice.isClosed).toBe(false);
   });
 });
+
+describe('14.2 channel attributes of empty channels', () => {
+  it('R8 14.2 MemoryStore drops the attributes of a channel empty for emptyChannelAttributesTtlMs, keeps those with members', async () => {
+    const { MemoryStore } = await import('../../src/server/index.js');
+    const store = new MemoryStore({ emptyChannelAttributesTtlMs: 1000 });
+    // The attributes were set a while ago; the last member leaves now.
+    const now = Date.now() - 5000;
+    const change = { clear: false, remove: [], set: [['k', 'v']] as Array<[string, string]>, by: 'u', ts: now };
+    await store.changeChannelAttributes('nobody-joined', change, 32);
+    await store.changeChannelAttributes('occupied', change, 32);
+    await store.joinChannel('occupied', 'u');
+    await store.changeChannelAttributes('left', change, 32);
+    await store.joinChannel('left', 'u');
+    await store.sweep(now + 500);
+    expect((await store.getChannelAttributes('nobody-joined')).length).toBe(1);
+    await store.leaveChannel('left', 'u');
+    await store.sweep(now + 1001);
+    expect(await store.getChannelAttributes('nobody-joined')).toEqual([]);
+    expect((await store.getChannelAttributes('occupied')).length).toBe(1);
+    // Emptied just now: its minutes count from the last leave.
+    expect((await store.getChannelAttributes('left')).length).toBe(1);
+    await store.sweep(Date.now() + 1001);
+    expect(await store.getChannelAttributes('left')).toEqual([]);
+    expect((await store.getChannelAttributes('occupied')).length).toBe(1);
+  });
+});

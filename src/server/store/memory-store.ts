@@ -32,6 +32,8 @@ interface ChannelState {
   history: StoredChannelMessage[];
   /** The age bound of the last append, so that the sweep can trim quiet channels too. */
   maxAgeMs: number;
+  /** When the last member left (0 while it has members): empty channels lose their attributes (14.2). */
+  emptySince: number;
 }
 
 export interface MemoryStoreOptions {
@@ -39,6 +41,12 @@ export interface MemoryStoreOptions {
   endedSessionsMax?: number;
   /** …and for how long. Default 24 h. */
   endedSessionsTtlMs?: number;
+  /**
+   * A channel without members keeps its attributes this long after its last member left or its
+   * last attribute change, whichever is later, as Agora RTM clears them "after a couple of
+   * minutes" (14.2). It bounds what users who join nothing can leave behind. Default 2 min.
+   */
+  emptyChannelAttributesTtlMs?: number;
 }
 
 export class MemoryStore implements RtmStore {
@@ -55,11 +63,13 @@ export class MemoryStore implements RtmStore {
   private readonly channelAttributes = new Map<string, Map<string, StoredChannelAttribute>>();
   private readonly endedSessionsMax: number;
   private readonly endedSessionsTtlMs: number;
+  private readonly emptyChannelAttributesTtlMs: number;
   private readonly historyEpoch = randomBytes(9).toString('base64url');
 
   constructor(options: MemoryStoreOptions = {}) {
     this.endedSessionsMax = options.endedSessionsMax ?? 100_000;
     this.endedSessionsTtlMs = options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000;
+    this.emptyChannelAttributesTtlMs = options.emptyChannelAttributesTtlMs ?? 2 * 60 * 1000;
   }
 
   async epoch(): Promise<string> {
@@ -188,7 +198,7 @@ export class MemoryStore implements RtmStore {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = { nextSeq: 1, members: new Set(), history: [], maxAgeMs: Number.POSITIVE_INFINITY };
+      state = { nextSeq: 1, members: new Set(), history: [], maxAgeMs: Number.POSITIVE_INFINITY, emptySince: 0 };
       this.channels.set(name, state);
     }
     return state;
@@ -210,6 +220,7 @@ export class MemoryStore implements RtmStore {
   async leaveChannel(channel: string, uid: string): Promise<boolean> {
     const state = this.channels.get(channel);
     if (!state?.members.delete(uid)) return false;
+    if (state.members.size === 0) state.emptySince = Date.now();
     const joined = this.memberships.get(uid);
     joined?.delete(channel);
     if (joined?.size === 0) this.memberships.delete(uid);
@@ -334,6 +345,12 @@ export class MemoryStore implements RtmStore {
     }
     for (const state of this.channels.values()) {
       if (state.history.length > 0) dropOlderThan(state.history, now - state.maxAgeMs);
+    }
+    for (const [channel, attributes] of this.channelAttributes) {
+      if ((this.channels.get(channel)?.members.size ?? 0) > 0) continue;
+      let lastTouched = this.channels.get(channel)?.emptySince ?? 0;
+      for (const attribute of attributes.values()) lastTouched = Math.max(lastTouched, attribute.ts);
+      if (lastTouched < now - this.emptyChannelAttributesTtlMs) this.channelAttributes.delete(channel);
     }
     for (const [sessionId, ended] of this.ended) {
       if (ended.endedAt > now - this.endedSessionsTtlMs) break;
