@@ -353,7 +353,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const uids = checkUidList(peerIds);
     this.ensureLoggedIn();
     const answer = await this.outbox.request({ t: 'presence.subscribe', uids });
-    this.presenceWatch.answered(this.parse(PresenceStateResult, answer.data, 'presence.subscribe').status, true);
+    this.presenceWatch.subscribed(this.parse(PresenceStateResult, answer.data, 'presence.subscribe').status);
   }
 
   async unsubscribePeersOnlineStatus(peerIds: string[]): Promise<void> {

@@ -10,8 +10,8 @@ import type { PeerOnlineState } from '../status-codes.js';
 export type PeersOnlineStatusMap = Record<string, PeerOnlineState>;
 
 export class PresenceWatch {
-  /** Watched uid → the state last reported (undefined until the subscription's answer). */
-  private readonly states = new Map<string, PeerOnlineState | undefined>();
+  /** Watched uid → the state last reported. */
+  private readonly states = new Map<string, PeerOnlineState>();
 
   constructor(private readonly report: (status: PeersOnlineStatusMap) => void) {}
 
@@ -19,14 +19,14 @@ export class PresenceWatch {
     return [...this.states.keys()];
   }
 
-  /** A subscription's answer. `all`: report every asked user (a new subscription), else only changes. */
-  answered(status: ReadonlyArray<readonly [string, PeerOnlineState]>, all: boolean): void {
-    this.apply(status, all, true);
+  /** The answer to subscribePeersOnlineStatus: every asked user is watched now, and reported. */
+  subscribed(status: ReadonlyArray<readonly [string, PeerOnlineState]>): void {
+    this.apply(status, true);
   }
 
-  /** The server's notice of a change. */
+  /** A notice of the server, or the states asked again after a reconnect: watched users whose state moved are reported. */
   changed(status: ReadonlyArray<readonly [string, PeerOnlineState]>): void {
-    this.apply(status, false, false);
+    this.apply(status, false);
   }
 
   unsubscribed(uids: readonly string[]): void {
@@ -38,14 +38,14 @@ export class PresenceWatch {
     this.states.clear();
   }
 
-  private apply(status: ReadonlyArray<readonly [string, PeerOnlineState]>, all: boolean, subscribing: boolean): void {
+  private apply(status: ReadonlyArray<readonly [string, PeerOnlineState]>, subscribing: boolean): void {
     const report: PeersOnlineStatusMap = {};
     let any = false;
     for (const [uid, state] of status) {
       if (!subscribing && !this.states.has(uid)) continue;
       const before = this.states.get(uid);
       this.states.set(uid, state);
-      if (!all && before === state) continue;
+      if (!subscribing && before === state) continue;
       Object.defineProperty(report, uid, { value: state, enumerable: true, writable: true, configurable: true });
       any = true;
     }
