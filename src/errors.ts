@@ -49,3 +49,6 @@ export class RtmError extends Error {
 export function isRtmError(value: unknown): value is RtmError {
   return value instanceof RtmError;
 }
+
+/** Agora RTM 1.x's status enums (ConnectionState, PeerOnlineState, MessageType, …), issue 14.2. */
+export * as RtmStatusCode from './status-codes.js';

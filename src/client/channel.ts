@@ -8,13 +8,18 @@ import type { ChannelMessageFrame, ResponseFrame, ServerFrame } from '../protoco
 import { TypedEmitter } from './emitter.js';
 import type { Answer, RequestBody } from './outbox.js';
 import { ChannelJoinResult, ChannelMembersResult } from './responses.js';
-import type { MessageProps, RtmMessage } from './types.js';
-import { checkMessage } from './validate.js';
+import type { ChannelAttributes } from './attributes.js';
+import { decodeMessage, encodeMessage } from './messages.js';
+import type { MessageProps, ReceivedMessage, RtmMessage } from './types.js';
 
 export interface RtmChannelEvents {
-  ChannelMessage: (message: RtmMessage, memberId: string, props: MessageProps) => void;
+  ChannelMessage: (message: ReceivedMessage, memberId: string, props: MessageProps) => void;
   MemberJoined: (memberId: string) => void;
   MemberLeft: (memberId: string) => void;
+  /** The channel's attributes changed, with notification asked for: all of them as they now are (14.2). */
+  AttributesUpdated: (attributes: ChannelAttributes) => void;
+  /** The channel's member count: on joining, then after changes (at most once a second), 14.2. */
+  MemberCountUpdated: (memberCount: number) => void;
 }
 
 /** What a channel needs from its client. */
@@ -30,6 +35,8 @@ export interface ChannelHost {
 
 export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
   private joining = false;
+  /** The member count last reported (MemberCountUpdated reports changes only). */
+  private memberCount: number | null = null;
 
   /** @internal Created by `RtmClient.createChannel`. */
   constructor(
@@ -48,6 +55,7 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
     this.host.ensureLoggedIn();
     if (this.joining || this.joined) throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already joined ${this.channelId}`);
     this.joining = true;
+    this.memberCount = null;
     try {
       // Joined as the answer is read: live messages and member events may follow it in the
       // same WebSocket message, and they are this member's (R5.3).
@@ -58,6 +66,7 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
             if (!response.ok) return;
             const result = ChannelJoinResult.safeParse(response.data);
             this.host.markJoined(this.channelId, result.success ? result.data.seq : undefined, result.success ? result.data.epoch : undefined);
+            if (result.success) this.deliverMemberCount(result.data.members.length);
           },
         },
       );
@@ -85,10 +94,10 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
   }
 
   async sendMessage(message: RtmMessage): Promise<void> {
-    const text = checkMessage(message);
+    const encoded = encodeMessage(message);
     this.host.ensureLoggedIn();
     if (!this.joined) throw new RtmError(RtmErrorCode.NOT_JOINED, `join ${this.channelId} before sending to it`);
-    await this.host.request({ t: 'channel.send', msgId: this.host.newMessageId(), channel: this.channelId, text });
+    await this.host.request({ t: 'channel.send', msgId: this.host.newMessageId(), channel: this.channelId, ...encoded });
   }
 
   async getMembers(): Promise<string[]> {
@@ -102,7 +111,7 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
 
   /** @internal A message for this channel, already de-duplicated by the client. */
   deliverMessage(frame: ChannelMessageFrame): void {
-    this.emit('ChannelMessage', { text: frame.text }, frame.from, {
+    this.emit('ChannelMessage', decodeMessage(frame), frame.from, {
       serverReceivedTs: frame.ts,
       isOfflineMessage: false,
       isHistoricalMessage: frame.historical,
@@ -113,6 +122,18 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
   deliverMemberChange(frame: Extract<ServerFrame, { t: 'channel.member' }>): void {
     if (frame.joined) this.emit('MemberJoined', frame.uid);
     else this.emit('MemberLeft', frame.uid);
+  }
+
+  /** @internal 14.2 */
+  deliverAttributes(attributes: ChannelAttributes): void {
+    this.emit('AttributesUpdated', attributes);
+  }
+
+  /** @internal 14.2: reported when it differs from the count last reported. */
+  deliverMemberCount(count: number): void {
+    if (count === this.memberCount) return;
+    this.memberCount = count;
+    this.emit('MemberCountUpdated', count);
   }
 
   private wasRetried(error: RtmError): boolean {

@@ -9,21 +9,41 @@ import { connectionMachine, type LinkEvent, type LinkInput } from '../../machine
 import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.js';
 import { resolveTiming, type Timing } from '../../machines/timing.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
-import type { ChannelMessageFrame, PeerMessageFrame, ServerFrame, SessionGrant } from '../protocol/index.js';
+import {
+  ChannelAttributesResult,
+  MAX_MEMBER_COUNT_QUERY,
+  MemberCountResult,
+  PresenceStateResult,
+  type ChannelMessageFrame,
+  type PeerMessageFrame,
+  type ServerFrame,
+  type SessionGrant,
+} from '../protocol/index.js';
+import { PeerSubscriptionOption } from '../status-codes.js';
+import {
+  changedAttributes,
+  checkAttributeKeys,
+  notifyOption,
+  toChannelAttributes,
+  type AttributesMap,
+  type ChannelAttributeOptions,
+  type ChannelAttributes,
+} from './attributes.js';
 import { RtmChannel, type ChannelHost } from './channel.js';
 import { TypedEmitter } from './emitter.js';
 import { InboxTracker } from './inbox-tracker.js';
 import { Link } from './link.js';
 import { linkActor, type AnyActorSystem } from './link.actor.js';
+import { completeMessage, decodeMessage, encodeMessage } from './messages.js';
 import { Outbox, type RequestBody } from './outbox.js';
+import { PresenceWatch, type PeersOnlineStatusMap } from './presence-watch.js';
 import { RecoveryCollector, type RecoveryReport } from './recovery.js';
 import { AttributesResult, ChannelJoinResult, PeerSendResult, PresenceResult } from './responses.js';
 import type { WebSocketConstructor } from './socket.js';
-import type { MessageProps, PeerMessageDropped, RtmMessage, SendMessageOptions } from './types.js';
+import type { MessageProps, PeerMessageDropped, ReceivedMessage, RtmMessage, SendMessageOptions } from './types.js';
 import {
   checkAttributes,
   checkId,
-  checkMessage,
   checkToken,
   checkUidList,
   pairsToRecord,
@@ -42,8 +62,12 @@ export interface RtmClientOptions {
 
 export interface RtmClientEvents {
   ConnectionStateChanged: (newState: ConnectionState, reason: ConnectionChangeReason) => void;
-  MessageFromPeer: (message: RtmMessage, peerId: string, props: MessageProps) => void;
+  MessageFromPeer: (message: ReceivedMessage, peerId: string, props: MessageProps) => void;
   TokenExpired: () => void;
+  /** The token expires soon (30 s before, by default): call renewToken (14.2). */
+  TokenPrivilegeWillExpire: () => void;
+  /** Users watched with subscribePeersOnlineStatus whose state changed (all of them right after subscribing), 14.2. */
+  PeersOnlineStatusChanged: (status: PeersOnlineStatusMap) => void;
   /** A stored peer message this client sent was dropped by the inbox bound (R5.1: never silently). */
   PeerMessageDropped: (dropped: PeerMessageDropped) => void;
   /** After every reconnect, once: what the replay delivered and what, if anything, was lost (R11.1). */
@@ -102,6 +126,8 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   private restoring: Array<Promise<unknown>> = [];
   private messageCounter = 0;
   private readonly channelHost: ChannelHost;
+  /** Users watched with subscribePeersOnlineStatus (14.2). */
+  private readonly presenceWatch = new PresenceWatch((status) => this.emit('PeersOnlineStatusChanged', status));
 
   constructor(private readonly options: RtmClientOptions) {
     super();
@@ -143,10 +169,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
 
   // ---- login ----------------------------------------------------------------------------
 
-  /** R1: resolves once CONNECTED; rejects with the server's code, TIMEOUT or ALREADY_LOGIN. */
-  async login(options: { uid: string; token: string }): Promise<void> {
+  /**
+   * R1: resolves once CONNECTED; rejects with the server's code, TIMEOUT or ALREADY_LOGIN.
+   * Without a token the login is anonymous, which only a server with `allowAnonymousLogin`
+   * accepts (14.2); others refuse it with INVALID_TOKEN.
+   */
+  async login(options: { uid: string; token?: string }): Promise<void> {
     const uid = checkId(options?.uid, 'uid');
-    const token = checkToken(options?.token);
+    const token = options?.token === undefined ? '' : checkToken(options.token);
     if (this.connectionState !== ConnectionState.DISCONNECTED) {
       throw new RtmError(RtmErrorCode.ALREADY_LOGIN, `login() while ${this.connectionState}; call logout() first`);
     }
@@ -167,11 +197,18 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     this.actor.send({ type: 'LOGOUT' });
   }
 
-  /** R3.6: the next attempt (login or resume) uses this token. */
+  /**
+   * R3.6: the next attempt (login or resume) uses this token. While the link is up the server is
+   * given it at once too (14.2: it checks it and times its TokenPrivilegeWillExpire by it), and
+   * the promise settles with the server's answer.
+   */
   async renewToken(token: string): Promise<void> {
     const checked = checkToken(token);
     this.ensureLoggedIn();
     this.actor.send({ type: 'RENEW_TOKEN', token: checked });
+    if (this.connectionState === ConnectionState.CONNECTED && this.link?.isUp) {
+      await this.outbox.request({ t: 'token.renew', token: checked });
+    }
   }
 
   // ---- peer messages, presence, attributes -----------------------------------------------
@@ -181,14 +218,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     peerId: string,
     options: SendMessageOptions = {},
   ): Promise<{ hasPeerReceived: boolean }> {
-    const text = checkMessage(message);
+    const encoded = encodeMessage(message);
     const to = checkId(peerId, 'peerId');
     this.ensureLoggedIn();
     const answer = await this.outbox.request({
       t: 'peer.send',
       msgId: this.newMessageId(),
       to,
-      text,
+      ...encoded,
       offline: options?.enableOfflineMessaging === true,
     });
     return { hasPeerReceived: this.parse(PeerSendResult, answer.data, 'peer.send').hasPeerReceived };
@@ -218,6 +255,171 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     this.ensureLoggedIn();
     const answer = await this.outbox.request({ t: 'attrs.get', uid: checked });
     return pairsToRecord(this.parse(AttributesResult, answer.data, 'attrs.get').attrs);
+  }
+
+  // ---- Agora RTM 1.x compatibility (issue 14.2) ---------------------------------------------
+
+  /** Sets the named attributes of this user, keeping the others; re-sent after presence expiry (R4.4). */
+  async addOrUpdateLocalUserAttributes(attributes: AttributesMap): Promise<void> {
+    const attrs = checkAttributes(attributes);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'attrs.update', attrs });
+    this.attributes = changedAttributes(this.attributes ?? [], { set: attrs });
+  }
+
+  async deleteLocalUserAttributesByKeys(attributeKeys: string[]): Promise<void> {
+    const keys = checkAttributeKeys(attributeKeys);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'attrs.delete', keys });
+    this.attributes = changedAttributes(this.attributes ?? [], { remove: keys });
+  }
+
+  async clearLocalUserAttributes(): Promise<void> {
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'attrs.set', attrs: [] });
+    this.attributes = [];
+  }
+
+  /** The asked attributes the user has (keys it lacks are left out). */
+  async getUserAttributesByKeys(userId: string, attributeKeys: string[]): Promise<AttributesMap> {
+    const uid = checkId(userId, 'userId');
+    const keys = checkAttributeKeys(attributeKeys);
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'attrs.getKeys', uid, keys });
+    return pairsToRecord(this.parse(AttributesResult, answer.data, 'attrs.getKeys').attrs);
+  }
+
+  /** Replaces every attribute of the channel (no membership needed). */
+  async setChannelAttributes(channelId: string, attributes: AttributesMap, options?: ChannelAttributeOptions): Promise<void> {
+    await this.changeChannelAttributes('channel.attrs.set', channelId, attributes, options);
+  }
+
+  /** Sets the named attributes of the channel, keeping the others. */
+  async addOrUpdateChannelAttributes(channelId: string, attributes: AttributesMap, options?: ChannelAttributeOptions): Promise<void> {
+    await this.changeChannelAttributes('channel.attrs.update', channelId, attributes, options);
+  }
+
+  async deleteChannelAttributesByKeys(channelId: string, attributeKeys: string[], options?: ChannelAttributeOptions): Promise<void> {
+    const channel = checkId(channelId, 'channelId');
+    const keys = checkAttributeKeys(attributeKeys);
+    const notify = notifyOption(options);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'channel.attrs.delete', channel, keys, notify });
+  }
+
+  async clearChannelAttributes(channelId: string, options?: ChannelAttributeOptions): Promise<void> {
+    const channel = checkId(channelId, 'channelId');
+    const notify = notifyOption(options);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'channel.attrs.clear', channel, notify });
+  }
+
+  async getChannelAttributes(channelId: string): Promise<ChannelAttributes> {
+    const channel = checkId(channelId, 'channelId');
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'channel.attrs.get', channel });
+    return toChannelAttributes(this.parse(ChannelAttributesResult, answer.data, 'channel.attrs.get').attrs);
+  }
+
+  async getChannelAttributesByKeys(channelId: string, keys: string[]): Promise<ChannelAttributes> {
+    const channel = checkId(channelId, 'channelId');
+    const checked = checkAttributeKeys(keys);
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'channel.attrs.get', channel, keys: checked });
+    return toChannelAttributes(this.parse(ChannelAttributesResult, answer.data, 'channel.attrs.get').attrs);
+  }
+
+  /** Member counts of 1–32 channels, joined or not: `{ channelId: count }`. */
+  async getChannelMemberCount(channelIds: string[]): Promise<Record<string, number>> {
+    if (!Array.isArray(channelIds) || channelIds.length === 0 || channelIds.length > MAX_MEMBER_COUNT_QUERY) {
+      throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, `expected 1–${MAX_MEMBER_COUNT_QUERY} channel ids`);
+    }
+    const channels = channelIds.map((id) => checkId(id, 'channelId'));
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'channel.counts', channels });
+    const counts: Record<string, number> = {};
+    for (const [channel, count] of this.parse(MemberCountResult, answer.data, 'channel.counts').counts) {
+      Object.defineProperty(counts, channel, { value: count, enumerable: true, writable: true, configurable: true });
+    }
+    return counts;
+  }
+
+  /**
+   * Watches users' online state: `PeersOnlineStatusChanged` reports all of them once subscribed,
+   * then each change (ONLINE, UNREACHABLE while away within the presence window, OFFLINE), and
+   * after a reconnect what changed meanwhile. Subscriptions end with the login.
+   */
+  async subscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
+    const uids = checkUidList(peerIds);
+    this.ensureLoggedIn();
+    const answer = await this.outbox.request({ t: 'presence.subscribe', uids });
+    this.presenceWatch.subscribed(this.parse(PresenceStateResult, answer.data, 'presence.subscribe').status);
+  }
+
+  async unsubscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
+    const uids = checkUidList(peerIds);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t: 'presence.unsubscribe', uids });
+    this.presenceWatch.unsubscribed(uids);
+  }
+
+  /** The users watched with subscribePeersOnlineStatus. */
+  async queryPeersBySubscriptionOption(option: PeerSubscriptionOption): Promise<string[]> {
+    if (option !== PeerSubscriptionOption.ONLINE_STATUS) {
+      throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, `unknown subscription option ${String(option)}`);
+    }
+    this.ensureLoggedIn();
+    return this.presenceWatch.watched;
+  }
+
+  /** A message object with its messageType filled in; INVALID_MESSAGE as a send would. */
+  createMessage<T extends RtmMessage>(message: Partial<T>): T {
+    return completeMessage(message) as T;
+  }
+
+  private async changeChannelAttributes(
+    t: 'channel.attrs.set' | 'channel.attrs.update',
+    channelId: string,
+    attributes: AttributesMap,
+    options: ChannelAttributeOptions | undefined,
+  ): Promise<void> {
+    const channel = checkId(channelId, 'channelId');
+    const attrs = checkAttributes(attributes);
+    const notify = notifyOption(options);
+    this.ensureLoggedIn();
+    await this.outbox.request({ t, channel, attrs, notify });
+  }
+
+  /** After a reconnect: ask again for every watched user and report what changed while away. */
+  private refreshPresenceWatch(): void {
+    const watched = this.presenceWatch.watched;
+    for (let i = 0; i < watched.length; i += 256) {
+      this.outbox
+        .request({ t: 'presence.subscribe', uids: watched.slice(i, i + 256) })
+        .then((answer) => {
+          const result = PresenceStateResult.safeParse(answer.data);
+          if (result.success) this.presenceWatch.changed(result.data.status);
+        })
+        .catch(() => undefined); // the login ended meanwhile: subscriptions end with it
+    }
+  }
+
+  /** The server's frames of the compatibility layer. */
+  private routeAgora(frame: ServerFrame): void {
+    switch (frame.t) {
+      case 'channel.attrs':
+        if (this.joined.has(frame.channel)) this.channels.get(frame.channel)?.deliverAttributes(toChannelAttributes(frame.attrs));
+        return;
+      case 'channel.count':
+        if (this.joined.has(frame.channel)) this.channels.get(frame.channel)?.deliverMemberCount(frame.count);
+        return;
+      case 'presence.changed':
+        return this.presenceWatch.changed(frame.status);
+      case 'token.willExpire':
+        return this.emit('TokenPrivilegeWillExpire');
+      default:
+        return;
+    }
   }
 
   /** The channel object for `channelId` (one per id and client). Throws INVALID_ARGUMENT. */
@@ -278,6 +480,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const silent = this.connectionState === ConnectionState.CONNECTED;
     this.recovery = new RecoveryCollector(session, silent, [...this.joined], dropped);
     for (const truncation of grant.recovery?.channels ?? []) this.recovery.channelTruncated(truncation.channel, truncation);
+    this.refreshPresenceWatch();
   }
 
   /**
@@ -338,7 +541,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       case 'peer.dropped':
         return this.emit('PeerMessageDropped', { peerId: frame.to, messageId: frame.msgId, reason: frame.reason });
       default:
-        return;
+        return this.routeAgora(frame);
     }
   }
 
@@ -347,7 +550,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     this.scheduleAck();
     if (!fresh) return;
     if (frame.offline) this.recovery?.peerDelivered();
-    this.emit('MessageFromPeer', { text: frame.text }, frame.from, {
+    this.emit('MessageFromPeer', decodeMessage(frame), frame.from, {
       serverReceivedTs: frame.ts,
       isOfflineMessage: frame.offline,
       isHistoricalMessage: false,
@@ -388,6 +591,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       this.joined.clear();
       this.joinedAt.clear();
       this.attributes = null;
+      this.presenceWatch.clear();
       this.recovery = null;
       this.restoring = [];
     }

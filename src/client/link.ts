@@ -91,6 +91,11 @@ export class Link {
     this.token = token;
   }
 
+  /** The token for a login or resume; none for an anonymous login (empty token, 14.2). */
+  private tokenField(): { token?: string } {
+    return this.token === '' ? {} : { token: this.token };
+  }
+
   get isUp(): boolean {
     return this.phase === 'up';
   }
@@ -134,7 +139,7 @@ export class Link {
       socket = FrameSocket.open(ctor, this.options.url, {
         onOpen: () => {
           const { uid } = this.options;
-          socket?.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, token: this.token, peerSeq, channels: [] });
+          socket?.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, ...this.tokenField(), peerSeq, channels: [] });
           socket?.send({ t: 'logout', id: LINK_REQUEST_ID + 1 });
         },
         onFrame: (frame) => {
@@ -182,7 +187,7 @@ export class Link {
     const { uid } = this.options;
     this.attemptToken = this.token;
     if (this.sessionId === null || this.mustRestore) {
-      this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, token: this.token });
+      this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, ...this.tokenField() });
     } else {
       const { peerSeq, channels } = this.hooks.resumePoint();
       this.socket.send({
@@ -191,7 +196,7 @@ export class Link {
         v: PROTOCOL_VERSION,
         uid,
         sessionId: this.sessionId,
-        token: this.token,
+        ...this.tokenField(),
         peerSeq,
         channels,
       });

@@ -1,7 +1,41 @@
 /** Shapes the application sees (API.md). */
-export interface RtmMessage {
+
+/** A text message (at most 32 KiB in UTF-8). */
+export interface RtmTextMessage {
+  text: string;
+  messageType?: 'TEXT';
+  rawMessage?: undefined;
+  description?: undefined;
+}
+
+/**
+ * A raw (binary) message, as in Agora RTM 1.x (issue 14.2): its bytes and an optional
+ * description, at most 32 KiB together. `text`, if given, must be empty.
+ */
+export interface RtmRawMessage {
+  rawMessage: Uint8Array;
+  description?: string;
+  messageType?: 'RAW';
+  text?: string;
+}
+
+/** What `sendMessageToPeer` and `channel.sendMessage` take. */
+export type RtmMessage = RtmTextMessage | RtmRawMessage;
+
+/** A received text message: `messageType` is always set. */
+export interface ReceivedTextMessage extends RtmTextMessage {
+  messageType: 'TEXT';
+}
+
+/** A received raw message: its bytes, its description ('' when none) and an empty `text`. */
+export interface ReceivedRawMessage extends RtmRawMessage {
+  messageType: 'RAW';
+  description: string;
   text: string;
 }
+
+/** What `MessageFromPeer` and `ChannelMessage` listeners get; `text` is a string either way. */
+export type ReceivedMessage = ReceivedTextMessage | ReceivedRawMessage;
 
 export interface MessageProps {
   /** When the server received the message (ms since the epoch), also for replayed messages. */

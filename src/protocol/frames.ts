@@ -17,7 +17,11 @@ import {
   FORBIDDEN_KEYS,
   MAX_ATTRIBUTES,
   MAX_ATTRIBUTE_VALUE_BYTES,
+  MAX_CHANNEL_ATTRIBUTES,
+  MAX_CHANNEL_ATTRIBUTE_VALUE_BYTES,
+  MAX_MEMBER_COUNT_QUERY,
   MAX_PRESENCE_QUERY,
+  MAX_RAW_BASE64_LENGTH,
   PROTOCOL_VERSION,
   isValidId,
   utf8Length,
@@ -45,6 +49,11 @@ const attributeKey = z.string().check(
 const attributeValue = z.string().check(z.refine((v) => utf8Length(v) <= MAX_ATTRIBUTE_VALUE_BYTES, 'value too large'));
 /** Attributes travel as [key, value] pairs so that no object is ever keyed by user input. */
 const attributes = z.array(z.tuple([attributeKey, attributeValue])).check(z.maxLength(MAX_ATTRIBUTES));
+/**
+ * The bytes of a raw (binary) message, base64-encoded (14.2). Its `text` field carries the
+ * message's description; handlers check that bytes and description stay within 32 KiB.
+ */
+const rawPayload = z.string().check(z.maxLength(MAX_RAW_BASE64_LENGTH), z.regex(/^[A-Za-z0-9+/]*={0,2}$/));
 const errorCode = z.enum(Object.values(RtmErrorCode) as [RtmErrorCode, ...RtmErrorCode[]]);
 const kickReason = z.enum(['REMOTE_LOGIN', 'BANNED_BY_SERVER']);
 
@@ -55,7 +64,8 @@ export const LoginFrame = z.object({
   id: requestId,
   v: z.literal(PROTOCOL_VERSION),
   uid: id,
-  token: z.string().check(z.minLength(1), z.maxLength(4096)),
+  /** Absent for an anonymous login, which a server accepts only with `allowAnonymousLogin` (14.2). */
+  token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
 });
 
 /** Reconnect to an existing session; replay starts after the sequences named here (R5.2, R5.3). */
@@ -65,7 +75,8 @@ export const ResumeFrame = z.object({
   v: z.literal(PROTOCOL_VERSION),
   uid: id,
   sessionId: z.string().check(z.minLength(1), z.maxLength(128)),
-  token: z.string().check(z.minLength(1), z.maxLength(4096)),
+  /** Absent when the session was an anonymous login (14.2). */
+  token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
   /** Last peer-inbox sequence the client has seen. */
   peerSeq: seq,
   /** Last channel-history sequence seen, for each channel the app has joined. */
@@ -81,6 +92,8 @@ export const PeerSendFrame = z.object({
   msgId: messageId,
   to: id,
   text,
+  /** A raw message's bytes (base64); `text` is then its description (14.2). */
+  raw: z.optional(rawPayload),
   offline: z.boolean(),
 });
 
@@ -101,6 +114,8 @@ export const ChannelSendFrame = z.object({
   msgId: messageId,
   channel: id,
   text,
+  /** A raw message's bytes (base64); `text` is then its description (14.2). */
+  raw: z.optional(rawPayload),
 });
 export const ChannelMembersFrame = z.object({ t: z.literal('channel.members'), id: requestId, channel: id });
 export const PresenceQueryFrame = z.object({
@@ -110,6 +125,79 @@ export const PresenceQueryFrame = z.object({
 });
 export const AttributesSetFrame = z.object({ t: z.literal('attrs.set'), id: requestId, attrs: attributes });
 export const AttributesGetFrame = z.object({ t: z.literal('attrs.get'), id: requestId, uid: id });
+
+// ---- client → server: Agora RTM 1.x compatibility (issue 14.2) ----------------------------
+
+const attributeKeys = z.array(attributeKey).check(z.minLength(1), z.maxLength(MAX_CHANNEL_ATTRIBUTES));
+const channelAttributeValue = z
+  .string()
+  .check(z.refine((v) => utf8Length(v) <= MAX_CHANNEL_ATTRIBUTE_VALUE_BYTES, 'value too large'));
+const channelAttributes = z
+  .array(z.tuple([attributeKey, channelAttributeValue]))
+  .check(z.maxLength(MAX_CHANNEL_ATTRIBUTES));
+/** `enableNotificationToChannelMembers`: the channel's members get `channel.attrs` after the change. */
+const notify = z.boolean();
+
+/** Adds or replaces the named attributes of the user, keeping the others. */
+export const AttributesUpdateFrame = z.object({ t: z.literal('attrs.update'), id: requestId, attrs: attributes });
+/** Deletes the named attributes of the user. */
+export const AttributesDeleteFrame = z.object({ t: z.literal('attrs.delete'), id: requestId, keys: attributeKeys });
+/** A user's attributes with these keys (those it has); answered with AttributesResult. */
+export const AttributesGetKeysFrame = z.object({ t: z.literal('attrs.getKeys'), id: requestId, uid: id, keys: attributeKeys });
+
+/** Channel attributes need no membership (as in Agora RTM); every change stamps the user and time. */
+export const ChannelAttributesSetFrame = z.object({
+  t: z.literal('channel.attrs.set'),
+  id: requestId,
+  channel: id,
+  attrs: channelAttributes,
+  notify,
+});
+export const ChannelAttributesUpdateFrame = z.object({
+  t: z.literal('channel.attrs.update'),
+  id: requestId,
+  channel: id,
+  attrs: channelAttributes,
+  notify,
+});
+export const ChannelAttributesDeleteFrame = z.object({
+  t: z.literal('channel.attrs.delete'),
+  id: requestId,
+  channel: id,
+  keys: attributeKeys,
+  notify,
+});
+export const ChannelAttributesClearFrame = z.object({ t: z.literal('channel.attrs.clear'), id: requestId, channel: id, notify });
+/** All of a channel's attributes, or those with `keys`; answered with ChannelAttributesResult. */
+export const ChannelAttributesGetFrame = z.object({
+  t: z.literal('channel.attrs.get'),
+  id: requestId,
+  channel: id,
+  keys: z.optional(attributeKeys),
+});
+/** Member counts of up to 32 channels (membership not needed); answered with MemberCountResult. */
+export const ChannelCountsFrame = z.object({
+  t: z.literal('channel.counts'),
+  id: requestId,
+  channels: z.array(id).check(z.minLength(1), z.maxLength(MAX_MEMBER_COUNT_QUERY)),
+});
+/** Watch these users' online state; answered with their current PeerOnlineState (PresenceStateResult). */
+export const PresenceSubscribeFrame = z.object({
+  t: z.literal('presence.subscribe'),
+  id: requestId,
+  uids: z.array(id).check(z.minLength(1), z.maxLength(MAX_PRESENCE_QUERY)),
+});
+export const PresenceUnsubscribeFrame = z.object({
+  t: z.literal('presence.unsubscribe'),
+  id: requestId,
+  uids: z.array(id).check(z.minLength(1), z.maxLength(MAX_PRESENCE_QUERY)),
+});
+/** The app renewed its token while connected: the server checks it and re-arms its expiry notice. */
+export const TokenRenewFrame = z.object({
+  t: z.literal('token.renew'),
+  id: requestId,
+  token: z.string().check(z.minLength(1), z.maxLength(4096)),
+});
 
 export const ClientFrame = z.discriminatedUnion('t', [
   LoginFrame,
@@ -125,6 +213,18 @@ export const ClientFrame = z.discriminatedUnion('t', [
   PresenceQueryFrame,
   AttributesSetFrame,
   AttributesGetFrame,
+  AttributesUpdateFrame,
+  AttributesDeleteFrame,
+  AttributesGetKeysFrame,
+  ChannelAttributesSetFrame,
+  ChannelAttributesUpdateFrame,
+  ChannelAttributesDeleteFrame,
+  ChannelAttributesClearFrame,
+  ChannelAttributesGetFrame,
+  ChannelCountsFrame,
+  PresenceSubscribeFrame,
+  PresenceUnsubscribeFrame,
+  TokenRenewFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['t'];
@@ -227,6 +327,8 @@ export const PeerMessageFrame = z.object({
   msgId: messageId,
   from: id,
   text,
+  /** A raw message's bytes (base64); `text` is then its description (14.2). */
+  raw: z.optional(rawPayload),
   ts: timestamp,
   /** Delivered by a replay rather than live (API: isOfflineMessage). */
   offline: z.boolean(),
@@ -239,6 +341,8 @@ export const ChannelMessageFrame = z.object({
   msgId: messageId,
   from: id,
   text,
+  /** A raw message's bytes (base64); `text` is then its description (14.2). */
+  raw: z.optional(rawPayload),
   ts: timestamp,
   /** Delivered by a replay rather than live (API: isHistoricalMessage). */
   historical: z.boolean(),
@@ -263,6 +367,46 @@ export const KickFrame = z.object({ t: z.literal('kick'), reason: kickReason });
 /** Sent just before the server closes a socket for breaking the protocol. */
 export const ErrorFrame = z.object({ t: z.literal('error'), code: errorCode, message: z.string() });
 
+// ---- server → client: Agora RTM 1.x compatibility (issue 14.2) ----------------------------
+
+/** Agora's PeerOnlineState: connected, away within the presence window (R4.1), or gone. */
+export const PeerOnlineState = z.enum(['ONLINE', 'UNREACHABLE', 'OFFLINE']);
+export type PeerOnlineState = z.infer<typeof PeerOnlineState>;
+
+/** One channel attribute: [key, value, lastUpdateUserId, lastUpdateTs]. */
+export const ChannelAttributeEntry = z.tuple([z.string(), z.string(), z.string(), timestamp]);
+export type ChannelAttributeEntry = z.infer<typeof ChannelAttributeEntry>;
+
+/** `data` of attrs.getKeys is AttributesResult; `data` of channel.attrs.get: */
+export const ChannelAttributesResult = z.object({ attrs: z.array(ChannelAttributeEntry) });
+export type ChannelAttributesResult = z.infer<typeof ChannelAttributesResult>;
+/** `data` of channel.counts: one [channel, count] pair per asked channel, in the asked order. */
+export const MemberCountResult = z.object({ counts: z.array(z.tuple([id, z.int().check(z.nonnegative())])) });
+export type MemberCountResult = z.infer<typeof MemberCountResult>;
+/** `data` of presence.subscribe: the current state of each asked uid, in the asked order. */
+export const PresenceStateResult = z.object({ status: z.array(z.tuple([id, PeerOnlineState])) });
+export type PresenceStateResult = z.infer<typeof PresenceStateResult>;
+
+/** A channel's attributes changed with notification asked for: all of them, as they now are. */
+export const ChannelAttributesFrame = z.object({
+  t: z.literal('channel.attrs'),
+  channel: id,
+  attrs: z.array(ChannelAttributeEntry),
+});
+/** A channel's member count changed (at most one a second, one every 3 s above 512 members). */
+export const ChannelCountFrame = z.object({
+  t: z.literal('channel.count'),
+  channel: id,
+  count: z.int().check(z.nonnegative()),
+});
+/** Watched users whose online state changed. */
+export const PresenceChangedFrame = z.object({
+  t: z.literal('presence.changed'),
+  status: z.array(z.tuple([id, PeerOnlineState])),
+});
+/** The token of this session expires soon (30 s before, by default): renew it. */
+export const TokenWillExpireFrame = z.object({ t: z.literal('token.willExpire') });
+
 /**
  * Told apart by `t`, and the two kinds of `res` by `ok`: the client reads every frame through
  * this, and picking the schema by discriminator, rather than trying each in turn, keeps that
@@ -277,6 +421,10 @@ export const ServerFrame = z.discriminatedUnion('t', [
   PeerDroppedFrame,
   KickFrame,
   ErrorFrame,
+  ChannelAttributesFrame,
+  ChannelCountFrame,
+  PresenceChangedFrame,
+  TokenWillExpireFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ResponseFrame = z.infer<typeof OkResponseFrame> | z.infer<typeof ErrorResponseFrame>;

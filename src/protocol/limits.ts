@@ -31,6 +31,21 @@ export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024;
 export const MAX_ATTRIBUTES = 32;
 /** Uids in one presence query. */
 export const MAX_PRESENCE_QUERY = 256;
+/**
+ * Agora RTM 1.x compatibility (issue 14.2). A raw (binary) message and its description share the
+ * text limit: at most 32 KiB together. On the wire the bytes travel base64-encoded.
+ */
+export const MAX_RAW_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
+/** Base64 characters of the largest raw payload. */
+export const MAX_RAW_BASE64_LENGTH = Math.ceil(MAX_RAW_MESSAGE_BYTES / 3) * 4;
+/** Attributes of one channel, and the size of each value (as Agora RTM 1.x). */
+export const MAX_CHANNEL_ATTRIBUTES = 32;
+export const MAX_CHANNEL_ATTRIBUTE_VALUE_BYTES = 8 * 1024;
+/** Channels in one getChannelMemberCount call (as Agora RTM 1.x). */
+export const MAX_MEMBER_COUNT_QUERY = 32;
+/** Users one session may watch with subscribePeersOnlineStatus. */
+export const MAX_PRESENCE_SUBSCRIPTIONS = 512;
+
 /** Keys that would reach Object.prototype if a record were ever built from them. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 

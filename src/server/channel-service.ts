@@ -10,7 +10,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { encodeFrame, type ClientFrameOf } from '../protocol/index.js';
 import type { JoinAnswer, Replay } from './connection.js';
 import type { ServerContext } from './context.js';
-import { checkText, rememberedSend, takeSendToken } from './guards.js';
+import { checkMessageSize, rememberedSend, takeSendToken } from './guards.js';
 import type { LocalSession } from './local-session.js';
 import type { StoredChannelMessage } from './store/store.js';
 import { SharedFrame } from './ws-frame.js';
@@ -27,7 +27,16 @@ export class ChannelService {
    */
   private readonly replayFrames = new Map<string, Map<number, Buffer>>();
 
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(
+    private readonly ctx: ServerContext,
+    /** Told after every join or leave in the store (member counts, 14.2). */
+    private readonly onMembershipChanged: (channel: string) => void = () => undefined,
+  ) {}
+
+  /** Queues one shared frame on the socket of every member of `channel` on this node (14.2 notices). */
+  notifyLocalMembers(channel: string, payload: SharedFrame): void {
+    for (const member of this.local.get(channel) ?? []) member.connection?.deliverEvent(payload);
+  }
 
   async join(
     session: LocalSession,
@@ -91,15 +100,15 @@ export class ChannelService {
   }
 
   async send(session: LocalSession, frame: ClientFrameOf<'channel.send'>): Promise<void> {
-    const { channel, msgId, text } = frame;
+    const { channel, msgId, text, raw } = frame;
     if (!session.channels.has(channel)) throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
-    checkText(text);
+    checkMessageSize(text, raw);
     // The rate token is taken only by a send the server has not seen: a retry costs nothing.
     await rememberedSend(this.ctx, `c\n${session.uid}\n${msgId}`, async () => {
       takeSendToken(session);
       const { limits, timing } = this.ctx.config;
       const stored = await this.ctx.store.appendToChannel(
-        { channel, msgId, from: session.uid, text, ts: Date.now() },
+        { channel, msgId, from: session.uid, text, ...(raw === undefined ? {} : { raw }), ts: Date.now() },
         { maxMessages: Math.max(limits.channelHistoryMax, timing.channelReplayMax), maxAgeMs: timing.channelReplayWindowMs },
       );
       this.fanOut(stored, session);
@@ -184,6 +193,7 @@ export class ChannelService {
    * Called after the store has the join or leave.
    */
   private async announceMember(channel: string, subject: LocalSession, joined: boolean): Promise<void> {
+    this.onMembershipChanged(channel);
     const members = this.local.get(channel);
     if (!members) return;
     const count = (await this.ctx.store.channelMemberCount(channel)) + (joined ? 0 : 1);

@@ -12,11 +12,14 @@ import {
   encodeFrame,
   splitFrames,
 } from '../protocol/index.js';
+import type { AttributeService } from './attribute-service.js';
 import type { ChannelService } from './channel-service.js';
 import { MAX_PENDING_REQUESTS, type Connection, type Replay } from './connection.js';
 import { KickSignal, type ServerContext } from './context.js';
 import type { LocalSession } from './local-session.js';
+import type { MemberCounts } from './member-counts.js';
 import type { PeerService } from './peer-service.js';
+import type { PresenceSubscriptions } from './presence-subscriptions.js';
 import type { SessionService } from './session-service.js';
 import type { UserService } from './user-service.js';
 
@@ -27,7 +30,7 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set(
   ClientFrame.def.options.flatMap((option) => option.shape.t.def.values).filter((t) => t !== 'ping' && t !== 'peer.ack'),
 );
 /** A request whose envelope is right but one of these fields is wrong gets an error answer, not a close. */
-const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'uids', 'attrs', 'msgId', 'lastSeq']);
+const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'uids', 'attrs', 'msgId', 'lastSeq', 'keys', 'channels']);
 
 type Outcome = { data?: unknown; replay?: Replay };
 
@@ -41,6 +44,10 @@ export interface Services {
   peers: PeerService;
   channels: ChannelService;
   users: UserService;
+  /** Agora RTM 1.x compatibility (14.2). */
+  attributes: AttributeService;
+  memberCounts: MemberCounts;
+  presence: PresenceSubscriptions;
 }
 
 export class FrameHandler {
@@ -203,6 +210,45 @@ export class FrameHandler {
       case 'attrs.get':
         this.sessionOf(connection);
         return { data: await users.getAttributes(frame) };
+      default:
+        return this.dispatchAgora(connection, frame);
+    }
+  }
+
+  /** The requests of the Agora RTM 1.x compatibility layer (14.2), through the same path as every request. */
+  private async dispatchAgora(
+    connection: Connection,
+    frame: Exclude<ClientFrame, { t: 'ping' | 'peer.ack' | CoreRequest }>,
+  ): Promise<Outcome> {
+    const { sessions, attributes, memberCounts, presence } = this.services;
+    const session = this.sessionOf(connection);
+    switch (frame.t) {
+      case 'attrs.update':
+        await attributes.updateUserAttributes(session, frame);
+        return {};
+      case 'attrs.delete':
+        await attributes.deleteUserAttributes(session, frame);
+        return {};
+      case 'attrs.getKeys':
+        return { data: await attributes.getUserAttributesByKeys(frame) };
+      case 'channel.attrs.set':
+      case 'channel.attrs.update':
+      case 'channel.attrs.delete':
+      case 'channel.attrs.clear':
+        await attributes.changeChannel(session, frame);
+        return {};
+      case 'channel.attrs.get':
+        return { data: await attributes.getChannel(frame) };
+      case 'channel.counts':
+        return { data: await memberCounts.query(frame) };
+      case 'presence.subscribe':
+        return { data: await presence.subscribe(session, frame) };
+      case 'presence.unsubscribe':
+        presence.unsubscribe(session, frame);
+        return {};
+      case 'token.renew':
+        sessions.renewToken(session, frame.token);
+        return {};
     }
   }
 
@@ -223,6 +269,20 @@ export class FrameHandler {
   }
 }
 
+/** The requests `dispatch` handles itself. */
+type CoreRequest =
+  | 'login'
+  | 'resume'
+  | 'logout'
+  | 'peer.send'
+  | 'channel.join'
+  | 'channel.leave'
+  | 'channel.send'
+  | 'channel.members'
+  | 'presence.query'
+  | 'attrs.set'
+  | 'attrs.get';
+
 function toBuffers(data: RawData): Buffer[] {
   if (Array.isArray(data)) return data;
   return [Buffer.from(data as ArrayBuffer)];
@@ -236,7 +296,7 @@ function requestIdOf(value: unknown): number | null {
 }
 
 function invalidFieldCode(field: string): RtmErrorCode | null {
-  if (field === 'text') return RtmErrorCode.INVALID_MESSAGE;
+  if (field === 'text' || field === 'raw') return RtmErrorCode.INVALID_MESSAGE;
   if (field === 'token') return RtmErrorCode.INVALID_TOKEN;
   return ARGUMENT_FIELDS.has(field) ? RtmErrorCode.INVALID_ARGUMENT : null;
 }

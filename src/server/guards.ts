@@ -1,6 +1,6 @@
 /** Checks shared by the message services (R8) and the retry de-duplication (R5.5). */
 import { RtmError, RtmErrorCode, isRtmError } from '../errors.js';
-import { MAX_MESSAGE_BYTES, utf8Length } from '../protocol/index.js';
+import { MAX_MESSAGE_BYTES, MAX_RAW_MESSAGE_BYTES, utf8Length } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
 import type { SendOutcome } from './store/store.js';
 
@@ -17,6 +17,20 @@ export function checkText(text: string): void {
  */
 export function takeSendToken(session: { rate: { take(): boolean } }): void {
   if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
+}
+
+/**
+ * A text message, or a raw one (14.2): its bytes (base64 on the wire) and its description (in
+ * `text`) together at most 32 KiB.
+ */
+export function checkMessageSize(text: string, raw: string | undefined): void {
+  if (raw === undefined) return checkText(text);
+  if (raw.length % 4 !== 0) throw new RtmError(RtmErrorCode.INVALID_MESSAGE, 'raw message is not base64');
+  const padding = raw.endsWith('==') ? 2 : raw.endsWith('=') ? 1 : 0;
+  const bytes = (raw.length / 4) * 3 - padding;
+  if (bytes + utf8Length(text) > MAX_RAW_MESSAGE_BYTES) {
+    throw new RtmError(RtmErrorCode.INVALID_MESSAGE, `raw message and description are larger than ${MAX_RAW_MESSAGE_BYTES} bytes`);
+  }
 }
 
 /**

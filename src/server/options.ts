@@ -29,6 +29,13 @@ export interface RtmServerLimits {
    * N²/2 frames to fill a channel of N. `channel.members` still lists everyone. Default 512.
    */
   memberEventsMaxMembers: number;
+  /**
+   * A channel's member count is announced (MemberCountUpdated) at most this often, and a third as
+   * often above `memberEventsMaxMembers` members, as Agora RTM does (1 s / 3 s). Default 1000 (14.2).
+   */
+  memberCountIntervalMs: number;
+  /** How long before its token expires a connected session is told (TokenPrivilegeWillExpire). Default 30 s (14.2). */
+  tokenWillExpireNoticeMs: number;
 }
 
 export interface HeartbeatOptions {
@@ -48,6 +55,11 @@ export interface RtmServerOptions {
   timing?: Partial<Timing>;
   /** Serve the inspector page and relay on the same port (default true). */
   inspector?: boolean;
+  /**
+   * Accept `login({ uid })` without a token (as an Agora project without an App Certificate
+   * does). Default false: every login needs a token signed with `secret` (14.2).
+   */
+  allowAnonymousLogin?: boolean;
   /** Required when the inspector is on and `host` is not loopback (R9). */
   inspectorAccessToken?: string;
   /**
@@ -89,6 +101,8 @@ export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({
   maxPayloadBytes: 4 * MAX_FRAME_BYTES,
   dedupWindowMs: 2 * 60 * 1000,
   memberEventsMaxMembers: 512,
+  memberCountIntervalMs: 1000,
+  tokenWillExpireNoticeMs: 30_000,
 });
 
 /**
@@ -121,6 +135,7 @@ export interface ServerConfig {
   inspector: boolean;
   inspectorAccessToken: string | undefined;
   inspectorDemo: boolean;
+  allowAnonymousLogin: boolean;
   flushDelayMs: number;
   listenBacklog: number;
 }
@@ -146,6 +161,7 @@ export function resolveConfig(options: RtmServerOptions): ServerConfig {
     inspector: options.inspector ?? true,
     inspectorAccessToken: options.inspectorAccessToken,
     inspectorDemo: options.inspectorDemo ?? false,
+    allowAnonymousLogin: options.allowAnonymousLogin === true,
     flushDelayMs: nonNegative('flushDelayMs', options.flushDelayMs ?? 0),
     listenBacklog: positiveInteger('listenBacklog', options.listenBacklog ?? DEFAULT_LISTEN_BACKLOG),
   };

@@ -7,7 +7,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { encodeFrame, type ClientFrameOf, type PeerSendResult } from '../protocol/index.js';
 import { PEER_STREAM, type Replay } from './connection.js';
 import type { ServerContext } from './context.js';
-import { checkText, rememberedSend, takeSendToken } from './guards.js';
+import { checkMessageSize, rememberedSend, takeSendToken } from './guards.js';
 import type { LocalSession } from './local-session.js';
 import type { StoredPeerMessage } from './store/store.js';
 
@@ -15,7 +15,7 @@ export class PeerService {
   constructor(private readonly ctx: ServerContext) {}
 
   async send(session: LocalSession, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
-    checkText(frame.text);
+    checkMessageSize(frame.text, frame.raw);
     // The rate token is taken only by a send the server has not seen: a retry costs nothing.
     return rememberedSend(this.ctx, `p\n${session.uid}\n${frame.msgId}`, () => {
       takeSendToken(session);
@@ -35,7 +35,7 @@ export class PeerService {
       frame.offline || (await store.getSession(to)) !== undefined || (await store.isLoggedIn(to));
     if (!keep) return { hasPeerReceived: false };
     const result = await store.appendToInbox(
-      { msgId, from, to, text, ts: Date.now() },
+      { msgId, from, to, text, ...(frame.raw === undefined ? {} : { raw: frame.raw }), ts: Date.now() },
       { maxMessages: config.limits.inboxMaxMessages, maxAgeMs: config.limits.inboxMaxAgeMs },
     );
     this.reportDropped(result.expired, 'EXPIRED');
@@ -76,5 +76,6 @@ export class PeerService {
 }
 
 function peerFrame(message: StoredPeerMessage, offline: boolean) {
-  return { t: 'peer.msg' as const, seq: message.seq, msgId: message.msgId, from: message.from, text: message.text, ts: message.ts, offline };
+  const { seq, msgId, from, text, raw, ts } = message;
+  return { t: 'peer.msg' as const, seq, msgId, from, text, ...(raw === undefined ? {} : { raw }), ts, offline };
 }

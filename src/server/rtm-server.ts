@@ -10,6 +10,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { createInspector, type Inspector } from '../../inspector/server/index.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
+import { AttributeService } from './attribute-service.js';
 import { ChannelService } from './channel-service.js';
 import { SessionHost } from './local-session.js';
 import { Connection, Outbox } from './connection.js';
@@ -17,10 +18,13 @@ import type { ServerContext } from './context.js';
 import { FrameHandler } from './frame-handler.js';
 import { silentLogger } from './logger.js';
 import { isLoopbackHost, resolveConfig, type RtmServerOptions } from './options.js';
+import { MemberCounts } from './member-counts.js';
 import { PeerService } from './peer-service.js';
+import { PresenceSubscriptions } from './presence-subscriptions.js';
 import { SessionService } from './session-service.js';
 import { MemoryStore } from './store/memory-store.js';
 import { createToken, type TokenOptions } from './token.js';
+import { TokenNotices } from './token-notices.js';
 import { UserService } from './user-service.js';
 
 export interface RtmServer {
@@ -90,11 +94,24 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     }),
     inflightSends: new Map(),
   };
-  const channels = new ChannelService(ctx);
+  const memberCounts = new MemberCounts(ctx);
+  const channels = new ChannelService(ctx, memberCounts.changed);
+  memberCounts.attach(channels);
   const peers = new PeerService(ctx);
-  const sessions = new SessionService(ctx, channels, peers);
+  const presence = new PresenceSubscriptions(ctx);
+  const tokenNotices = new TokenNotices(ctx);
+  const sessions = new SessionService(ctx, channels, peers, {
+    online: (session) => presence.online(session.uid),
+    away: (session) => presence.away(session.uid),
+    ended: (session, reason) => {
+      presence.ended(session, reason);
+      tokenNotices.disarm(session);
+    },
+    tokenPresented: (session, expiresAt) => tokenNotices.arm(session, expiresAt),
+  });
   const users = new UserService(ctx);
-  const handler = new FrameHandler(ctx, { sessions, peers, channels, users });
+  const attributes = new AttributeService(ctx, channels);
+  const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
   const outbox = new Outbox(config.flushDelayMs);
   let url = '';
   let closing = false;
@@ -214,6 +231,8 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       clearInterval(heartbeatSweep);
       clearInterval(housekeeping);
       handler.stop();
+      memberCounts.stop();
+      tokenNotices.stop();
       for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down');
       ctx.sessionHost.stop();
       ctx.sessions.clear();

@@ -20,6 +20,19 @@ export interface Granted {
   replay: Replay;
 }
 
+/** What the Agora-compatibility services (14.2) hear of sessions: presence notices, token expiry notices. */
+export interface SessionObserver {
+  /** A socket is attached (login, resume). */
+  online(session: LocalSession): void;
+  /** The socket was lost; the presence window runs. */
+  away(session: LocalSession): void;
+  ended(session: LocalSession, reason: SessionEndReason): void;
+  /** The session presented a token expiring at `expiresAt` (ms), or none (anonymous login). */
+  tokenPresented(session: LocalSession, expiresAt: number | null): void;
+}
+
+const NO_OBSERVER: SessionObserver = { online() {}, away() {}, ended() {}, tokenPresented() {} };
+
 export class SessionService {
   private readonly lock = new KeyedLock();
 
@@ -27,12 +40,13 @@ export class SessionService {
     private readonly ctx: ServerContext,
     private readonly channels: ChannelService,
     private readonly peers: PeerService,
+    private readonly observer: SessionObserver = NO_OBSERVER,
   ) {}
 
   login(connection: Connection, frame: ClientFrameOf<'login'>): Promise<Granted> {
     const { uid } = frame;
     return this.lock.run(uid, async () => {
-      this.checkToken(uid, frame.token);
+      const expiresAt = this.checkToken(uid, frame.token);
       if (await this.ctx.store.isBanned(uid)) {
         this.ctx.logger.log('info', 'login.rejected', { uid, code: RtmErrorCode.REJECTED });
         throw new RtmError(RtmErrorCode.REJECTED, `${uid} is banned`);
@@ -42,6 +56,7 @@ export class SessionService {
       const previous = this.ctx.sessions.get(uid);
       if (previous) await this.endUnderLock(previous, 'REMOTE_LOGIN');
       const session = await this.open(uid, connection);
+      this.observer.tokenPresented(session, expiresAt);
       // Whatever waited in the inbox (offline messages, unacknowledged ones) follows the grant.
       return { data: await this.grant(session, false), replay: await this.peers.replay(uid, 0) };
     });
@@ -51,7 +66,7 @@ export class SessionService {
     const { uid, sessionId } = frame;
     return this.lock.run(uid, async () => {
       // Checked like a login; a failure leaves the session as it is (the client renews the token).
-      this.checkToken(uid, frame.token);
+      const expiresAt = this.checkToken(uid, frame.token);
       if (await this.ctx.store.isBanned(uid)) throw new KickSignal('BANNED_BY_SERVER');
       if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
       let live = this.ctx.sessions.get(uid);
@@ -62,8 +77,10 @@ export class SessionService {
         live = this.ctx.sessions.get(uid);
       }
       if (live && live.sessionId === sessionId) {
+        this.observer.online(live);
         this.attach(live, connection);
         live.resumed();
+        this.observer.tokenPresented(live, expiresAt);
         const channels = await this.channels.replay(uid, frame.channels);
         const replay = mergeReplays(await this.peers.replay(uid, frame.peerSeq), channels);
         this.ctx.logger.log('info', 'session.resumed', { uid, sessionId });
@@ -81,6 +98,7 @@ export class SessionService {
       }
       // Presence expired but never logged out: a fresh session, the inbox kept (R4.4, R5.1).
       const session = await this.open(uid, connection);
+      this.observer.tokenPresented(session, expiresAt);
       this.ctx.logger.log('info', 'session.renewed', { uid, previous: sessionId, sessionId: session.sessionId });
       return { data: await this.grant(session, true), replay: await this.peers.replay(uid, frame.peerSeq) };
     });
@@ -116,6 +134,7 @@ export class SessionService {
     if (!session || session.connection !== connection) return;
     session.connection = null;
     session.linkLost();
+    if (!session.ended) this.observer.away(session);
     this.ctx.logger.log('info', 'session.away', { uid: session.uid, sessionId: session.sessionId });
   }
 
@@ -148,12 +167,27 @@ export class SessionService {
     return (session.finishing ??= this.finish(session, reason));
   }
 
-  private checkToken(uid: string, token: string): void {
+  /** renewToken while connected (14.2): the token is checked like a login's; its expiry replaces the old one's. */
+  renewToken(session: LocalSession, token: string): void {
+    this.observer.tokenPresented(session, this.checkToken(session.uid, token));
+  }
+
+  /**
+   * When the token expires (ms); null for a login without one, which only a server with
+   * `allowAnonymousLogin` accepts (14.2).
+   */
+  private checkToken(uid: string, token: string | undefined): number | null {
+    if (token === undefined) {
+      if (this.ctx.config.allowAnonymousLogin) return null;
+      this.ctx.logger.log('info', 'token.rejected', { uid, code: RtmErrorCode.INVALID_TOKEN });
+      throw new RtmError(RtmErrorCode.INVALID_TOKEN, 'this server needs a token to log in');
+    }
     const check = verifyToken(this.ctx.config.secret, token, uid);
     if (!check.ok) {
       this.ctx.logger.log('info', 'token.rejected', { uid, code: check.code });
       throw new RtmError(check.code, check.message);
     }
+    return check.expiresAt;
   }
 
   private async open(uid: string, connection: Connection): Promise<LocalSession> {
@@ -163,6 +197,7 @@ export class SessionService {
       rateLimitPerSecond: this.ctx.config.limits.rateLimitPerSecond,
     });
     this.ctx.sessions.set(uid, session);
+    this.observer.online(session);
     this.attach(session, connection);
     await this.ctx.store.putSession({ uid, sessionId: session.sessionId, startedAt: Date.now() });
     await this.ctx.store.setLoggedIn(uid, true);
@@ -206,6 +241,7 @@ export class SessionService {
     const { uid, sessionId } = session;
     try {
       if (this.ctx.sessions.get(uid) === session) this.ctx.sessions.delete(uid);
+      this.observer.ended(session, reason);
       const connection = session.connection;
       session.connection = null;
       if (connection) {

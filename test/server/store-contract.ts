@@ -145,6 +145,51 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       await store.deleteAttributes('a');
       expect(await store.getAttributes('a')).toEqual([]);
     });
+
+    it('14.2 updateAttributes removes then adds or replaces, atomically, within the bound', async () => {
+      await fresh();
+      await store.setAttributes('a', [['k', '1'], ['j', '2']]);
+      expect(await store.updateAttributes('a', { set: [['k', '3'], ['n', '4']], remove: ['j'] }, 3)).toBe(true);
+      expect(new Map(await store.getAttributes('a'))).toEqual(new Map([['k', '3'], ['n', '4']]));
+      expect(await store.updateAttributes('a', { set: [['x', '1'], ['y', '2']], remove: [] }, 3)).toBe(false);
+      expect(new Map(await store.getAttributes('a'))).toEqual(new Map([['k', '3'], ['n', '4']]));
+      expect(await store.updateAttributes('a', { set: [], remove: ['k', 'n', 'absent'] }, 3)).toBe(true);
+      expect(await store.getAttributes('a')).toEqual([]);
+    });
+
+    it('14.2 channel attributes: clear, remove, set in one change, stamped, bounded, copies out', async () => {
+      await fresh();
+      expect(await store.getChannelAttributes('r')).toEqual([]);
+      const first = await store.changeChannelAttributes('r', { clear: false, remove: [], set: [['a', '1'], ['b', '2']], by: 'u', ts: 10 }, 3);
+      expect(first).toEqual([
+        { key: 'a', value: '1', by: 'u', ts: 10 },
+        { key: 'b', value: '2', by: 'u', ts: 10 },
+      ]);
+      const second = await store.changeChannelAttributes('r', { clear: false, remove: ['a'], set: [['b', '3'], ['c', '4']], by: 'v', ts: 20 }, 3);
+      expect(second).toEqual([
+        { key: 'b', value: '3', by: 'v', ts: 20 },
+        { key: 'c', value: '4', by: 'v', ts: 20 },
+      ]);
+      second![0]!.value = 'changed outside';
+      expect(await store.changeChannelAttributes('r', { clear: false, remove: [], set: [['d', '5'], ['e', '6']], by: 'v', ts: 30 }, 3)).toBeNull();
+      expect((await store.getChannelAttributes('r')).map((a) => [a.key, a.value])).toEqual([['b', '3'], ['c', '4']]);
+      expect(await store.changeChannelAttributes('r', { clear: true, remove: [], set: [['z', '9']], by: 'w', ts: 40 }, 3)).toEqual([
+        { key: 'z', value: '9', by: 'w', ts: 40 },
+      ]);
+      expect(await store.getChannelAttributes('other')).toEqual([]);
+      await store.changeChannelAttributes('r', { clear: true, remove: [], set: [], by: 'w', ts: 50 }, 3);
+      expect(await store.getChannelAttributes('r')).toEqual([]);
+    });
+
+    it('14.2 raw messages keep their bytes in the inbox and the channel history', async () => {
+      await fresh();
+      const put = await store.appendToInbox({ msgId: 'm', from: 'a', to: 'b', text: 'desc', raw: 'AAEC', ts: 1 }, bounds);
+      expect(put.stored).toMatchObject({ raw: 'AAEC', text: 'desc' });
+      expect((await store.readInbox('b', 0))[0]).toMatchObject({ raw: 'AAEC' });
+      await store.appendToChannel({ channel: 'r', msgId: 'c', from: 'a', text: '', raw: '/w==', ts: 1 }, bounds);
+      const page = await store.channelHistory('r', { afterSeq: 0, sinceTs: 0, max: 10 });
+      expect(page.messages[0]).toMatchObject({ raw: '/w==' });
+    });
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type {
+  ChannelAttributesChange,
   ChannelHistoryPage,
   ChannelHistoryQuery,
   EndedSession,
@@ -12,6 +13,7 @@ import type {
   RtmStore,
   SendOutcome,
   SessionRecord,
+  StoredChannelAttribute,
   StoredChannelMessage,
   StoredPeerMessage,
 } from './store.js';
@@ -30,6 +32,8 @@ interface ChannelState {
   history: StoredChannelMessage[];
   /** The age bound of the last append, so that the sweep can trim quiet channels too. */
   maxAgeMs: number;
+  /** When the last member left (0 while it has members): empty channels lose their attributes (14.2). */
+  emptySince: number;
 }
 
 export interface MemoryStoreOptions {
@@ -37,6 +41,12 @@ export interface MemoryStoreOptions {
   endedSessionsMax?: number;
   /** …and for how long. Default 24 h. */
   endedSessionsTtlMs?: number;
+  /**
+   * A channel without members keeps its attributes this long after its last member left or its
+   * last attribute change, whichever is later, as Agora RTM clears them "after a couple of
+   * minutes" (14.2). It bounds what users who join nothing can leave behind. Default 2 min.
+   */
+  emptyChannelAttributesTtlMs?: number;
 }
 
 export class MemoryStore implements RtmStore {
@@ -49,13 +59,17 @@ export class MemoryStore implements RtmStore {
   private readonly channels = new Map<string, ChannelState>();
   private readonly memberships = new Map<string, Set<string>>();
   private readonly attributes = new Map<string, Array<[string, string]>>();
+  /** Per channel, its attributes by key (a Map keeps insertion order and user keys off prototypes). */
+  private readonly channelAttributes = new Map<string, Map<string, StoredChannelAttribute>>();
   private readonly endedSessionsMax: number;
   private readonly endedSessionsTtlMs: number;
+  private readonly emptyChannelAttributesTtlMs: number;
   private readonly historyEpoch = randomBytes(9).toString('base64url');
 
   constructor(options: MemoryStoreOptions = {}) {
     this.endedSessionsMax = options.endedSessionsMax ?? 100_000;
     this.endedSessionsTtlMs = options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000;
+    this.emptyChannelAttributesTtlMs = options.emptyChannelAttributesTtlMs ?? 2 * 60 * 1000;
   }
 
   async epoch(): Promise<string> {
@@ -184,7 +198,7 @@ export class MemoryStore implements RtmStore {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = { nextSeq: 1, members: new Set(), history: [], maxAgeMs: Number.POSITIVE_INFINITY };
+      state = { nextSeq: 1, members: new Set(), history: [], maxAgeMs: Number.POSITIVE_INFINITY, emptySince: 0 };
       this.channels.set(name, state);
     }
     return state;
@@ -206,6 +220,7 @@ export class MemoryStore implements RtmStore {
   async leaveChannel(channel: string, uid: string): Promise<boolean> {
     const state = this.channels.get(channel);
     if (!state?.members.delete(uid)) return false;
+    if (state.members.size === 0) state.emptySince = Date.now();
     const joined = this.memberships.get(uid);
     joined?.delete(channel);
     if (joined?.size === 0) this.memberships.delete(uid);
@@ -289,6 +304,40 @@ export class MemoryStore implements RtmStore {
     this.attributes.delete(uid);
   }
 
+  // ---- Agora RTM 1.x compatibility (issue 14.2) ----
+
+  async updateAttributes(
+    uid: string,
+    change: { set: ReadonlyArray<readonly [string, string]>; remove: readonly string[] },
+    maxAttributes: number,
+  ): Promise<boolean> {
+    const next = new Map(this.attributes.get(uid) ?? []);
+    for (const key of change.remove) next.delete(key);
+    for (const [key, value] of change.set) next.set(key, value);
+    if (next.size > maxAttributes) return false;
+    if (next.size === 0) this.attributes.delete(uid);
+    else this.attributes.set(uid, [...next]);
+    return true;
+  }
+
+  async changeChannelAttributes(
+    channel: string,
+    change: ChannelAttributesChange,
+    maxAttributes: number,
+  ): Promise<StoredChannelAttribute[] | null> {
+    const next = change.clear ? new Map<string, StoredChannelAttribute>() : new Map(this.channelAttributes.get(channel));
+    for (const key of change.remove) next.delete(key);
+    for (const [key, value] of change.set) next.set(key, { key, value, by: change.by, ts: change.ts });
+    if (next.size > maxAttributes) return null;
+    if (next.size === 0) this.channelAttributes.delete(channel);
+    else this.channelAttributes.set(channel, next);
+    return [...next.values()].map((attribute) => ({ ...attribute }));
+  }
+
+  async getChannelAttributes(channel: string): Promise<StoredChannelAttribute[]> {
+    return [...(this.channelAttributes.get(channel)?.values() ?? [])].map((attribute) => ({ ...attribute }));
+  }
+
   async sweep(now: number): Promise<void> {
     for (const [key, entry] of this.sends) {
       if (entry.expiresAt > now) break;
@@ -296,6 +345,12 @@ export class MemoryStore implements RtmStore {
     }
     for (const state of this.channels.values()) {
       if (state.history.length > 0) dropOlderThan(state.history, now - state.maxAgeMs);
+    }
+    for (const [channel, attributes] of this.channelAttributes) {
+      if ((this.channels.get(channel)?.members.size ?? 0) > 0) continue;
+      let lastTouched = this.channels.get(channel)?.emptySince ?? 0;
+      for (const attribute of attributes.values()) lastTouched = Math.max(lastTouched, attribute.ts);
+      if (lastTouched < now - this.emptyChannelAttributesTtlMs) this.channelAttributes.delete(channel);
     }
     for (const [sessionId, ended] of this.ended) {
       if (ended.endedAt > now - this.endedSessionsTtlMs) break;

@@ -28,6 +28,8 @@ export interface StoredPeerMessage {
   from: string;
   to: string;
   text: string;
+  /** A raw message's bytes, base64 (`text` is then its description); absent for text (14.2). */
+  raw?: string;
   /** Server time when it was accepted (ms). */
   ts: number;
 }
@@ -39,6 +41,26 @@ export interface StoredChannelMessage {
   msgId: string;
   from: string;
   text: string;
+  /** A raw message's bytes, base64 (`text` is then its description); absent for text (14.2). */
+  raw?: string;
+  ts: number;
+}
+
+/** One attribute of a channel, with who set it last and when (14.2). */
+export interface StoredChannelAttribute {
+  key: string;
+  value: string;
+  by: string;
+  ts: number;
+}
+
+/** One change of a channel's attributes, applied atomically in this order: clear, remove, set. */
+export interface ChannelAttributesChange {
+  clear: boolean;
+  remove: readonly string[];
+  set: ReadonlyArray<readonly [string, string]>;
+  /** Stamped on every attribute the change sets. */
+  by: string;
   ts: number;
 }
 
@@ -144,6 +166,28 @@ export interface RtmStore {
   setAttributes(uid: string, attrs: ReadonlyArray<readonly [string, string]>): Promise<void>;
   getAttributes(uid: string): Promise<Array<[string, string]>>;
   deleteAttributes(uid: string): Promise<void>;
+
+  // ---- Agora RTM 1.x compatibility (issue 14.2) ----
+  /**
+   * Removes `remove` from the user's attributes, then adds or replaces `set`, atomically. When
+   * the result would hold more than `maxAttributes`, nothing changes and the answer is false.
+   */
+  updateAttributes(
+    uid: string,
+    change: { set: ReadonlyArray<readonly [string, string]>; remove: readonly string[] },
+    maxAttributes: number,
+  ): Promise<boolean>;
+  /**
+   * Applies one change to a channel's attributes atomically and answers all of them as they now
+   * are (oldest key first), or null, with nothing changed, when more than `maxAttributes` would remain.
+   */
+  changeChannelAttributes(
+    channel: string,
+    change: ChannelAttributesChange,
+    maxAttributes: number,
+  ): Promise<StoredChannelAttribute[] | null>;
+  /** A channel's attributes, oldest key first (none for an unknown channel). */
+  getChannelAttributes(channel: string): Promise<StoredChannelAttribute[]>;
 
   /** Periodic housekeeping (expired de-dup entries, old ended-session records). */
   sweep(now: number): Promise<void>;
