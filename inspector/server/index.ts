@@ -21,6 +21,7 @@ import { toInspectionMessage, type InspectionMessage, type PageFrame } from './m
 import { renderPage, renderSignInPage } from './page-html.js';
 import { jsonTextTooDeep } from './sanitize.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { connectXStateV4, type XStateV4Bridge, type XStateV4BridgeOptions } from './v4-bridge.js';
 
 export type { DemoHooks } from './demo.js';
 export type { ActorMessage, EventMessage, InspectionMessage, PageFrame, SnapshotMessage } from './messages.js';
@@ -29,6 +30,8 @@ export { defaultRelayLimits, Relay } from './relay.js';
 export type { ProducerHandle, PublishResult, RelayOptions } from './relay.js';
 export { REDACTED } from './sanitize.js';
 export { createRelayReporter } from './reporter.js';
+export { connectXStateV4 } from './v4-bridge.js';
+export type { XStateV4Bridge, XStateV4BridgeOptions, XStateV4BridgeState, XStateV4BridgeStatus } from './v4-bridge.js';
 export type { RelayReporter, RelayReporterOptions } from './reporter.js';
 
 export const INSPECTOR_PATH = '/inspector';
@@ -65,6 +68,11 @@ export interface InspectorOptions {
   limits?: Omit<RelayOptions, 'demo' | 'historyLimit'>;
   /** Enables the demo panel (create clients in the page). Off unless given. */
   demo?: DemoHooks;
+  /**
+   * XState v4 apps to show (issue 14.3): the addresses of their `@xstate/inspect` servers
+   * (`ws://127.0.0.1:8888`), dialled and redialled until `close()`. A bad address throws `INVALID_ARGUMENT`.
+   */
+  xstateV4?: readonly (string | XStateV4BridgeOptions)[];
 }
 
 export interface Inspector {
@@ -76,6 +84,8 @@ export interface Inspector {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** The relay itself (history, counts), for tests and embedding. */
   readonly relay: Relay;
+  /** One bridge per `xstateV4` address, in order. */
+  readonly xstateV4Bridges: readonly XStateV4Bridge[];
   close(): Promise<void>;
 }
 
@@ -118,6 +128,16 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     allowedHosts: options.allowedHosts ?? [],
   };
   let closed = false;
+  const xstateV4Bridges: XStateV4Bridge[] = [];
+  for (const target of options.xstateV4 ?? []) {
+    try {
+      xstateV4Bridges.push(connectXStateV4(relay, typeof target === 'string' ? { url: target } : target));
+    } catch (error) {
+      // A bad address among several: the bridges already dialling stop before the error is thrown.
+      for (const bridge of xstateV4Bridges) void bridge.close();
+      throw error;
+    }
+  }
 
   producers.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const requested = new URL(req.url ?? '/', 'http://inspector.invalid').searchParams.get('producer') ?? undefined;
@@ -318,13 +338,14 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
     closed = true;
     for (const ws of [...producers.clients, ...pages.clients]) ws.terminate();
     await Promise.all([
+      ...xstateV4Bridges.map((bridge) => bridge.close()),
       new Promise<void>((resolve) => producers.close(() => resolve())),
       new Promise<void>((resolve) => pages.close(() => resolve())),
     ]);
     relay.clear();
   };
 
-  return { inspect, handleRequest, handleUpgrade, relay, close };
+  return { inspect, handleRequest, handleUpgrade, relay, xstateV4Bridges, close };
 }
 
 export interface InspectorServerOptions extends InspectorOptions {
