@@ -19,7 +19,10 @@ export interface RedialPolicy {
    * `sinceLossMs` is how long the link has been down (undefined while logging in).
    */
   delayAfter(failures: number, sinceLossMs?: number): number;
-  /** How long one attempt (TCP, WebSocket handshake, login or resume) may take. */
+  /**
+   * How long one attempt (TCP, WebSocket handshake, login or resume) may go without progress
+   * (the socket opening, a frame arriving) before it is abandoned.
+   */
   attemptTimeoutMs: number;
 }
 
@@ -34,7 +37,7 @@ export function redialPolicy(timing: Timing, random: () => number = Math.random)
       // "Equal jitter": never less than half the ceiling, so attempts stay spread out.
       return ceiling / 2 + (random() * ceiling) / 2;
     },
-    // A handshake in a black hole counts as a failed attempt after this long. One second at
+    // An attempt that makes no progress for this long (a black hole) counts as failed. One second at
     // least, so that a loaded machine is not mistaken for a dead network; never past the login
     // timeout, which ends the first login anyway.
     attemptTimeoutMs: Math.min(timing.loginTimeoutMs, Math.max(1000, Math.min(5000, timing.interruptionGraceMs / 2))),

@@ -70,7 +70,10 @@ export class Link {
   private lostAt: number | null = null;
   /** The token the current attempt presented (a refusal of an old token says nothing about a renewed one). */
   private attemptToken = '';
+  /** When the server was last heard from; during an attempt, when it last made progress (dial, open, a frame). */
   private lastHeard = 0;
+  /** Counts dials, so that a check scheduled for one attempt never judges the next. */
+  private attempt = 0;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly policy: RedialPolicy;
@@ -169,7 +172,9 @@ export class Link {
       return this.attemptFailed();
     }
     if (this.phase !== 'dialing') return;
-    this.timer = setTimeout(() => this.abandonAttempt(), this.policy.attemptTimeoutMs);
+    this.attempt++;
+    this.lastHeard = Date.now();
+    this.watchAttempt(this.policy.attemptTimeoutMs);
     try {
       this.socket = FrameSocket.open(ctor, this.options.url, {
         onOpen: () => this.authenticate(),
@@ -184,6 +189,8 @@ export class Link {
   private authenticate(): void {
     if (this.phase !== 'dialing' || !this.socket) return;
     this.phase = 'authenticating';
+    // The WebSocket handshake is done: progress. The login or resume gets a full attempt timeout.
+    this.lastHeard = Date.now();
     const { uid } = this.options;
     this.attemptToken = this.token;
     if (this.sessionId === null || this.mustRestore) {
@@ -286,10 +293,27 @@ export class Link {
     this.heartbeat = setInterval(() => defer(check), grant.heartbeatIntervalMs);
   }
 
-  /** The attempt took too long (a handshake in a black hole). */
-  private abandonAttempt(): void {
-    this.timer = null;
-    if (this.phase === 'dialing' || this.phase === 'authenticating') this.dropSocket();
+  /**
+   * Watches the attempt in progress: it is abandoned only after `attemptTimeoutMs` without any
+   * progress (the dial started, the socket opened, a frame arrived), i.e. in a black hole. A
+   * handshake that is slow but moving (a busy server, a busy process) is never cut short and
+   * begun again, which would only add to the load that made it slow.
+   */
+  private watchAttempt(delayMs: number): void {
+    const attempt = this.attempt;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      // Judged after the next poll phase, so that an answer that arrived during an event-loop
+      // stall (the socket's opening, a grant) is read first and counts as progress.
+      defer(() => this.checkAttempt(attempt));
+    }, delayMs);
+  }
+
+  private checkAttempt(attempt: number): void {
+    if (attempt !== this.attempt || (this.phase !== 'dialing' && this.phase !== 'authenticating')) return;
+    const silentMs = Date.now() - this.lastHeard;
+    if (silentMs < this.policy.attemptTimeoutMs) return this.watchAttempt(this.policy.attemptTimeoutMs - silentMs);
+    this.dropSocket();
   }
 
   private dropSocket(): void {

@@ -1,0 +1,209 @@
+/**
+ * Issue 11, item 6 (a): the link abandons a dial attempt only when it makes no progress for the
+ * attempt timeout (a black hole), never one that is slow but moving: a WebSocket handshake that
+ * completes late, a login answered late, frames arriving while the answer is awaited, an answer
+ * that arrived while this process was stalled. Real sockets: small `ws` / TCP servers that
+ * behave as told, and the real `Link` with a redial policy of a 500 ms attempt timeout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { LinkEvent } from '../../machines/connection.machine.js';
+import { resolveTiming } from '../../machines/timing.js';
+import { Link } from '../../src/client/link.js';
+import { SUBPROTOCOL } from '../../src/protocol/index.js';
+
+const ATTEMPT_MS = 500;
+const GRANT = {
+  sessionId: 's1',
+  sessionExpired: false,
+  heartbeatIntervalMs: 1000,
+  heartbeatTimeoutMs: 3000,
+  epoch: 'e1',
+  sendRatePerSecond: 60,
+  inboxDropped: 0,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A WebSocket server that answers the upgrade `upgradeDelayMs` after it arrives and a login
+ * `answerDelayMs` after that, sending a pong every `chatterMs` meanwhile (0: silent).
+ */
+async function slowServer(behaviour: { upgradeDelayMs: number; answerDelayMs: number; chatterMs?: number }) {
+  const http: HttpServer = createHttpServer();
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => SUBPROTOCOL });
+  const sockets = new Set<WebSocket>();
+  let connections = 0;
+  http.on('upgrade', (request, socket, head) => {
+    connections++;
+    setTimeout(() => {
+      if (socket.destroyed) return;
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
+    }, behaviour.upgradeDelayMs);
+  });
+  wss.on('connection', (ws: WebSocket) => {
+    sockets.add(ws);
+    const chatter = behaviour.chatterMs ? setInterval(() => ws.send(JSON.stringify({ t: 'pong' })), behaviour.chatterMs) : null;
+    ws.on('close', () => {
+      if (chatter) clearInterval(chatter);
+      sockets.delete(ws);
+    });
+    ws.on('message', (data) => {
+      for (const line of String(data).split('\n')) {
+        const frame = JSON.parse(line) as { t: string; id?: number };
+        if (frame.t !== 'login' && frame.t !== 'resume') continue;
+        setTimeout(() => {
+          if (chatter) clearInterval(chatter);
+          ws.send(JSON.stringify({ t: 'res', id: frame.id, ok: true, data: { ...GRANT, serverTime: Date.now() } }));
+        }, behaviour.answerDelayMs);
+      }
+    });
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  cleanups.push(async () => {
+    for (const ws of sockets) ws.terminate();
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+  });
+  return { url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`, connections: () => connections };
+}
+
+/** A TCP server that accepts and never says a word: the WebSocket handshake never completes. */
+async function blackHole() {
+  const server: TcpServer = createTcpServer();
+  const opened: number[] = [];
+  const closed: number[] = [];
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    opened.push(Date.now());
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.resume(); // read (and ignore) the upgrade request, so that the end of the socket is seen
+    socket.on('close', () => {
+      closed.push(Date.now());
+      sockets.delete(socket);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, opened, closed };
+}
+
+function startLink(url: string) {
+  const reports: LinkEvent[] = [];
+  const link = new Link(
+    { url, uid: 'alice', token: 't', timing: resolveTiming(), policy: { attemptTimeoutMs: ATTEMPT_MS, delayAfter: () => 50 } },
+    {
+      resumePoint: () => ({ peerSeq: 0, channels: [] }),
+      onGranted: () => undefined,
+      onReady: () => undefined,
+      onLost: () => undefined,
+      onFrame: () => undefined,
+      report: (event) => void reports.push(event),
+    },
+  );
+  cleanups.push(() => link.stop());
+  link.start();
+  return { link, reports };
+}
+
+async function until(condition: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await sleep(10);
+}
+
+describe('link attempts', () => {
+  it('6 (a) a slow but progressing handshake is not abandoned: upgrade and login answered late, each phase within the attempt timeout', async () => {
+    // 300 + 300 ms: longer than one attempt timeout in all, but neither phase is silent that long.
+    const server = await slowServer({ upgradeDelayMs: 300, answerDelayMs: 300 });
+    const started = Date.now();
+    const { link, reports } = startLink(server.url);
+    await until(() => link.isUp, 3000);
+    expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);
+    expect(Date.now() - started).toBeGreaterThan(ATTEMPT_MS);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('6 (a) frames arriving while the login answer is awaited count as progress: answered after 2.5 attempt timeouts, one dial', async () => {
+    const server = await slowServer({ upgradeDelayMs: 0, answerDelayMs: ATTEMPT_MS * 2.5, chatterMs: ATTEMPT_MS / 4 });
+    const { link, reports } = startLink(server.url);
+    await until(() => link.isUp, 4000);
+    expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('6 (a) R3.3 a black-holed dial (TCP accepted, no WebSocket answer) is still abandoned after the attempt timeout, and re-dialled', async () => {
+    const hole = await blackHole();
+    const { reports } = startLink(hole.url);
+    await until(() => hole.opened.length >= 2 && hole.closed.length >= 1, 3000);
+    expect(hole.opened.length).toBeGreaterThanOrEqual(2);
+    const held = hole.closed[0]! - hole.opened[0]!;
+    expect(held).toBeGreaterThanOrEqual(ATTEMPT_MS - 10);
+    expect(held).toBeLessThan(ATTEMPT_MS + 400);
+    expect(reports).toEqual([]);
+  });
+
+  it('6 (a) R3.3 a login that is never answered (socket open, then silence) is abandoned one attempt timeout after the socket opened', async () => {
+    const server = await slowServer({ upgradeDelayMs: 0, answerDelayMs: 60_000 });
+    const started = Date.now();
+    const { link } = startLink(server.url);
+    await until(() => server.connections() >= 2, 3000);
+    const elapsed = Date.now() - started;
+    expect(server.connections()).toBeGreaterThanOrEqual(2);
+    expect(elapsed).toBeGreaterThanOrEqual(ATTEMPT_MS - 10);
+    expect(elapsed).toBeLessThan(ATTEMPT_MS + 50 + 500);
+    expect(link.isUp).toBe(false);
+  });
+
+  it('6 (a) an answer that arrived while this process was stalled past the attempt timeout is read, not abandoned', async () => {
+    // The server runs in its own process, so it answers while this one is blocked.
+    const script = `
+      import { WebSocketServer } from 'ws';
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => '${SUBPROTOCOL}' });
+      let connections = 0;
+      wss.on('connection', (ws) => {
+        console.log('connection ' + ++connections);
+        ws.on('message', (data) => {
+          for (const line of String(data).split('\\n')) {
+            const frame = JSON.parse(line);
+            if (frame.t === 'login') ws.send(JSON.stringify({ t: 'res', id: frame.id, ok: true, data: { ...${JSON.stringify(GRANT)}, serverTime: Date.now() } }));
+          }
+        });
+      });
+      wss.on('listening', () => console.log('port ' + wss.address().port));
+    `;
+    const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(() => child.kill());
+    const lines: string[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => lines.push(...String(chunk).trim().split('\n')));
+    await until(() => lines.some((l) => l.startsWith('port ')), 5000);
+    const port = Number(lines.find((l) => l.startsWith('port '))!.slice(5));
+    const { link, reports } = startLink(`ws://127.0.0.1:${port}`);
+    // Let the dial leave (the constructor is resolved asynchronously), then stall for 2.5 attempt
+    // timeouts: the upgrade answer waits unread while the attempt's timer comes due.
+    await sleep(0);
+    const end = Date.now() + ATTEMPT_MS * 2.5;
+    while (Date.now() < end) {
+      // A busy event loop: nothing is read, no timer runs.
+    }
+    await until(() => link.isUp, 3000);
+    await sleep(50);
+    expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);
+    expect(lines.filter((l) => l.startsWith('connection '))).toEqual(['connection 1']);
+  });
+});
