@@ -22,12 +22,13 @@ import { runClient } from './scenarios/client.js';
 import { runFanout } from './scenarios/fanout.js';
 import { openFileLimit, runMemory } from './scenarios/memory.js';
 import { runPeer } from './scenarios/peer.js';
-import { runStorm } from './scenarios/storm.js';
+import { runStorm, runStormOneProcess } from './scenarios/storm.js';
 
 const SCENARIOS = [
   ['fanout', runFanout],
   ['peer', runPeer],
   ['storm', runStorm],
+  ['storm1', runStormOneProcess],
   ['memory', runMemory],
   ['client', runClient],
 ] as const;

@@ -26,7 +26,7 @@ function panels(reports: Reports): Panel[] {
     }
     if (Object.keys(values).length > 0) out.push({ title, unit, better, values, ...(missing ? { missing } : {}) });
   };
-  const { fanout, peer, storm, memory, client } = reports;
+  const { fanout, peer, storm, storm1, memory, client } = reports;
   add('Fan-out: server CPU per delivery (steady)', 'µs', 'lower', (s) => fanout?.systems[s]?.steady.serverCpuMicrosPerDelivery);
   add('Fan-out: server CPU per delivery (burst)', 'µs', 'lower', (s) => fanout?.systems[s]?.burst.serverCpuMicrosPerDelivery);
   add('Fan-out: deliveries per second (burst)', '/s', 'higher', (s) => fanout?.systems[s]?.burst.deliveriesPerSec);
@@ -34,6 +34,7 @@ function panels(reports: Reports): Panel[] {
   add('Peer: messages per second (burst)', '/s', 'higher', (s) => peer?.systems[s]?.burst.deliveriesPerSec);
   add('Peer: p99 latency (steady)', 'ms', 'lower', (s) => peer?.systems[s]?.steady.p99Ms);
   add('Storm: last client caught up after restore', 'ms', 'lower', (s) => storm?.systems[s]?.catchUpMaxMs, 'not run: no reconnection or replay');
+  add('Storm, one client process: last caught up', 'ms', 'lower', (s) => storm1?.systems[s]?.catchUpMaxMs, 'not run: no reconnection or replay');
   add('Memory: server RSS per idle connection', 'KiB', 'lower', (s) => {
     const v = memory?.systems[s]?.rssBytesPerConnection;
     return v === undefined ? undefined : v / 1024;

@@ -41,8 +41,20 @@ export interface StormStats {
   openMs: number[];
   /** Ours: WebSocket dials since the outage began (failed ones included), summed over clients. */
   dialsSinceOutage: number;
-  /** Per client, messages with key < sentTotal never received, summed. */
+  /**
+   * Per client, messages with key < sentTotal never received and not reported lost by a
+   * `Recovered` event (silently lost), summed.
+   */
   lost: number;
+  /** Per client, messages never received that a `Recovered` event reported lost, summed. */
+  reportedLost: number;
+  /** Clients that were told of at least one lost message. */
+  clientsReportedLoss: number;
+  /** Ours: `Recovered` events since the outage began, and the clients that had at least one. */
+  recoveries: number;
+  clientsRecovered: number;
+  /** Ours: why the reported channel replays were cut short (REPLAY_CAP, …), counted per report. */
+  lossReasons: Record<string, number>;
   duplicates: number;
   historical: number;
   stateChanges: Record<string, number>;
@@ -57,6 +69,14 @@ interface Tracked {
   received: Uint8Array;
   /** How many keys below `mustHave` this client holds. */
   haveBelowTarget: number;
+  /**
+   * How many channel messages the client's `Recovered` events said were lost (R11.1): the oldest
+   * of each gap (R5.3 keeps the most recent), so they are counted against the oldest missing keys.
+   * Infinity when a report could not know (a new epoch).
+   */
+  reportedLost: number;
+  /** `Recovered` events since the outage began. */
+  recoveries: number;
   caughtUpAt: number;
   /** When the link last came up again after being lost (0: never lost). */
   linkUpAt: number;
@@ -75,10 +95,13 @@ let loginRetries = 0;
 let historical = 0;
 let dials = 0;
 let dialsAtOutage = 0;
+let outageBegun = false;
+const lossReasons: Record<string, number> = {};
 const stateChanges: Record<string, number> = {};
 
 function noteCaughtUp(t: Tracked): void {
-  if (t.caughtUpAt === 0 && t.haveBelowTarget >= mustHave && t.isConnected()) t.caughtUpAt = wallClockMs();
+  // Caught up: connected, and every message sent before the restore is held or was reported lost.
+  if (t.caughtUpAt === 0 && t.haveBelowTarget + t.reportedLost >= mustHave && t.isConnected()) t.caughtUpAt = wallClockMs();
 }
 
 function onMessage(t: Tracked, text: string, isHistorical: boolean): void {
@@ -100,6 +123,8 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
   const t: Tracked = {
     received: new Uint8Array(request.keySpace),
     haveBelowTarget: 0,
+    reportedLost: 0,
+    recoveries: 0,
     caughtUpAt: 0,
     linkUpAt: 0,
     dialAt: 0,
@@ -134,6 +159,17 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
       if (attempt >= 3) throw error;
     }
   }
+  // What each reconnect recovered (R11.1): a loss it reports is not a silent one.
+  client.on('Recovered', (report) => {
+    if (!outageBegun) return;
+    t.recoveries++;
+    for (const ch of report.channels) {
+      if (ch.channelId !== request.channel || ch.complete) continue;
+      t.reportedLost += ch.lost ?? Number.POSITIVE_INFINITY;
+      lossReasons[ch.reason ?? 'unknown'] = (lossReasons[ch.reason ?? 'unknown'] ?? 0) + 1;
+    }
+    noteCaughtUp(t);
+  });
   const channel = client.createChannel(request.channel);
   channel.on('ChannelMessage', (message, _memberId, props) => onMessage(t, message.text, props.isHistoricalMessage));
   await channel.join();
@@ -144,6 +180,8 @@ async function openSocketIo(request: StormOpenRequest, spec: { uid: string }): P
   const t: Tracked = {
     received: new Uint8Array(request.keySpace),
     haveBelowTarget: 0,
+    reportedLost: 0,
+    recoveries: 0,
     caughtUpAt: 0,
     linkUpAt: 0,
     dialAt: 0,
@@ -228,6 +266,7 @@ serveRequests({
   /** The outage begins now: dials are counted from here. */
   outage: () => {
     dialsAtOutage = dials;
+    outageBegun = true;
     return true;
   },
   /** After the restore: the first `count` keys must be held; the restore happened at `atMs`. */
@@ -243,9 +282,16 @@ serveRequests({
   },
   stats: (request: { sentTotal: number }): StormStats => {
     let lost = 0;
+    let reportedLost = 0;
+    let clientsReportedLoss = 0;
     for (const t of tracked) {
       noteCaughtUp(t);
-      for (let k = 0; k < Math.min(request.sentTotal, t.received.length); k++) if (!t.received[k]) lost++;
+      let missing = 0;
+      for (let k = 0; k < Math.min(request.sentTotal, t.received.length); k++) if (!t.received[k]) missing++;
+      const reported = Math.min(missing, t.reportedLost);
+      lost += missing - reported;
+      reportedLost += reported;
+      if (t.reportedLost > 0) clientsReportedLoss++;
     }
     const done = tracked.filter((t) => t.caughtUpAt > 0);
     return {
@@ -258,6 +304,11 @@ serveRequests({
       openMs: sinceRestore((t) => t.openAt),
       dialsSinceOutage: dials - dialsAtOutage,
       lost,
+      reportedLost,
+      clientsReportedLoss,
+      recoveries: tracked.reduce((n, t) => n + t.recoveries, 0),
+      clientsRecovered: tracked.filter((t) => t.recoveries > 0).length,
+      lossReasons,
       duplicates,
       historical,
       stateChanges,

@@ -44,7 +44,15 @@ export interface StormResult {
   dialsPerClient: number;
   /** Clients caught up in each 100 ms after the restore: [0–100), [100–200), … */
   catchUpPer100Ms: number[];
+  /** Messages never received that no `Recovered` event reported lost: silently lost. */
   lost: number;
+  /** Messages never received that a `Recovered` event reported lost (R11.1; ours only). */
+  reportedLost: number;
+  clientsReportedLoss: number;
+  /** Ours: `Recovered` events after the outage, clients that had one, and why replays were cut short. */
+  recoveries: number;
+  clientsRecovered: number;
+  lossReasons: Record<string, number>;
   duplicates: number;
   replayed: number;
   serverCpuMs: number;
@@ -69,6 +77,12 @@ function quantile(sorted: number[], q: number): number {
 /** The median and the largest of sorted times, rounded (NaN when there are none). */
 const p50Of = (sorted: number[]): number => Math.round(quantile(sorted, 0.5));
 const maxOf = (sorted: number[]): number => Math.round(sorted[sorted.length - 1] ?? Number.NaN);
+
+function mergeCounts(counts: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) merged[k] = (merged[k] ?? 0) + n;
+  return merged;
+}
 
 /** How many of `ms` fall in each 100 ms bin: [0–100), [100–200), … */
 function per100Ms(ms: readonly number[]): number[] {
@@ -174,8 +188,7 @@ async function stormOnce(
     const linkUp = merged((s) => s.linkUpMs);
     const dial = merged((s) => s.dialMs);
     const open = merged((s) => s.openMs);
-    const events: Record<string, number> = {};
-    for (const s of stats) for (const [k, n] of Object.entries(s.stateChanges)) events[k] = (events[k] ?? 0) + n;
+    const events = mergeCounts(stats.map((s) => s.stateChanges));
     return {
       clients: params.clients,
       cut: outage.cut,
@@ -197,6 +210,11 @@ async function stormOnce(
       openMaxMs: maxOf(open),
       dialsPerClient: Math.round((stats.reduce((n, s) => n + s.dialsSinceOutage, 0) / params.clients) * 10) / 10,
       lost: stats.reduce((n, s) => n + s.lost, 0),
+      reportedLost: stats.reduce((n, s) => n + s.reportedLost, 0),
+      clientsReportedLoss: stats.reduce((n, s) => n + s.clientsReportedLoss, 0),
+      recoveries: stats.reduce((n, s) => n + s.recoveries, 0),
+      clientsRecovered: stats.reduce((n, s) => n + s.clientsRecovered, 0),
+      lossReasons: mergeCounts(stats.map((s) => s.lossReasons)),
       duplicates: stats.reduce((n, s) => n + s.duplicates, 0),
       replayed: stats.reduce((n, s) => n + s.historical, 0),
       serverCpuMs: Math.round((cpu1.cpuMicros - cpu0.cpuMicros) / 1000),
@@ -212,28 +230,36 @@ async function stormOnce(
   }
 }
 
-export async function runStorm(ctx: BenchContext): Promise<ScenarioReport<StormResult>> {
+export interface StormParams {
+  clients: number;
+  ratePerSec: number;
+  beforeMs: number;
+  outageMs: number;
+  afterMs: number;
+  stormProcesses: number;
+}
+
+async function runStormVariant(ctx: BenchContext, name: string, title: string, params: StormParams): Promise<ScenarioReport<StormResult>> {
   const started = performance.now();
-  const params = ctx.quick
-    ? { clients: 200, ratePerSec: 5, beforeMs: 500, outageMs: 1000, afterMs: 1500, stormProcesses: 2 }
-    : { clients: 2000, ratePerSec: 5, beforeMs: 2000, outageMs: 1000, afterMs: 4000, stormProcesses: 2 };
-  const report: ScenarioReport<StormResult> = { name: 'storm', title: 'Reconnect storm', params, systems: {}, checks: [], durationMs: 0 };
+  const report: ScenarioReport<StormResult> = { name, title, params: { ...params }, systems: {}, checks: [], durationMs: 0 };
   const systems = selectedSystems().filter((s) => s !== 'ws');
   const launch = clusterLauncher(systems, ctx, (system) => startCluster(system, 1, ctx));
   for (const system of systems) {
-    ctx.log(`storm: ${system}: starting server, fault proxy and ${params.stormProcesses} client processes`);
+    ctx.log(`${name}: ${system}: starting server, fault proxy and ${params.stormProcesses} client process(es)`);
     const cluster = await launch(system);
     try {
       const result = await stormOnce(cluster, ctx, params);
       report.systems[system] = result;
       ctx.log(
-        `storm: ${system}: ${result.caughtUp}/${result.clients} caught up, max ${result.catchUpMaxMs} ms after the restore; lost ${result.lost}, duplicated ${result.duplicates}`,
+        `${name}: ${system}: ${result.caughtUp}/${result.clients} caught up, max ${result.catchUpMaxMs} ms after the restore; lost ${result.lost} (and ${result.reportedLost} reported lost to ${result.clientsReportedLoss} clients), duplicated ${result.duplicates}`,
       );
-      report.checks.push(check('storm', result.cut > 0 && result.messagesSent > 0, `${system}: ${result.cut} connections cut, ${result.messagesSent} messages sent`));
+      report.checks.push(check(name, result.cut > 0 && result.messagesSent > 0, `${system}: ${result.cut} connections cut, ${result.messagesSent} messages sent`));
       if (system === 'rtm') {
         report.checks.push(
-          check('storm', result.caughtUp === result.clients && result.lost === 0 && result.duplicates === 0,
-            `rtm: ${result.caughtUp}/${result.clients} caught up, ${result.lost} lost, ${result.duplicates} duplicated`),
+          check(name, result.caughtUp === result.clients && result.lost === 0 && result.duplicates === 0,
+            `rtm: ${result.caughtUp}/${result.clients} caught up, ${result.lost} lost silently (${result.reportedLost} reported), ${result.duplicates} duplicated`),
+          // R11.1: every client that was cut is told what its reconnect recovered.
+          check(name, result.clientsRecovered === result.clients, `rtm: ${result.clientsRecovered}/${result.clients} clients reported what they recovered`),
         );
       }
     } finally {
@@ -244,4 +270,23 @@ export async function runStorm(ctx: BenchContext): Promise<ScenarioReport<StormR
   return report;
 }
 
-await runIfMain(import.meta.url, runStorm);
+/** The storm with the clients split over two processes, 5 msgs/s. */
+export function runStorm(ctx: BenchContext): Promise<ScenarioReport<StormResult>> {
+  const params = ctx.quick
+    ? { clients: 200, ratePerSec: 5, beforeMs: 500, outageMs: 1000, afterMs: 1500, stormProcesses: 2 }
+    : { clients: 2000, ratePerSec: 5, beforeMs: 2000, outageMs: 1000, afterMs: 4000, stormProcesses: 2 };
+  return runStormVariant(ctx, 'storm', 'Reconnect storm', params);
+}
+
+/**
+ * Issue 11, item 6: every client in one process, 20 msgs/s, so that a late resume misses more
+ * than a channel replay carries (32): such a loss must be reported (`Recovered`), never silent.
+ */
+export function runStormOneProcess(ctx: BenchContext): Promise<ScenarioReport<StormResult>> {
+  const params = ctx.quick
+    ? { clients: 200, ratePerSec: 20, beforeMs: 500, outageMs: 1000, afterMs: 1500, stormProcesses: 1 }
+    : { clients: 2000, ratePerSec: 20, beforeMs: 2000, outageMs: 1000, afterMs: 4000, stormProcesses: 1 };
+  return runStormVariant(ctx, 'storm1', 'Reconnect storm, one client process', params);
+}
+
+await runIfMain(import.meta.url, process.argv.includes('--one-process') ? runStormOneProcess : runStorm);
