@@ -82,11 +82,12 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('lost silently / duplicated', storm, (r) => `${r.lost} / ${r.duplicates}`));
     rows.push(
       rowOf('(ours) reported lost (R5.3 cap) / clients told / clients with a report', storm, (r, s) =>
-        s === 'rtm' ? `${n(r.reportedLost)} / ${r.clientsReportedLoss} / ${r.clientsRecovered}` : 'n/a',
+        s === 'rtm' ? `${n(r.reportedLost)} / ${r.clientsReportedLoss} / ${r.clientsRecovered}${r.unrecovered ? ` (${r.unrecovered} not back)` : ''}` : 'n/a',
       ),
     );
     rows.push(rowOf('server CPU ms during the storm', storm, (r) => n(r.serverCpuMs)));
     rows.push(rowOf('client / proxy CPU ms during the storm', storm, (r) => `${n(r.clientCpuMs)} / ${n(r.proxyCpuMs)}`));
+    rows.push(rowOf('client CPU ms from the cut to the restore', storm, (r) => n(r.clientOutageCpuMs)));
   }
   if (memory) {
     const p = memory.params as { connections: number };

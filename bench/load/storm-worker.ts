@@ -63,6 +63,10 @@ export interface StormStats {
   heapUsedBytes: number;
   /** This process's CPU since it started, µs. */
   cpuMicros: number;
+  /** This process's CPU from the cut to the restore (refused dials, closes), µs. */
+  outageCpuMicros: number;
+  /** Clients that had not reported a recovery yet (still reconnecting): their gaps are not counted as silent losses. */
+  unrecovered: number;
 }
 
 interface Tracked {
@@ -96,6 +100,9 @@ let historical = 0;
 let dials = 0;
 let dialsAtOutage = 0;
 let outageBegun = false;
+let system: StormOpenRequest['system'] = 'rtm';
+let cpuAtOutage = 0;
+let cpuAtRestore = 0;
 const lossReasons: Record<string, number> = {};
 const stateChanges: Record<string, number> = {};
 
@@ -216,6 +223,7 @@ async function openAll(request: StormOpenRequest): Promise<{ opened: number; fai
   let next = 0;
   let failed = 0;
   let firstError: string | undefined;
+  system = request.system;
   const opener = async () => {
     while (next < request.clients.length) {
       const spec = request.clients[next++]!;
@@ -267,12 +275,14 @@ serveRequests({
   outage: () => {
     dialsAtOutage = dials;
     outageBegun = true;
+    cpuAtOutage = cpuMicros();
     return true;
   },
   /** After the restore: the first `count` keys must be held; the restore happened at `atMs`. */
   target: (request: { count: number; atMs: number }) => {
     mustHave = request.count;
     restoreAtMs = request.atMs;
+    cpuAtRestore = cpuMicros();
     for (const t of tracked) {
       t.haveBelowTarget = 0;
       for (let k = 0; k < Math.min(mustHave, t.received.length); k++) t.haveBelowTarget += t.received[k]!;
@@ -284,10 +294,17 @@ serveRequests({
     let lost = 0;
     let reportedLost = 0;
     let clientsReportedLoss = 0;
+    let unrecovered = 0;
     for (const t of tracked) {
       noteCaughtUp(t);
       let missing = 0;
       for (let k = 0; k < Math.min(request.sentTotal, t.received.length); k++) if (!t.received[k]) missing++;
+      // Ours: a client that has not come back yet has not had its say (nor its replay); it is
+      // counted as not caught up, and what it misses is not called silent.
+      if (system === 'rtm' && outageBegun && t.recoveries === 0) {
+        unrecovered++;
+        continue;
+      }
       const reported = Math.min(missing, t.reportedLost);
       lost += missing - reported;
       reportedLost += reported;
@@ -314,6 +331,8 @@ serveRequests({
       stateChanges,
       loginRetries,
       cpuMicros: cpuMicros(),
+      outageCpuMicros: cpuAtRestore - cpuAtOutage,
+      unrecovered,
       heapUsedBytes: process.memoryUsage().heapUsed,
     };
   },

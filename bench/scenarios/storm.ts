@@ -61,6 +61,10 @@ export interface StormResult {
   loginRetries: number;
   /** CPU of the client processes and of the proxy over the same span, ms. */
   clientCpuMs: number;
+  /** CPU of the client processes from the cut to the restore, ms. */
+  clientOutageCpuMs: number;
+  /** Ours: clients that had not reported a recovery (not back yet) when the run ended. */
+  unrecovered: number;
   proxyCpuMs: number;
   /** Heap in use in each client process at the end, MiB. */
   clientHeapMiB: number[];
@@ -222,6 +226,8 @@ async function stormOnce(
       loginRetries: stats.reduce((n, s) => n + (s.loginRetries ?? 0), 0),
       clientCpuMs: Math.round(stats.reduce((n, s, i) => n + s.cpuMicros - (clientCpu0[i]?.cpuMicros ?? 0), 0) / 1000),
       proxyCpuMs: Math.round((proxyCpu1 - proxyCpu0) / 1000),
+      clientOutageCpuMs: Math.round(stats.reduce((n, s) => n + s.outageCpuMicros, 0) / 1000),
+      unrecovered: stats.reduce((n, s) => n + s.unrecovered, 0),
       clientHeapMiB: stats.map((s) => Math.round(s.heapUsedBytes / 2 ** 20)),
       events,
     };
