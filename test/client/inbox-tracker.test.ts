@@ -22,6 +22,26 @@ describe('R5.2 inbox tracker', () => {
     expect(tracker.acceptPeer(peer(2, 'other'))).toBe(true);
   });
 
+  it('R11.2 a new epoch restarts every numbering; a message both histories carry (same sender and id) is still caught', () => {
+    const tracker = new InboxTracker();
+    expect(tracker.acceptChannel(chan('r1', 40))).toBe(true);
+    expect(tracker.acceptPeer(peer(30, 'p-old'))).toBe(true);
+    tracker.newEpoch();
+    expect(tracker.resumePoint(['r1'])).toEqual({ peerSeq: 0, channels: [{ channel: 'r1', seq: 0 }] });
+    expect(tracker.acceptChannel({ ...chan('r1', 1), msgId: 'c40' })).toBe(false);
+    expect(tracker.acceptChannel(chan('r1', 2))).toBe(true);
+    expect(tracker.acceptPeer(peer(1, 'p-old'))).toBe(false);
+    expect(tracker.acceptPeer(peer(2, 'p-new'))).toBe(true);
+  });
+
+  it('R5.2 the id memory is bounded: thousands of ids later, an early one is forgotten, a recent one is not', () => {
+    const tracker = new InboxTracker();
+    for (let seq = 1; seq <= 5000; seq++) tracker.acceptPeer(peer(seq, `id-${seq}`));
+    tracker.resetPeer();
+    expect(tracker.acceptPeer(peer(1, 'id-4999'))).toBe(false);
+    expect(tracker.acceptPeer(peer(2, 'id-1'))).toBe(true);
+  });
+
   it('R5.3 channel sequences are per channel; a join baseline hides older history; leaving forgets', () => {
     const tracker = new InboxTracker();
     tracker.channelJoined('r1', 10);
