@@ -37,7 +37,9 @@ describe('12 every request kind is rate limited', () => {
     const answers = await burst(mallory.client, frames, 1000);
     const seconds = (performance.now() - started) / 1000;
     const refused = answers.filter((a) => !a.ok);
-    expect(refused.every((a) => a.code === 'TOO_OFTEN')).toBe(true);
+    // A refused join makes the next leave NOT_JOINED (and a refused leave the next join ALREADY_JOINED).
+    expect(refused.every((a) => ['TOO_OFTEN', 'NOT_JOINED', 'ALREADY_JOINED'].includes(a.code))).toBe(true);
+    expect(refused.filter((a) => a.code === 'TOO_OFTEN').length).toBeGreaterThan(1900);
     // The bucket holds `rate` and refills `rate` a second.
     expect(okCount(answers)).toBeLessThanOrEqual(rate + Math.ceil(seconds * rate) + 1);
     await watcher.client.ok({ t: 'channel.members', channel: 'busy' });
