@@ -250,7 +250,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   // The sweep runs after the next poll phase (setImmediate), so frames that arrived while the
   // event loop was stalled are read before any socket is judged silent.
   // Liveness is judged on the monotonic clock: a wall-clock step closes no healthy socket.
-  // The same sweep enforces the login deadline, recounts unsent bytes and forgets idle budgets.
+  // The same sweep enforces the login deadline and recounts unsent bytes.
   const sweepSilent = (): void => {
     const now = performance.now();
     const silentSince = now - config.heartbeat.timeoutMs;
@@ -259,12 +259,13 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     }
     closeLateLogins(now);
     outbox.budget.refresh();
-    ctx.sessionHost.rateLimits.sweep((uid) => ctx.sessions.has(uid), now);
   };
   const heartbeatSweep = setInterval(() => setImmediate(sweepSilent), config.heartbeat.intervalMs);
   heartbeatSweep.unref();
   const housekeeping = setInterval(
     () => {
+      // Request budgets of users without a session here that have refilled (see RateLimitRegistry).
+      ctx.sessionHost.rateLimits.sweep((uid) => ctx.sessions.has(uid));
       peers
         .expireOld()
         .then(() => ctx.store.sweep(Date.now()))

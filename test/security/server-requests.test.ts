@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_LOGIN_ATTEMPTS_PER_SOCKET } from '../../src/server/frame-handler.js';
+import { RateLimitRegistry } from '../../src/server/rate-limit.js';
 import { Harness, type Frame, type RawClient } from '../server/helpers.js';
 import { startBystanders } from './bystander.js';
 
@@ -134,5 +135,19 @@ describe('11.8 the limiter belongs to the uid and reads the monotonic clock', ()
     // A wall-clock bucket would see 10 s pass and be full again (5 more accepted).
     expect(okCount(after)).toBeLessThanOrEqual(1);
     await others.verify();
+  });
+
+  it('11.8 a user\'s budget is kept while its session lives, and forgotten only once it has refilled', () => {
+    const registry = new RateLimitRegistry({ send: 10, membership: 10, query: 10 });
+    const now = performance.now();
+    const alice = registry.of('alice');
+    for (let i = 0; i < 10; i++) expect(alice.take('send')).toBe(true);
+    expect(registry.of('alice').take('send')).toBe(false);
+    registry.sweep(() => false, now + 500);
+    expect(registry.size).toBe(1); // half refilled: forgetting it would hand out a full bucket
+    registry.sweep(() => true, now + 5000);
+    expect(registry.size).toBe(1); // in use by a session
+    registry.sweep(() => false, now + 5000);
+    expect(registry.size).toBe(0); // full again: a fresh one is the same
   });
 });
