@@ -177,9 +177,20 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 
   // TCP connections whose first HTTP request (the WebSocket handshake) has not arrived yet. They
   // count against maxConnections and are dropped after handshakeTimeoutMs: left to Node they
-  // would live for its 60 s header timeout.
-  const handshaking = new Set<Socket>();
-  const handshakeDone = (socket: Socket): boolean => handshaking.delete(socket);
+  // would live for its 60 s header timeout. Each has its timer; nothing of it stays on the
+  // socket once the handshake is done.
+  const handshaking = new Map<Socket, NodeJS.Timeout>();
+  const handshakeDone = (socket: Socket): boolean => {
+    const timer = handshaking.get(socket);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    handshaking.delete(socket);
+    socket.off('close', onHandshakingClosed);
+    return true;
+  };
+  function onHandshakingClosed(this: Socket): void {
+    handshakeDone(this);
+  }
   // Connections refused at accept time: they got their 503 and are ending; any request they send is ignored.
   const refused = new WeakSet<Duplex>();
 
@@ -198,15 +209,12 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    handshaking.add(socket);
     const timer = setTimeout(() => {
       if (handshakeDone(socket)) socket.destroy();
     }, config.limits.handshakeTimeoutMs);
     timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      handshakeDone(socket);
-    });
+    handshaking.set(socket, timer);
+    socket.once('close', onHandshakingClosed);
   });
   const serveHttp = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
