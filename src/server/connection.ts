@@ -143,8 +143,9 @@ export class SendBudget {
       const order = [...this.holding].sort((a, b) => Number(b.closed) - Number(a.closed) || b.buffered - a.buffered);
       for (const connection of order) {
         if (this.total <= this.maxTotal) break;
-        this.forget(connection);
+        // close() flushes what is queued first, which may change the reading: forget after it.
         if (!connection.closed) connection.close(CloseCode.SLOW_CONSUMER, 'server send buffers full');
+        this.forget(connection);
         connection.terminate();
       }
     } finally {
