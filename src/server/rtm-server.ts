@@ -200,13 +200,12 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     if (inspector?.handleRequest(req, res)) return;
     serveHttp(req, res);
   });
-  http.headersTimeout = Math.max(1, config.limits.handshakeTimeoutMs);
+  // Later requests on a kept-alive connection get no longer for their headers than the first.
+  http.headersTimeout = Math.min(http.headersTimeout, Math.max(1, config.limits.handshakeTimeoutMs));
   http.on('connection', (socket: Socket) => {
     if (closing || ctx.connections.size + handshaking.size >= config.limits.maxConnections) {
       refused.add(socket);
-      socket.on('error', destroyOnError);
-      socket.end(SERVICE_UNAVAILABLE);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      refuse(socket, SERVICE_UNAVAILABLE);
       return;
     }
     const timer = setTimeout(() => {
@@ -231,15 +230,13 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     handshakeDone(req.socket);
     if (inspector?.handleUpgrade(req, socket, head)) return;
     if (closing || ctx.connections.size >= config.limits.maxConnections) {
-      socket.end(SERVICE_UNAVAILABLE);
+      refuse(socket, SERVICE_UNAVAILABLE);
       return;
     }
     // Offering subprotocols none of which is ours is refused; offering none is accepted (docs/server.md).
     const offered = req.headers['sec-websocket-protocol'];
     if (offered !== undefined && !offered.split(',').some((protocol) => protocol.trim() === SUBPROTOCOL)) {
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${UNSUPPORTED_SUBPROTOCOL.length}\r\n\r\n${UNSUPPORTED_SUBPROTOCOL}`,
-      );
+      refuse(socket, UNSUPPORTED_SUBPROTOCOL);
       return;
     }
     // Until ws takes the socket over (with its own error listener), an error just ends it.
@@ -339,7 +336,15 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 }
 
 const SERVICE_UNAVAILABLE = 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
-const UNSUPPORTED_SUBPROTOCOL = `this endpoint speaks only the ${SUBPROTOCOL} subprotocol\n`;
+const UNSUPPORTED_SUBPROTOCOL_TEXT = `this endpoint speaks only the ${SUBPROTOCOL} subprotocol\n`;
+const UNSUPPORTED_SUBPROTOCOL = `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${UNSUPPORTED_SUBPROTOCOL_TEXT.length}\r\n\r\n${UNSUPPORTED_SUBPROTOCOL_TEXT}`;
+
+/** Answers a handshake with `response` and ends the connection; a peer that does not close its side is dropped 1 s later. */
+function refuse(socket: Duplex, response: string): void {
+  socket.on('error', destroyOnError);
+  socket.end(response);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
 
 const CONNECTION = Symbol('connection');
 type SocketWithConnection = WebSocket & { [CONNECTION]: Connection };
