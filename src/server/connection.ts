@@ -94,11 +94,6 @@ export class SendBudget {
     readonly maxTotal = 256 * 1024 * 1024,
   ) {}
 
-  /** The total as last counted (for stats and tests). */
-  get bufferedBytes(): number {
-    return this.total;
-  }
-
   /** A socket's new reading, when it differs from its last one. */
   changed(connection: Connection, before: number, after: number): void {
     this.total += after - before;
