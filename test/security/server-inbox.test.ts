@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PEER_MESSAGE_OVERHEAD_BYTES } from '../../src/server/store/store.js';
 import { Harness, type Frame, type RawClient } from '../server/helpers.js';
-import { startBystanders } from './bystander.js';
+import { startBystanders } from './server-bystanders.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

@@ -10,7 +10,7 @@ import { MAX_LOGIN_ATTEMPTS_PER_SOCKET } from '../../src/server/frame-handler.js
 import { MemoryStore } from '../../src/server/index.js';
 import { RateLimitRegistry } from '../../src/server/rate-limit.js';
 import { Harness, type Frame, type RawClient } from '../server/helpers.js';
-import { startBystanders } from './bystander.js';
+import { startBystanders } from './server-bystanders.js';
 
 const h = new Harness();
 afterEach(async () => {

@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { CloseCode, SUBPROTOCOL } from '../../src/protocol/index.js';
 import type { RtmServer } from '../../src/server/index.js';
 import { Harness, RawClient, until } from '../server/helpers.js';
-import { startBystanders } from './bystander.js';
+import { startBystanders } from './server-bystanders.js';
 
 const h = new Harness();
 const rawSockets: Socket[] = [];

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RtmError } from '../../src/errors.js';
 import { createToken, verifyToken } from '../../src/server/index.js';
 import { Harness } from '../server/helpers.js';
-import { startBystanders } from './bystander.js';
+import { startBystanders } from './server-bystanders.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
