@@ -48,9 +48,13 @@ export interface RtmServerLimits {
   maxChannelsPerUser: number;
   /** Bytes of stored peer messages per recipient (text as UTF-8 plus 128 per message). Default 8 MiB. */
   inboxMaxBytes: number;
-  /** Messages one sender may hold in one recipient's inbox, so that one sender cannot fill it for everyone. Default 250. */
+  /**
+   * Messages one sender may hold in one recipient's inbox. Below `inboxMaxMessages`, so that the
+   * rest (250 by default) always stays open to other senders: one sender cannot fill it for
+   * everyone, yet a busy one-to-one conversation with an away user keeps most of it. Default 750.
+   */
   inboxMaxMessagesPerSender: number;
-  /** Bytes one sender may hold in one recipient's inbox. Default 2 MiB. */
+  /** Bytes one sender may hold in one recipient's inbox (the rest of `inboxMaxBytes` stays open to others). Default 6 MiB. */
   inboxMaxBytesPerSender: number;
   /**
    * Bytes one sender may hold, over every inbox, in offline messages (`enableOfflineMessaging`)
@@ -142,8 +146,8 @@ export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({
   queryRateLimitPerSecond: 50,
   maxChannelsPerUser: 50,
   inboxMaxBytes: 8 * 1024 * 1024,
-  inboxMaxMessagesPerSender: 250,
-  inboxMaxBytesPerSender: 2 * 1024 * 1024,
+  inboxMaxMessagesPerSender: 750,
+  inboxMaxBytesPerSender: 6 * 1024 * 1024,
   offlineMaxBytesPerSender: 4 * 1024 * 1024,
   loginDeadlineMs: 10_000,
   handshakeTimeoutMs: 5_000,
