@@ -3,7 +3,7 @@
  * the answer. Requests from one socket run one at a time, in order; pings are answered at once.
  *
  * Every request kind has a budget (R8, issue 12): sends, membership changes (join, leave) and
- * queries (members, presence, attributes) per user, each a token bucket owned by the uid (see
+ * everything else (members, presence, attributes, counts, subscriptions, token renewal) per user, each a token bucket owned by the uid (see
  * SessionHost), so logging in again does not refill it; login and resume per socket. Over a
  * budget the request gets TOO_OFTEN and nothing else happens.
  */
@@ -233,7 +233,8 @@ export class FrameHandler {
     frame: Exclude<ClientFrame, { t: 'ping' | 'peer.ack' | CoreRequest }>,
   ): Promise<Outcome> {
     const { sessions, attributes, memberCounts, presence } = this.services;
-    const session = this.sessionOf(connection);
+    // Attributes, member counts, presence subscriptions and token renewals share the query budget.
+    const session = this.budgeted(connection, 'query');
     switch (frame.t) {
       case 'attrs.update':
         await attributes.updateUserAttributes(session, frame);
@@ -310,7 +311,7 @@ type CoreRequest =
   | 'attrs.get';
 const KIND_NAMES: Record<Exclude<RequestKind, 'send'>, string> = {
   membership: 'channel.join / channel.leave',
-  query: 'channel.members / presence / attribute',
+  query: 'query, attribute, subscription or token',
 };
 
 function toBuffers(data: RawData): Buffer[] {

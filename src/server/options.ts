@@ -42,7 +42,11 @@ export interface RtmServerLimits {
    * client rejoins every channel at once (R4.4). Default 50.
    */
   membershipRateLimitPerSecond: number;
-  /** channel.members, presence.query, attrs.get and attrs.set per user per second; more get TOO_OFTEN. Default 50. */
+  /**
+   * Every other request of a session (channel.members, presence.query, user and channel
+   * attributes, channel.counts, presence.subscribe / unsubscribe, token.renew) per user per
+   * second; more get TOO_OFTEN. Default 50.
+   */
   queryRateLimitPerSecond: number;
   /** Channels one user may be in at once; one more join gets EXCEED_LIMIT (Agora's JOIN_CHANNEL_ERR_EXCEED_LIMIT). Default 50. */
   maxChannelsPerUser: number;

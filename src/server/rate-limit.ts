@@ -49,7 +49,7 @@ export interface RequestRates {
   send: number;
   /** channel.join, channel.leave. */
   membership: number;
-  /** channel.members, presence.query, attrs.get, attrs.set. */
+  /** Every other request of a session: channel.members, presence, user and channel attributes, member counts, presence subscriptions, token.renew. */
   query: number;
 }
 
