@@ -23,6 +23,11 @@ export const RtmErrorCode = {
   INVALID_MESSAGE: 'INVALID_MESSAGE',
   /** Over the per-user send rate. */
   TOO_OFTEN: 'TOO_OFTEN',
+  /**
+   * A limit on how much a user may hold was reached: channel.join beyond `maxChannelsPerUser`
+   * (Agora's JOIN_CHANNEL_ERR_EXCEED_LIMIT).
+   */
+  EXCEED_LIMIT: 'EXCEED_LIMIT',
   /** A peer message could not be stored: the recipient's inbox is full or the message aged out. */
   MESSAGE_DROPPED: 'MESSAGE_DROPPED',
   /** A resume named a session the server no longer has; the client logs in afresh. */

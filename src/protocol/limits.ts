@@ -71,4 +71,6 @@ export const CloseCode = {
   SERVER_SHUTDOWN: 4004,
   /** The client read too slowly and the server's send buffer for it overflowed. */
   SLOW_CONSUMER: 4005,
+  /** The socket did not log in within the server's login deadline. */
+  LOGIN_DEADLINE: 4006,
 } as const;

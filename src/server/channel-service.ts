@@ -43,6 +43,10 @@ export class ChannelService {
     frame: ClientFrameOf<'channel.join'>,
   ): Promise<{ data: JoinAnswer; replay?: Replay }> {
     const { channel } = frame;
+    const { maxChannelsPerUser } = this.ctx.config.limits;
+    if (session.channels.size >= maxChannelsPerUser && !session.channels.has(channel)) {
+      throw new RtmError(RtmErrorCode.EXCEED_LIMIT, `already in ${maxChannelsPerUser} channels, the most one user may join`);
+    }
     if (!(await this.ctx.store.joinChannel(channel, session.uid))) {
       throw new RtmError(RtmErrorCode.ALREADY_JOINED, `already in channel ${channel}`);
     }

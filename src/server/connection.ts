@@ -13,16 +13,19 @@
  *
  * While a login, resume or join is replaying missed messages the connection is "held": live
  * deliveries wait, and are released after the replay minus any the replay already carried.
+ *
+ * Unsent bytes are bounded per socket and over all sockets (`SendBudget`). A socket over its own
+ * bound is a slow consumer: it is closed with 4005, and its close frame waits behind what is
+ * already buffered (ws ends it after 30 s at most), so a client that reads again sees 4005.
  */
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { CloseCode, encodeFrame, type ClientFrame, type ServerFrame } from '../protocol/index.js';
 import type { LocalSession } from './local-session.js';
 import { SharedFrame, textFrame } from './ws-frame.js';
 
 const SEPARATOR = Buffer.from('\n');
-/** A socket whose unsent bytes pass this is closed rather than buffered without bound. */
-const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Requests a socket may have waiting; a client that pipelines more is broken or hostile. */
 export const MAX_PENDING_REQUESTS = 4096;
 
@@ -74,6 +77,78 @@ export const FLUSH_SLICE = 32;
 /** Joined messages kept for reuse within one sweep. */
 const MAX_JOINED_FRAMES = 1024;
 
+/**
+ * Unsent bytes (what the TCP sockets hold in user space beyond what the kernel took) per socket
+ * and in total. A socket's figure is read after each write; a socket that drained is seen at
+ * its next write or at `refresh()` (the heartbeat sweep), so the running total errs high, and
+ * is recounted exactly before anything is dropped for it.
+ */
+export class SendBudget {
+  /** Sockets with unsent bytes at their last reading, closing ones included. */
+  private readonly holding = new Set<Connection>();
+  private total = 0;
+  private enforcing = false;
+
+  constructor(
+    readonly maxPerSocket = 16 * 1024 * 1024,
+    readonly maxTotal = 256 * 1024 * 1024,
+  ) {}
+
+  /** A socket's new reading, when it differs from its last one. */
+  changed(connection: Connection, before: number, after: number): void {
+    this.total += after - before;
+    if (after > 0) this.holding.add(connection);
+    else this.holding.delete(connection);
+    if (this.total > this.maxTotal) this.enforce();
+  }
+
+  /** The socket is gone: its bytes no longer count. */
+  forget(connection: Connection): void {
+    if (this.holding.delete(connection)) this.total -= connection.buffered;
+  }
+
+  /** Recounts every socket that held bytes, and enforces the total. */
+  refresh(): void {
+    this.recount();
+    if (this.total > this.maxTotal) this.enforce();
+  }
+
+  private recount(): void {
+    let total = 0;
+    for (const connection of this.holding) {
+      const held = connection.readBuffered();
+      if (held === 0) this.holding.delete(connection);
+      total += held;
+    }
+    this.total = total;
+  }
+
+  /**
+   * Over the total: sockets already closing (slow consumers whose close frame waits behind their
+   * bytes) are dropped first, then the open sockets holding the most are closed with 4005 and
+   * dropped at once, until the total is under the bound. Dropping is what frees the memory; the
+   * close frame reaches such a client only if its bytes were nearly through.
+   */
+  private enforce(): void {
+    if (this.enforcing) return;
+    this.enforcing = true;
+    try {
+      this.recount();
+      if (this.total <= this.maxTotal) return;
+      const order = [...this.holding].sort((a, b) => Number(b.closed) - Number(a.closed) || b.buffered - a.buffered);
+      for (const connection of order) {
+        if (this.total <= this.maxTotal) break;
+        // close() flushes what is queued first, which may change the reading: forget after it.
+        if (!connection.closed) connection.close(CloseCode.SLOW_CONSUMER, 'server send buffers full');
+        this.forget(connection);
+        connection.terminate();
+      }
+    } finally {
+      this.enforcing = false;
+    }
+  }
+}
+
 export class Outbox {
   /** Sockets with something queued, in the order they were marked; `next` is where the sweep is. */
   private dirty: Connection[] = [];
@@ -92,6 +167,7 @@ export class Outbox {
   constructor(
     private readonly delayMs = 0,
     private readonly sliceSize = FLUSH_SLICE,
+    readonly budget = new SendBudget(),
   ) {}
 
   mark(connection: Connection): void {
@@ -148,8 +224,12 @@ let nextConnectionId = 1;
 
 export class Connection {
   readonly id = nextConnectionId++;
-  /** When the socket last sent anything (opened, or a frame or ping). */
-  lastSeen = Date.now();
+  /** When the socket last sent anything (opened, or a frame or ping), on the monotonic clock. */
+  lastSeen = performance.now();
+  /** Unsent bytes at the last reading (see SendBudget). */
+  buffered = 0;
+  /** login and resume requests this socket has made (bounded: see FrameHandler). */
+  loginAttempts = 0;
   /** A ping was read and nothing has been written since (see FrameHandler.answerPing). */
   pongOwed = false;
   session: LocalSession | null = null;
@@ -228,7 +308,21 @@ export class Connection {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.socket.write(frame);
     this.pongOwed = false;
-    if (this.socket.writableLength > MAX_BUFFERED_BYTES) this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow');
+    const buffered = this.socket.writableLength;
+    // Usually the kernel takes the whole frame and both readings are 0.
+    if (buffered === this.buffered) return;
+    const before = this.buffered;
+    this.buffered = buffered;
+    const budget = this.outbox.budget;
+    if (buffered > budget.maxPerSocket) this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow');
+    budget.changed(this, before, buffered);
+  }
+
+  /** Reads the socket's unsent bytes again (the budget's recount). */
+  readBuffered(): number {
+    const buffered = this.ws.readyState === WebSocket.CLOSED ? 0 : this.socket.writableLength;
+    this.buffered = buffered;
+    return buffered;
   }
 
   /**
@@ -247,14 +341,21 @@ export class Connection {
     } catch {
       this.ws.terminate();
     }
-    this.terminateTimer = setTimeout(() => this.ws.terminate(), 1000);
-    this.terminateTimer.unref();
+    // A slow consumer's close frame waits behind its unsent bytes, so that a client that reads
+    // again sees 4005: ws's own close timeout (30 s) ends the socket if it never does, and the
+    // send budget drops it sooner when all sockets together hold too much.
+    if (code !== CloseCode.SLOW_CONSUMER) {
+      this.terminateTimer = setTimeout(() => this.ws.terminate(), 1000);
+      this.terminateTimer.unref();
+    }
     this.onClosed(this, code);
   }
 
   /** The socket closed by itself (peer closed, network error). */
   closedByPeer(code: number): void {
     clearTimeout(this.terminateTimer);
+    this.outbox.budget.forget(this);
+    this.buffered = 0;
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;

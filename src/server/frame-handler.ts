@@ -1,7 +1,13 @@
 /**
  * The socket side, kept thin: decode each frame, check who may do what, call a service, encode
  * the answer. Requests from one socket run one at a time, in order; pings are answered at once.
+ *
+ * Every request kind has a budget (R8, issue 12): sends, membership changes (join, leave) and
+ * everything else (members, presence, attributes, counts, subscriptions, token renewal) per user, each a token bucket owned by the uid (see
+ * SessionHost), so logging in again does not refill it; login and resume per socket. Over a
+ * budget the request gets TOO_OFTEN and nothing else happens.
  */
+import { performance } from 'node:perf_hooks';
 import type { RawData } from 'ws';
 import { RtmError, RtmErrorCode, isRtmError } from '../errors.js';
 import {
@@ -18,6 +24,7 @@ import { MAX_PENDING_REQUESTS, type Connection, type Replay } from './connection
 import { KickSignal, type ServerContext } from './context.js';
 import type { LocalSession } from './local-session.js';
 import type { MemberCounts } from './member-counts.js';
+import type { RequestKind } from './rate-limit.js';
 import type { PeerService } from './peer-service.js';
 import type { PresenceSubscriptions } from './presence-subscriptions.js';
 import type { SessionService } from './session-service.js';
@@ -33,6 +40,12 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set(
 const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'uids', 'attrs', 'msgId', 'lastSeq', 'keys', 'channels']);
 
 type Outcome = { data?: unknown; replay?: Replay };
+
+/**
+ * login and resume requests one socket may make. A client makes one per socket (it dials a new
+ * socket after a failure), so more is a script trying tokens or uids.
+ */
+export const MAX_LOGIN_ATTEMPTS_PER_SOCKET = 5;
 
 /** How long a ping waits for another frame to answer it before it gets a pong of its own. */
 export function pongDelayMs(heartbeatIntervalMs: number): number {
@@ -92,8 +105,7 @@ export class FrameHandler {
   }
 
   onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
-    const now = Date.now();
-    connection.lastSeen = now;
+    connection.lastSeen = performance.now();
     if (isBinary) return this.protocolError(connection, 'binary frames are not part of the protocol');
     const message = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(toBuffers(data)).toString('utf8');
     for (const raw of splitFrames(message)) {
@@ -181,10 +193,10 @@ export class FrameHandler {
     const { sessions, peers, channels, users } = this.services;
     switch (frame.t) {
       case 'login':
-        if (connection.session) throw new RtmError(RtmErrorCode.ALREADY_LOGIN, 'this socket is already logged in');
+        this.checkLoginAttempt(connection);
         return sessions.login(connection, frame);
       case 'resume':
-        if (connection.session) throw new RtmError(RtmErrorCode.ALREADY_LOGIN, 'this socket is already logged in');
+        this.checkLoginAttempt(connection);
         return sessions.resume(connection, frame);
       case 'logout':
         await sessions.logout(this.sessionOf(connection));
@@ -192,23 +204,23 @@ export class FrameHandler {
       case 'peer.send':
         return { data: await peers.send(this.sessionOf(connection), frame) };
       case 'channel.join':
-        return channels.join(this.sessionOf(connection), frame);
+        return channels.join(this.budgeted(connection, 'membership'), frame);
       case 'channel.leave':
-        await channels.leave(this.sessionOf(connection), frame.channel);
+        await channels.leave(this.budgeted(connection, 'membership'), frame.channel);
         return {};
       case 'channel.send':
         await channels.send(this.sessionOf(connection), frame);
         return {};
       case 'channel.members':
-        return { data: await channels.members(this.sessionOf(connection), frame.channel) };
+        return { data: await channels.members(this.budgeted(connection, 'query'), frame.channel) };
       case 'presence.query':
-        this.sessionOf(connection);
+        this.budgeted(connection, 'query');
         return { data: await users.presence(frame) };
       case 'attrs.set':
-        await users.setAttributes(this.sessionOf(connection), frame);
+        await users.setAttributes(this.budgeted(connection, 'query'), frame);
         return {};
       case 'attrs.get':
-        this.sessionOf(connection);
+        this.budgeted(connection, 'query');
         return { data: await users.getAttributes(frame) };
       default:
         return this.dispatchAgora(connection, frame);
@@ -221,7 +233,8 @@ export class FrameHandler {
     frame: Exclude<ClientFrame, { t: 'ping' | 'peer.ack' | CoreRequest }>,
   ): Promise<Outcome> {
     const { sessions, attributes, memberCounts, presence } = this.services;
-    const session = this.sessionOf(connection);
+    // Attributes, member counts, presence subscriptions and token renewals share the query budget.
+    const session = this.budgeted(connection, 'query');
     switch (frame.t) {
       case 'attrs.update':
         await attributes.updateUserAttributes(session, frame);
@@ -257,6 +270,20 @@ export class FrameHandler {
     return connection.session;
   }
 
+  /** The session, once the request has been taken from its user's budget for `kind`. */
+  private budgeted(connection: Connection, kind: Exclude<RequestKind, 'send'>): LocalSession {
+    const session = this.sessionOf(connection);
+    if (!session.limits.take(kind)) throw new RtmError(RtmErrorCode.TOO_OFTEN, `too many ${KIND_NAMES[kind]} requests`);
+    return session;
+  }
+
+  private checkLoginAttempt(connection: Connection): void {
+    if (connection.session) throw new RtmError(RtmErrorCode.ALREADY_LOGIN, 'this socket is already logged in');
+    if (++connection.loginAttempts > MAX_LOGIN_ATTEMPTS_PER_SOCKET) {
+      throw new RtmError(RtmErrorCode.TOO_OFTEN, `at most ${MAX_LOGIN_ATTEMPTS_PER_SOCKET} login or resume requests per socket`);
+    }
+  }
+
   private protocolError(connection: Connection, message: string, closeCode: number = CloseCode.PROTOCOL_ERROR): void {
     this.ctx.logger.log('warn', 'protocol.error', { connection: connection.id, uid: connection.session?.uid, message });
     connection.sendFrame({ t: 'error', code: RtmErrorCode.PROTOCOL_ERROR, message });
@@ -282,6 +309,10 @@ type CoreRequest =
   | 'presence.query'
   | 'attrs.set'
   | 'attrs.get';
+const KIND_NAMES: Record<Exclude<RequestKind, 'send'>, string> = {
+  membership: 'channel.join / channel.leave',
+  query: 'query, attribute, subscription or token',
+};
 
 function toBuffers(data: RawData): Buffer[] {
   if (Array.isArray(data)) return data;

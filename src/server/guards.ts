@@ -15,8 +15,8 @@ export function checkText(text: string): void {
  * Takes one of the user's send tokens, or refuses with TOO_OFTEN (R8). Called inside
  * `rememberedSend`'s send, so that a retry the server remembers takes none (issue 11.2).
  */
-export function takeSendToken(session: { rate: { take(): boolean } }): void {
-  if (!session.rate.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
+export function takeSendToken(session: { limits: { send: { take(): boolean } } }): void {
+  if (!session.limits.send.take()) throw new RtmError(RtmErrorCode.TOO_OFTEN, 'sending too often');
 }
 
 /**

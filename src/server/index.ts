@@ -11,6 +11,8 @@ export type {
   ChannelHistoryQuery,
   EndedSession,
   InboxAppendResult,
+  InboxBounds,
+  InboxRefusal,
   RtmStore,
   SendOutcome,
   SessionRecord,

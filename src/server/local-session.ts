@@ -1,7 +1,7 @@
 /**
  * A session as this node holds it: the presence actor (sessionMachine) with its timer, the
  * socket currently attached, the channels it is in (a local mirror of the store, for fan-out)
- * and the user's send rate. The shared part of a session (its record) lives in the store.
+ * and the user's request budgets. The shared part of a session (its record) lives in the store.
  *
  * Every session actor of a node is a child of one host actor (`SessionHost`), so they
  * share one actor system (scheduler, registry, inspection) instead of each building its own:
@@ -11,7 +11,7 @@ import { createActor, createMachine, type ActorRefFrom, type AnyActorRef, type I
 import { sessionMachine, type SessionEndReason, type SessionOutput } from '../../machines/session.machine.js';
 import type { Timing } from '../../machines/timing.js';
 import type { Connection } from './connection.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimitRegistry, type RequestRates, type UserRateLimits } from './rate-limit.js';
 
 const HOST_ID = 'sessions';
 
@@ -20,17 +20,24 @@ const HOST_ID = 'sessions';
  * session actor reaches its final state, its output (uid, sessionId, reason) comes here as the
  * done event and goes to `onEnded`; an error thrown inside one goes to `onError`. Its clock
  * keeps track of the presence timers, so that `stop()` at shutdown leaves none running.
+ *
+ * The host also owns the request budgets of the node's users, by uid (not by session): a
+ * session gets its user's budget, so logging in again does not refill it (issue 11.8).
  */
 export class SessionHost {
   readonly actor: AnyActorRef;
+  readonly rateLimits: RateLimitRegistry;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: {
     inspect: ((event: InspectionEvent) => void) | undefined;
     onEnded: (output: SessionOutput) => void;
     onError: (error: unknown) => void;
+    /** Requests per second per user and kind; 0 = unlimited (the default). */
+    rates?: RequestRates;
   }) {
     const { inspect, onEnded, onError } = options;
+    this.rateLimits = new RateLimitRegistry(options.rates ?? { send: 0, membership: 0, query: 0 });
     const clock = {
       setTimeout: (fn: (...args: unknown[]) => void, ms: number) => {
         const timer = setTimeout(() => {
@@ -77,7 +84,8 @@ export class LocalSession {
   connection: Connection | null = null;
   /** The channels this session is in; created on the first join. */
   private joined: Set<string> | null = null;
-  readonly rate: RateLimiter;
+  /** The user's request budgets, shared with every later session of the same uid on this node. */
+  readonly limits: UserRateLimits;
   /** Set once the session has ended (by the host, from the actor's output); later events are ignored. */
   endReason: SessionEndReason | null = null;
   /** The end being carried out (SessionService.finishOnce), once it has started. */
@@ -89,9 +97,9 @@ export class LocalSession {
   constructor(
     readonly uid: string,
     readonly sessionId: string,
-    options: { host: SessionHost; timing: Timing; rateLimitPerSecond: number },
+    options: { host: SessionHost; timing: Timing },
   ) {
-    this.rate = new RateLimiter(options.rateLimitPerSecond);
+    this.limits = options.host.rateLimits.of(uid);
     this.actor = createActor(sessionMachine, {
       id: `session:${uid}`,
       parent: options.host.actor,

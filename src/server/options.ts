@@ -36,6 +36,49 @@ export interface RtmServerLimits {
   memberCountIntervalMs: number;
   /** How long before its token expires a connected session is told (TokenPrivilegeWillExpire). Default 30 s (14.2). */
   tokenWillExpireNoticeMs: number;
+  /**
+   * channel.join and channel.leave a user may make per second (token bucket, bursts up to this
+   * many); more get TOO_OFTEN. Keep it at least `maxChannelsPerUser`: after the 30 s rule the
+   * client rejoins every channel at once (R4.4). Default 50.
+   */
+  membershipRateLimitPerSecond: number;
+  /**
+   * Every other request of a session (channel.members, presence.query, user and channel
+   * attributes, channel.counts, presence.subscribe / unsubscribe, token.renew) per user per
+   * second; more get TOO_OFTEN. Default 50.
+   */
+  queryRateLimitPerSecond: number;
+  /** Channels one user may be in at once; one more join gets EXCEED_LIMIT (Agora's JOIN_CHANNEL_ERR_EXCEED_LIMIT). Default 50. */
+  maxChannelsPerUser: number;
+  /** Bytes of stored peer messages per recipient (text as UTF-8 plus 128 per message). Default 8 MiB. */
+  inboxMaxBytes: number;
+  /**
+   * Messages one sender may hold in one recipient's inbox. Below `inboxMaxMessages`, so that the
+   * rest (250 by default) always stays open to other senders: one sender cannot fill it for
+   * everyone, yet a busy one-to-one conversation with an away user keeps most of it. Default 750.
+   */
+  inboxMaxMessagesPerSender: number;
+  /** Bytes one sender may hold in one recipient's inbox (the rest of `inboxMaxBytes` stays open to others). Default 6 MiB. */
+  inboxMaxBytesPerSender: number;
+  /**
+   * Bytes one sender may hold, over every inbox, in offline messages (`enableOfflineMessaging`)
+   * to users who are not logged in: such a recipient may never come. Default 4 MiB.
+   */
+  offlineMaxBytesPerSender: number;
+  /** A socket not logged in this long after it opened is closed with 4006. Default 10 s. */
+  loginDeadlineMs: number;
+  /**
+   * A TCP connection that has not finished its HTTP request (the WebSocket handshake) this long
+   * after it was accepted is dropped. Such connections count against `maxConnections`. Default 5 s.
+   */
+  handshakeTimeoutMs: number;
+  /** Unsent bytes one socket may hold before it is closed with 4005 (slow consumer). Default 16 MiB. */
+  maxBufferedBytesPerSocket: number;
+  /**
+   * Unsent bytes all sockets together may hold; beyond it the sockets holding the most are
+   * closed with 4005 until the total is under it again. Default 256 MiB.
+   */
+  maxBufferedBytes: number;
 }
 
 export interface HeartbeatOptions {
@@ -103,6 +146,17 @@ export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({
   memberEventsMaxMembers: 512,
   memberCountIntervalMs: 1000,
   tokenWillExpireNoticeMs: 30_000,
+  membershipRateLimitPerSecond: 50,
+  queryRateLimitPerSecond: 50,
+  maxChannelsPerUser: 50,
+  inboxMaxBytes: 8 * 1024 * 1024,
+  inboxMaxMessagesPerSender: 750,
+  inboxMaxBytesPerSender: 6 * 1024 * 1024,
+  offlineMaxBytesPerSender: 4 * 1024 * 1024,
+  loginDeadlineMs: 10_000,
+  handshakeTimeoutMs: 5_000,
+  maxBufferedBytesPerSocket: 16 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
 });
 
 /**

@@ -9,7 +9,8 @@ import { PEER_STREAM, type Replay } from './connection.js';
 import type { ServerContext } from './context.js';
 import { checkMessageSize, rememberedSend, takeSendToken } from './guards.js';
 import type { LocalSession } from './local-session.js';
-import type { StoredPeerMessage } from './store/store.js';
+import type { RtmServerLimits } from './options.js';
+import type { InboxRefusal, StoredPeerMessage } from './store/store.js';
 
 export class PeerService {
   constructor(private readonly ctx: ServerContext) {}
@@ -26,20 +27,30 @@ export class PeerService {
   /**
    * Kept when the recipient has a session (online or away) or is logged in with its presence
    * expired, or when the sender asked for offline storage; delivered at once when the
-   * recipient's socket is attached to this node.
+   * recipient's socket is attached to this node. Bounded per recipient (count, bytes), per
+   * sender within one inbox (so one sender cannot fill it for every other), and per sender over
+   * the inboxes of recipients not logged in (who may never come). A refusal is MESSAGE_DROPPED
+   * with a message that starts with INBOX_FULL and says which bound it was.
    */
   private async store(from: string, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
     const { store, config } = this.ctx;
+    const { limits } = config;
     const { to, msgId, text } = frame;
-    const keep =
-      frame.offline || (await store.getSession(to)) !== undefined || (await store.isLoggedIn(to));
-    if (!keep) return { hasPeerReceived: false };
+    const known = (await store.getSession(to)) !== undefined || (await store.isLoggedIn(to));
+    if (!known && !frame.offline) return { hasPeerReceived: false };
     const result = await store.appendToInbox(
       { msgId, from, to, text, ...(frame.raw === undefined ? {} : { raw: frame.raw }), ts: Date.now() },
-      { maxMessages: config.limits.inboxMaxMessages, maxAgeMs: config.limits.inboxMaxAgeMs },
+      {
+        maxMessages: limits.inboxMaxMessages,
+        maxAgeMs: limits.inboxMaxAgeMs,
+        maxBytes: limits.inboxMaxBytes,
+        maxMessagesPerSender: limits.inboxMaxMessagesPerSender,
+        maxBytesPerSender: limits.inboxMaxBytesPerSender,
+        ...(known ? {} : { offlineMaxBytesPerSender: limits.offlineMaxBytesPerSender }),
+      },
     );
     this.reportDropped(result.expired, 'EXPIRED');
-    if (!result.stored) throw new RtmError(RtmErrorCode.MESSAGE_DROPPED, `the inbox of ${to} is full`);
+    if (!result.stored) throw new RtmError(RtmErrorCode.MESSAGE_DROPPED, refusalMessage(result.reason, to, limits));
     // Live delivery reaches sockets of this node (several nodes: publish to the recipient's node).
     const connection = this.ctx.sessions.get(to)?.connection;
     if (!connection) return { hasPeerReceived: false };
@@ -72,6 +83,17 @@ export class PeerService {
       sender?.sendFrame({ t: 'peer.dropped', msgId: message.msgId, to: message.to, reason });
       this.ctx.logger.log('info', 'peer.dropped', { from: message.from, to: message.to, msgId: message.msgId, reason, notified: !!sender });
     }
+  }
+}
+
+function refusalMessage(reason: InboxRefusal, to: string, limits: RtmServerLimits): string {
+  switch (reason) {
+    case 'INBOX_FULL':
+      return `INBOX_FULL: the inbox of ${to} is full (${limits.inboxMaxMessages} messages or ${limits.inboxMaxBytes} bytes)`;
+    case 'SENDER_SHARE':
+      return `INBOX_FULL: you already hold the most one sender may in the inbox of ${to} (${limits.inboxMaxMessagesPerSender} messages or ${limits.inboxMaxBytesPerSender} bytes)`;
+    case 'OFFLINE_ALLOWANCE':
+      return `INBOX_FULL: your offline messages waiting for users who are not logged in reached ${limits.offlineMaxBytesPerSender} bytes`;
   }
 }
 

@@ -4,7 +4,8 @@
  * the two periodic sweeps (heartbeat, inbox expiry).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { createInspector, type Inspector } from '../../inspector/server/index.js';
@@ -13,7 +14,7 @@ import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
 import { AttributeService } from './attribute-service.js';
 import { ChannelService } from './channel-service.js';
 import { SessionHost } from './local-session.js';
-import { Connection, Outbox } from './connection.js';
+import { Connection, Outbox, SendBudget } from './connection.js';
 import type { ServerContext } from './context.js';
 import { FrameHandler } from './frame-handler.js';
 import { silentLogger } from './logger.js';
@@ -91,6 +92,11 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       inspect: inspector?.inspect,
       onEnded: (output) => sessions.sessionEnded(output),
       onError: (error) => logger.log('error', 'session.actor_failed', { error: String(error) }),
+      rates: {
+        send: config.limits.rateLimitPerSecond,
+        membership: config.limits.membershipRateLimitPerSecond,
+        query: config.limits.queryRateLimitPerSecond,
+      },
     }),
     inflightSends: new Map(),
   };
@@ -112,7 +118,11 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const users = new UserService(ctx);
   const attributes = new AttributeService(ctx, channels);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
-  const outbox = new Outbox(config.flushDelayMs);
+  const outbox = new Outbox(
+    config.flushDelayMs,
+    undefined,
+    new SendBudget(config.limits.maxBufferedBytesPerSocket, config.limits.maxBufferedBytes),
+  );
   let url = '';
   let closing = false;
 
@@ -141,19 +151,69 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     if (!closing) sessions.linkLost(closed);
   };
 
+  // Sockets not logged in yet, oldest first, with when they opened (monotonic clock): one not
+  // logged in by the login deadline is closed (4006), so idle sockets cannot pile up.
+  let awaitingLogin: Array<{ connection: Connection; openedAt: number }> = [];
+  const closeLateLogins = (now: number): void => {
+    const cutoff = now - config.limits.loginDeadlineMs;
+    let n = 0;
+    while (n < awaitingLogin.length && awaitingLogin[n]!.openedAt <= cutoff) {
+      const { connection } = awaitingLogin[n++]!;
+      if (!connection.closed && !connection.session) connection.close(CloseCode.LOGIN_DEADLINE, 'not logged in in time');
+    }
+    if (n > 0) awaitingLogin = awaitingLogin.slice(n);
+  };
+
   const onConnection = (ws: WebSocket, socket: Duplex): void => {
     const connection = new Connection(ws, socket, outbox, onConnectionClosed);
     (ws as SocketWithConnection)[CONNECTION] = connection;
     ctx.connections.add(connection);
+    awaitingLogin.push({ connection, openedAt: connection.lastSeen });
     ctx.logger.log('debug', 'socket.opened', { connection: connection.id });
     ws.on('message', onSocketMessage);
     ws.on('close', onSocketClose);
     ws.on('error', onSocketError);
   };
 
+  // TCP connections whose first HTTP request (the WebSocket handshake) has not arrived yet. They
+  // count against maxConnections and are dropped after handshakeTimeoutMs: left to Node they
+  // would live for its 60 s header timeout. Each has its timer; nothing of it stays on the
+  // socket once the handshake is done.
+  const handshaking = new Map<Socket, NodeJS.Timeout>();
+  const handshakeDone = (socket: Socket): boolean => {
+    const timer = handshaking.get(socket);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    handshaking.delete(socket);
+    socket.off('close', onHandshakingClosed);
+    return true;
+  };
+  function onHandshakingClosed(this: Socket): void {
+    handshakeDone(this);
+  }
+  // Connections refused at accept time: they got their 503 and are ending; any request they send is ignored.
+  const refused = new WeakSet<Duplex>();
+
   const http = createServer((req, res) => {
+    if (refused.has(req.socket)) return;
+    handshakeDone(req.socket);
     if (inspector?.handleRequest(req, res)) return;
     serveHttp(req, res);
+  });
+  // Later requests on a kept-alive connection get no longer for their headers than the first.
+  http.headersTimeout = Math.min(http.headersTimeout, Math.max(1, config.limits.handshakeTimeoutMs));
+  http.on('connection', (socket: Socket) => {
+    if (closing || ctx.connections.size + handshaking.size >= config.limits.maxConnections) {
+      refused.add(socket);
+      refuse(socket, SERVICE_UNAVAILABLE);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (handshakeDone(socket)) socket.destroy();
+    }, config.limits.handshakeTimeoutMs);
+    timer.unref();
+    handshaking.set(socket, timer);
+    socket.once('close', onHandshakingClosed);
   });
   const serveHttp = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
@@ -166,9 +226,17 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     res.end(path === '/' ? `connect with a WebSocket (subprotocol ${SUBPROTOCOL})\n` : 'not found\n');
   };
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (refused.has(socket)) return;
+    handshakeDone(req.socket);
     if (inspector?.handleUpgrade(req, socket, head)) return;
     if (closing || ctx.connections.size >= config.limits.maxConnections) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      refuse(socket, SERVICE_UNAVAILABLE);
+      return;
+    }
+    // Offering subprotocols none of which is ours is refused; offering none is accepted (docs/server.md).
+    const offered = req.headers['sec-websocket-protocol'];
+    if (offered !== undefined && !offered.split(',').some((protocol) => protocol.trim() === SUBPROTOCOL)) {
+      refuse(socket, UNSUPPORTED_SUBPROTOCOL);
       return;
     }
     // Until ws takes the socket over (with its own error listener), an error just ends it.
@@ -186,16 +254,23 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   // session goes away and the presence timer starts (R4.1).
   // The sweep runs after the next poll phase (setImmediate), so frames that arrived while the
   // event loop was stalled are read before any socket is judged silent.
+  // Liveness is judged on the monotonic clock: a wall-clock step closes no healthy socket.
+  // The same sweep enforces the login deadline and recounts unsent bytes.
   const sweepSilent = (): void => {
-    const silentSince = Date.now() - config.heartbeat.timeoutMs;
+    const now = performance.now();
+    const silentSince = now - config.heartbeat.timeoutMs;
     for (const connection of ctx.connections) {
       if (connection.lastSeen < silentSince) connection.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
     }
+    closeLateLogins(now);
+    outbox.budget.refresh();
   };
   const heartbeatSweep = setInterval(() => setImmediate(sweepSilent), config.heartbeat.intervalMs);
   heartbeatSweep.unref();
   const housekeeping = setInterval(
     () => {
+      // Request budgets of users without a session here that have refilled (see RateLimitRegistry).
+      ctx.sessionHost.rateLimits.sweep((uid) => ctx.sessions.has(uid));
       peers
         .expireOld()
         .then(() => ctx.store.sweep(Date.now()))
@@ -258,6 +333,17 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     stats,
     close,
   };
+}
+
+const SERVICE_UNAVAILABLE = 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+const UNSUPPORTED_SUBPROTOCOL_TEXT = `this endpoint speaks only the ${SUBPROTOCOL} subprotocol\n`;
+const UNSUPPORTED_SUBPROTOCOL = `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${UNSUPPORTED_SUBPROTOCOL_TEXT.length}\r\n\r\n${UNSUPPORTED_SUBPROTOCOL_TEXT}`;
+
+/** Answers a handshake with `response` and ends the connection; a peer that does not close its side is dropped 1 s later. */
+function refuse(socket: Duplex, response: string): void {
+  socket.on('error', destroyOnError);
+  socket.end(response);
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 const CONNECTION = Symbol('connection');

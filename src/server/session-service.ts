@@ -194,7 +194,6 @@ export class SessionService {
     const session = new LocalSession(uid, randomUUID(), {
       host: this.ctx.sessionHost,
       timing: this.ctx.config.timing,
-      rateLimitPerSecond: this.ctx.config.limits.rateLimitPerSecond,
     });
     this.ctx.sessions.set(uid, session);
     this.observer.online(session);

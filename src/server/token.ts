@@ -5,13 +5,17 @@
  * directly: HMAC-SHA256 and a constant-time comparison of the signature.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { RtmErrorCode } from '../errors.js';
+import { RtmError, RtmErrorCode } from '../errors.js';
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
 export interface TokenOptions {
-  /** Lifetime; fractions and values ≤ 0 (an already expired token, for tests) are allowed. */
+  /**
+   * Lifetime; fractions and values ≤ 0 (an already expired token, for tests) are allowed. It
+   * must be finite: an infinite or NaN lifetime is refused with RtmError INVALID_ARGUMENT
+   * rather than minting a token whose `exp` no verifier accepts.
+   */
   expiresInSeconds?: number;
 }
 
@@ -25,12 +29,24 @@ function sign(secret: string, signingInput: string): Buffer {
 
 export function createToken(secret: string, uid: string, options: TokenOptions = {}, now = Date.now()): string {
   const lifetime = options.expiresInSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
-  if (typeof lifetime !== 'number' || Number.isNaN(lifetime)) throw new TypeError('expiresInSeconds must be a number');
+  if (typeof lifetime !== 'number' || !Number.isFinite(lifetime)) {
+    throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, `expiresInSeconds must be a finite number of seconds, got ${String(lifetime)}`);
+  }
   const payload = Buffer.from(JSON.stringify({ sub: uid, iat: Math.floor(now / 1000), exp: now / 1000 + lifetime })).toString(
     'base64url',
   );
   const signingInput = `${HEADER}.${payload}`;
   return `${signingInput}.${sign(secret, signingInput).toString('base64url')}`;
+}
+
+/**
+ * One base64url segment exactly as RFC 7515 writes it (URL-safe alphabet, no padding, zero
+ * trailing bits): it is canonical when re-encoding its bytes gives it back. Node's decoder skips
+ * characters outside the alphabet ('=', spaces), so without this a signature with such
+ * characters inserted would still verify.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
 /** Checks signature, subject and expiry. A token made for another uid is INVALID_TOKEN. */
@@ -40,6 +56,7 @@ export function verifyToken(secret: string, token: string, uid: string, now = Da
   if (parts.length !== 3) return invalid('token is not a compact JWT');
   const [header, payload, signature] = parts as [string, string, string];
   if (header !== HEADER) return invalid('token header is not HS256');
+  if (!isCanonicalBase64url(payload) || !isCanonicalBase64url(signature)) return invalid('token is not strict base64url');
   const expected = sign(secret, `${header}.${payload}`);
   const given = Buffer.from(signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid('token signature is wrong');

@@ -205,7 +205,8 @@ describe('11.4 R8 the client never batches past the server limits and never loop
   });
 
   it('R8 11.4 4200 requests in one tick are all answered (at most 1024 in flight on a socket)', async () => {
-    const system = await start({ ...fastTiming, requestTimeoutMs: 20_000 });
+    // The server's per-user query budget (issue 12) is off: this is about the client's flow control.
+    const system = await start({ ...fastTiming, requestTimeoutMs: 20_000 }, { limits: { queryRateLimitPerSecond: 0 } });
     const alice = await loggedIn(system, 'alice');
     const states = recordStates(alice);
     const queries = Array.from({ length: 4200 }, () => outcome(() => alice.queryPeersOnlineStatus(['alice'])));

@@ -13,7 +13,7 @@ describe('SessionHost', () => {
   let ended: SessionOutput[];
   let errors: unknown[];
   let host: SessionHost;
-  const open = (uid: string) => new LocalSession(uid, `${uid}-session`, { host, timing, rateLimitPerSecond: 0 });
+  const open = (uid: string) => new LocalSession(uid, `${uid}-session`, { host, timing });
 
   beforeEach(() => {
     vi.useFakeTimers();

@@ -3,7 +3,7 @@
  * `storeContract(name, makeStore)` from a test file with its factory.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RtmStore } from '../../src/server/index.js';
+import type { InboxBounds, RtmStore } from '../../src/server/index.js';
 
 export function storeContract(name: string, makeStore: () => RtmStore | Promise<RtmStore>): void {
   describe(`RtmStore contract: ${name}`, () => {
@@ -54,6 +54,29 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       expect(await store.readInbox('b', 0)).toEqual([]);
       expect((await put('b', 'm6', 20_000)).stored?.seq).toBe(5);
       expect((await store.expireInboxes(40_000, 10_000)).map((m) => m.msgId).sort()).toEqual(['m6', 'n1']);
+    });
+
+    it('12.6 inbox byte bounds: per recipient, per sender in one inbox, and a sender\'s offline allowance over all inboxes', async () => {
+      await fresh();
+      // Each message counts its text's UTF-8 bytes plus PEER_MESSAGE_OVERHEAD_BYTES (128).
+      const text = 'x'.repeat(872); // 1000 bytes a message
+      const put = (from: string, to: string, msgId: string, extra: Partial<InboxBounds> = {}) =>
+        store.appendToInbox({ to, msgId, from, text, ts: 1 }, { maxMessages: 100, maxAgeMs: 10_000, ...extra });
+      expect((await put('a', 'r', '1', { maxBytes: 2000 })).stored?.seq).toBe(1);
+      expect((await put('b', 'r', '2', { maxBytes: 2000 })).stored?.seq).toBe(2);
+      expect(await put('c', 'r', '3', { maxBytes: 2000 })).toMatchObject({ stored: null, reason: 'INBOX_FULL' });
+      expect(await put('a', 'r', '4', { maxMessagesPerSender: 1 })).toMatchObject({ stored: null, reason: 'SENDER_SHARE' });
+      expect(await put('a', 'r', '5', { maxBytesPerSender: 1999 })).toMatchObject({ stored: null, reason: 'SENDER_SHARE' });
+      expect((await put('c', 'r', '6', { maxMessagesPerSender: 1 })).stored?.seq).toBe(3);
+      // The offline allowance counts only messages appended under it, over every inbox, and frees on ack.
+      expect((await put('m', 'g1', '7', { offlineMaxBytesPerSender: 2000 })).stored).not.toBeNull();
+      expect((await put('m', 'g2', '8', { offlineMaxBytesPerSender: 2000 })).stored).not.toBeNull();
+      expect(await put('m', 'g3', '9', { offlineMaxBytesPerSender: 2000 })).toMatchObject({ stored: null, reason: 'OFFLINE_ALLOWANCE' });
+      expect((await put('m', 'r', '10')).stored).not.toBeNull();
+      await store.ackInbox('g1', 1);
+      expect((await put('m', 'g3', '11', { offlineMaxBytesPerSender: 2000 })).stored).not.toBeNull();
+      await store.clearInbox('g2');
+      expect((await put('m', 'g4', '12', { offlineMaxBytesPerSender: 2000 })).stored).not.toBeNull();
     });
 
     it('send de-duplication remembers an outcome for its window', async () => {

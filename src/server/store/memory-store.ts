@@ -10,6 +10,8 @@ import type {
   ChannelHistoryQuery,
   EndedSession,
   InboxAppendResult,
+  InboxBounds,
+  InboxRefusal,
   RtmStore,
   SendOutcome,
   SessionRecord,
@@ -17,12 +19,17 @@ import type {
   StoredChannelMessage,
   StoredPeerMessage,
 } from './store.js';
+import { peerMessageBytes } from './store.js';
 
 interface Inbox {
   nextSeq: number;
   messages: StoredPeerMessage[];
-  /** Messages for this uid refused (inbox full) or dropped unread (aged out), ever. */
+  /** Messages for this uid refused (by any bound) or dropped unread (aged out), ever. */
   dropped: number;
+  /** Sum of peerMessageBytes over `messages`. */
+  bytes: number;
+  /** What each sender holds in `messages`. */
+  bySender: Map<string, { messages: number; bytes: number }>;
 }
 
 interface ChannelState {
@@ -55,6 +62,9 @@ export class MemoryStore implements RtmStore {
   private readonly loggedIn = new Set<string>();
   private readonly banned = new Set<string>();
   private readonly inboxes = new Map<string, Inbox>();
+  /** Messages stored under a sender's offline allowance (to a recipient not logged in), and each sender's total of them. */
+  private readonly offlineHeld = new WeakSet<StoredPeerMessage>();
+  private readonly offlineBytes = new Map<string, number>();
   private readonly sends = new Map<string, { outcome: SendOutcome; expiresAt: number }>();
   private readonly channels = new Map<string, ChannelState>();
   private readonly memberships = new Map<string, Set<string>>();
@@ -126,23 +136,35 @@ export class MemoryStore implements RtmStore {
 
   // ---- peer inbox ----
 
-  async appendToInbox(
-    message: Omit<StoredPeerMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<InboxAppendResult> {
+  async appendToInbox(message: Omit<StoredPeerMessage, 'seq'>, bounds: InboxBounds): Promise<InboxAppendResult> {
     let inbox = this.inboxes.get(message.to);
     if (!inbox) {
-      inbox = { nextSeq: 1, messages: [], dropped: 0 };
+      inbox = { nextSeq: 1, messages: [], dropped: 0, bytes: 0, bySender: new Map() };
       this.inboxes.set(message.to, inbox);
     }
-    const expired = dropOlderThan(inbox.messages, message.ts - bounds.maxAgeMs);
+    const expired = this.removed(inbox, dropOlderThan(inbox.messages, message.ts - bounds.maxAgeMs));
     inbox.dropped += expired.length;
-    if (inbox.messages.length >= bounds.maxMessages) {
+    const bytes = peerMessageBytes(message);
+    const mine = inbox.bySender.get(message.from) ?? { messages: 0, bytes: 0 };
+    const refuse = (reason: InboxRefusal): InboxAppendResult => {
       inbox.dropped += 1;
-      return { stored: null, reason: 'INBOX_FULL', expired };
+      return { stored: null, reason, expired };
+    };
+    if (inbox.messages.length >= bounds.maxMessages || inbox.bytes + bytes > (bounds.maxBytes ?? Infinity)) return refuse('INBOX_FULL');
+    if (mine.messages >= (bounds.maxMessagesPerSender ?? Infinity) || mine.bytes + bytes > (bounds.maxBytesPerSender ?? Infinity)) {
+      return refuse('SENDER_SHARE');
     }
+    const offline = bounds.offlineMaxBytesPerSender !== undefined;
+    const offlineTotal = this.offlineBytes.get(message.from) ?? 0;
+    if (offline && offlineTotal + bytes > bounds.offlineMaxBytesPerSender!) return refuse('OFFLINE_ALLOWANCE');
     const stored: StoredPeerMessage = { ...message, seq: inbox.nextSeq++ };
     inbox.messages.push(stored);
+    inbox.bytes += bytes;
+    inbox.bySender.set(message.from, { messages: mine.messages + 1, bytes: mine.bytes + bytes });
+    if (offline) {
+      this.offlineHeld.add(stored);
+      this.offlineBytes.set(message.from, offlineTotal + bytes);
+    }
     return { stored, expired };
   }
 
@@ -160,23 +182,43 @@ export class MemoryStore implements RtmStore {
     if (!inbox) return;
     let keep = 0;
     while (keep < inbox.messages.length && inbox.messages[keep]!.seq <= upToSeq) keep++;
-    if (keep > 0) inbox.messages.splice(0, keep);
+    if (keep > 0) this.removed(inbox, inbox.messages.splice(0, keep));
   }
 
   async clearInbox(uid: string): Promise<void> {
     const inbox = this.inboxes.get(uid);
     // The counter survives so that seqs never repeat for this uid.
-    if (inbox) inbox.messages.length = 0;
+    if (inbox) this.removed(inbox, inbox.messages.splice(0));
   }
 
   async expireInboxes(now: number, maxAgeMs: number): Promise<StoredPeerMessage[]> {
     const dropped: StoredPeerMessage[] = [];
     for (const inbox of this.inboxes.values()) {
-      const expired = dropOlderThan(inbox.messages, now - maxAgeMs);
+      const expired = this.removed(inbox, dropOlderThan(inbox.messages, now - maxAgeMs));
       inbox.dropped += expired.length;
       dropped.push(...expired);
     }
     return dropped;
+  }
+
+  /** Takes messages just removed from `inbox` off its byte and per-sender tallies; returns them. */
+  private removed(inbox: Inbox, messages: StoredPeerMessage[]): StoredPeerMessage[] {
+    for (const message of messages) {
+      const bytes = peerMessageBytes(message);
+      inbox.bytes -= bytes;
+      const held = inbox.bySender.get(message.from);
+      if (held) {
+        held.messages -= 1;
+        held.bytes -= bytes;
+        if (held.messages === 0) inbox.bySender.delete(message.from);
+      }
+      if (this.offlineHeld.delete(message)) {
+        const total = (this.offlineBytes.get(message.from) ?? 0) - bytes;
+        if (total > 0) this.offlineBytes.set(message.from, total);
+        else this.offlineBytes.delete(message.from);
+      }
+    }
+    return messages;
   }
 
   // ---- send de-duplication ----
@@ -221,6 +263,10 @@ export class MemoryStore implements RtmStore {
     const state = this.channels.get(channel);
     if (!state?.members.delete(uid)) return false;
     if (state.members.size === 0) state.emptySince = Date.now();
+    // A channel nobody is in, that never had a message or attributes, has nothing to keep (no seq,
+    // no attributes' empty-channel clock): forget it, so that joining and leaving many channels
+    // leaves nothing behind.
+    if (state.members.size === 0 && state.nextSeq === 1 && !this.channelAttributes.has(channel)) this.channels.delete(channel);
     const joined = this.memberships.get(uid);
     joined?.delete(channel);
     if (joined?.size === 0) this.memberships.delete(uid);

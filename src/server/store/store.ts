@@ -64,9 +64,37 @@ export interface ChannelAttributesChange {
   ts: number;
 }
 
+/** What a stored peer message counts as against the byte bounds: its text as UTF-8 and its raw bytes (as stored, base64), plus this. */
+export const PEER_MESSAGE_OVERHEAD_BYTES = 128;
+
+export function peerMessageBytes(message: Pick<StoredPeerMessage, 'text' | 'raw'>): number {
+  return Buffer.byteLength(message.text, 'utf8') + (message.raw?.length ?? 0) + PEER_MESSAGE_OVERHEAD_BYTES;
+}
+
+/**
+ * Bounds of one append. Count and age bound the inbox; the optional ones bound it in bytes
+ * (`peerMessageBytes`), bound what one sender may hold in it, and bound what one sender may
+ * hold over all inboxes in messages kept only because it asked for offline storage to a
+ * recipient who is not logged in (`offlineMaxBytesPerSender` present = this message is one).
+ */
+export interface InboxBounds {
+  maxMessages: number;
+  maxAgeMs: number;
+  maxBytes?: number;
+  maxMessagesPerSender?: number;
+  maxBytesPerSender?: number;
+  offlineMaxBytesPerSender?: number;
+}
+
+/**
+ * Why an append was refused: the inbox is full (count or bytes), this sender holds its share of
+ * it already, or this sender holds its offline allowance for recipients not logged in.
+ */
+export type InboxRefusal = 'INBOX_FULL' | 'SENDER_SHARE' | 'OFFLINE_ALLOWANCE';
+
 export type InboxAppendResult =
   | { stored: StoredPeerMessage; expired: StoredPeerMessage[] }
-  | { stored: null; reason: 'INBOX_FULL'; expired: StoredPeerMessage[] };
+  | { stored: null; reason: InboxRefusal; expired: StoredPeerMessage[] };
 
 export interface ChannelHistoryQuery {
   /** Only messages with a larger seq. */
@@ -121,11 +149,8 @@ export interface RtmStore {
   isBanned(uid: string): Promise<boolean>;
 
   // ---- peer inbox ----
-  /** Appends unless full (after dropping messages older than `maxAgeMs`, which are returned). */
-  appendToInbox(
-    message: Omit<StoredPeerMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<InboxAppendResult>;
+  /** Appends unless a bound refuses it (after dropping messages older than `maxAgeMs`, which are returned). */
+  appendToInbox(message: Omit<StoredPeerMessage, 'seq'>, bounds: InboxBounds): Promise<InboxAppendResult>;
   /** Messages with seq > afterSeq, oldest first. */
   readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]>;
   /**
