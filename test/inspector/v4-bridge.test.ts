@@ -191,7 +191,7 @@ describe('14.3 XState v4 apps in the inspector page (real @xstate/inspect server
     await server?.close();
   });
 
-  it('14.3 draws the v4 machine, moves data-active as the v4 service transitions, and counts its delay down from when the state was entered', async () => {
+  it('14.3 draws the v4 machine, moves data-active as the v4 service transitions, and counts its delay down from when the state was entered', { timeout: 60_000 }, async () => {
     const bridge = server.inspector.xstateV4Bridges[0]!;
     const actorId = `${bridge.label}/${service.sessionId}`;
     expect(bridge.label).toBe(`v4-${app.port}`);
