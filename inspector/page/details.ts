@@ -50,6 +50,7 @@ export class DetailsPanel {
       ['event', entry ? entry.event.type : ''],
       ['at', entry ? formatTime(entry.at) : ''],
     ];
+    if (actor.staleSince !== null) rows.push(['stale', `producer disconnected at ${formatTime(actor.staleSince)}: last known state`]);
     this.body.replaceChildren(
       h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)])),
       h('h3', {}, 'Event'),

@@ -112,6 +112,8 @@ export class EventLog {
         {
           class: `log-row${entry.seq === this.highlightSeq ? ' current' : ''}${entry.sessionId === this.selectedSessionId ? ' mine' : ''}`,
           'data-seq': entry.seq,
+          'data-at': entry.at,
+          'data-actor': entry.sessionId,
           onclick: () => this.onPick(entry),
         },
         h('span', { class: 'c-time' }, formatTime(entry.at)),

@@ -22,7 +22,7 @@ export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (stat
         attempt = 0;
         clockOffset = frame.now - arrived;
         onStatus({ connected: true, clockOffset });
-      } else {
+      } else if (frame.t === 'items') {
         // Every stamp reached us later than it was made, so each one bounds the offset from
         // below; the largest is the closest estimate (a busy moment only ever lowers it).
         const last = frame.items[frame.items.length - 1]?._receivedAt;

@@ -5,7 +5,7 @@
 import { ActorList } from './actor-list.js';
 import { ChartView } from './chart.js';
 import { DetailsPanel } from './details.js';
-import { h } from './dom.js';
+import { formatTime, h } from './dom.js';
 import { EventLog } from './event-log.js';
 import { connectLive } from './live.js';
 import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
@@ -31,6 +31,8 @@ const timeline = new Timeline((index) => {
 const actorList = new ActorList(store, (id) => select(id));
 const eventLog = new EventLog(store, (entry: LogEntry) => pick(entry));
 const status = h('span', { class: 'live-status', 'data-live': 'false' }, 'connecting…');
+/** Says whether the chart shows now or a past step (issue 15.4); clicking it returns to now. */
+const viewStatus = h('button', { type: 'button', class: 'view-status', 'data-view': 'live', title: 'what the chart and snapshot show', onclick: () => { pinnedIndex = null; showSelected(false); } }, 'showing now');
 const demoSlot = h('div', { class: 'demo-slot' });
 
 function selected(): ActorView | null {
@@ -73,6 +75,8 @@ function showSelected(animate: boolean): void {
   details.show(actor, entry, live);
   timeline.show(actor, index, live);
   eventLog.setSelected(selectedId, entry?.seq ?? null);
+  viewStatus.setAttribute('data-view', live ? 'live' : 'past');
+  viewStatus.textContent = live || !entry ? 'showing now' : `viewing the past: ${formatTime(entry.at)} (step ${index + 1} of ${snapshots.length}) — back to now`;
 }
 
 store.onChange((changed) => {
@@ -97,6 +101,8 @@ connectLive(
       store.clear();
       shownEntry = null;
       if (frame.demo) void import('./demo.js').then((m) => m.mountDemo(demoSlot));
+    } else if (frame.t === 'producer') {
+      store.setProducer(frame.label, frame.connected, frame.at);
     } else {
       store.ingest(frame.items);
     }
@@ -124,7 +130,7 @@ setInterval(() => {
 }, 100);
 
 document.getElementById('app')!.replaceChildren(
-  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status),
+  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus),
   h('aside', { class: 'left' }, demoSlot, actorList.element),
   h('main', { class: 'center' }, chart.element, timeline.element),
   h('aside', { class: 'right' }, details.element),

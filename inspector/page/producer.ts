@@ -5,6 +5,7 @@
 import type { InspectionEvent } from 'xstate';
 import { fromInspectionEvent } from '../server/convert.js';
 import type { InspectionMessage } from '../server/messages.js';
+import { Registrations } from '../server/registrations.js';
 
 export interface PageProducer {
   inspect: (event: InspectionEvent) => void;
@@ -23,6 +24,9 @@ export function createPageProducer(): PageProducer {
   let ws: WebSocket | null = null;
   let queue: InspectionMessage[] = [];
   let flushScheduled = false;
+  // Sent again on every reconnect, for a relay that restarted (issue 15.4).
+  const registrations = new Registrations();
+  let connectedBefore = false;
 
   const flush = (): void => {
     flushScheduled = false;
@@ -32,7 +36,14 @@ export function createPageProducer(): PageProducer {
   };
   const open = (): void => {
     ws = new WebSocket(url);
-    ws.onopen = flush;
+    ws.onopen = () => {
+      if (connectedBefore) {
+        const queued = new Set(queue.filter((m) => m.type === '@xstate.actor').map((m) => m.sessionId));
+        queue = [...registrations.current().filter((r) => !queued.has(r.sessionId)), ...queue];
+      }
+      connectedBefore = true;
+      flush();
+    };
     ws.onclose = () => setTimeout(open, 1000);
   };
   open();
@@ -47,6 +58,7 @@ export function createPageProducer(): PageProducer {
         return;
       }
       if (!message) return;
+      registrations.note(message);
       queue.push(message);
       if (queue.length > 5_000) queue.splice(0, queue.length - 5_000);
       if (!flushScheduled) {

@@ -45,7 +45,13 @@ export type InspectionMessage = ActorMessage | EventMessage | SnapshotMessage;
 /** What the relay sends to a page. */
 export type PageFrame =
   | { t: 'hello'; now: number; demo: boolean; historyLimit: number }
-  | { t: 'items'; items: InspectionMessage[] };
+  | { t: 'items'; items: InspectionMessage[] }
+  /**
+   * A remote producer connected or went away (issue 15.4): the page marks every actor under
+   * `label/` stale while it is gone. A page opened later is sent one for each producer that is
+   * gone but whose actors the relay still remembers, right after the history.
+   */
+  | { t: 'producer'; label: string; connected: boolean; at: number };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

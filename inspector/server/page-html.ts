@@ -11,6 +11,11 @@ header.top { grid-area:top; display:flex; align-items:center; gap:12px; padding:
 header.top h1 { font-size:15px; margin:0; font-weight:600; }
 .live-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; }
 .live-status[data-live="true"] { background:var(--ok); }
+.view-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; color:#fff; border:0; }
+.view-status[data-view="past"] { background:var(--taken); color:#111827; font-weight:600; }
+.actor-list li[data-stale="true"] { opacity:.6; }
+.actor-list .dot.stale { background:transparent; border:1.5px solid var(--muted); }
+.stale-badge { font:600 10px system-ui, sans-serif; text-transform:uppercase; padding:0 4px; border-radius:3px; background:#e5e7eb; color:#374151; }
 aside.left { grid-area:left; overflow:auto; border-right:1px solid var(--line); background:var(--panel); }
 main.center { grid-area:center; display:flex; flex-direction:column; min-width:0; min-height:0; }
 aside.right { grid-area:right; overflow:auto; border-left:1px solid var(--line); background:var(--panel); }

@@ -60,6 +60,8 @@ interface Source {
   queue: Entry[];
   queueHead: number;
   connected: boolean;
+  /** When its connection closed (its actors are stale until it reconnects). */
+  goneAt?: number | undefined;
 }
 
 interface Entry {
@@ -177,6 +179,7 @@ export class Relay {
     const items = this.replay();
     // Large histories go out in slices so a single frame stays reasonable.
     for (let i = 0; i < items.length; i += 2_000) deliver({ t: 'items', items: items.slice(i, i + 2_000) });
+    for (const frame of this.goneProducerFrames()) deliver(frame);
     this.viewers.add(viewer);
     return () => this.viewers.delete(viewer);
   }
@@ -210,14 +213,19 @@ export class Relay {
       source = { label, bytes: 0, queue: [], queueHead: 0, connected: true };
       this.sources.set(label, source);
     }
+    const reconnected = !source.connected && source.bytes > 0;
     source.connected = true;
+    source.goneAt = undefined;
     const owner = source;
+    if (reconnected) this.announceProducer(owner);
     return {
       label,
       publish: (message) => this.publishRemote(message, owner),
       release: () => {
         owner.connected = false;
+        owner.goneAt = Date.now();
         if (owner.bytes === 0) this.sources.delete(owner.label);
+        else this.announceProducer(owner);
       },
     };
   }
@@ -235,6 +243,35 @@ export class Relay {
         // See addViewer: one viewer's failure stays with it.
       }
     }
+  }
+
+  /** Labels of producers that are gone while the relay still shows their actors (issue 15.4). */
+  goneProducers(): string[] {
+    return [...this.sources.values()].filter((s) => !s.connected && s.bytes > 0).map((s) => s.label);
+  }
+
+  /**
+   * Tells every page that a producer came or went. What it sent before is flushed first, so a
+   * page never sees an actor stale and then one of its earlier messages.
+   */
+  private announceProducer(source: Source): void {
+    this.flush();
+    const frame: PageFrame = { t: 'producer', label: source.label, connected: source.connected, at: source.goneAt ?? Date.now() };
+    for (const viewer of this.viewers) {
+      try {
+        viewer.send(frame);
+      } catch {
+        // See addViewer: one viewer's failure stays with it.
+      }
+    }
+  }
+
+  private goneProducerFrames(): PageFrame[] {
+    const frames: PageFrame[] = [];
+    for (const source of this.sources.values()) {
+      if (!source.connected && source.bytes > 0) frames.push({ t: 'producer', label: source.label, connected: false, at: source.goneAt ?? Date.now() });
+    }
+    return frames;
   }
 
   clear(): void {

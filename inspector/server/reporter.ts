@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import type { InspectionEvent } from 'xstate';
 import { fromInspectionEvent } from './convert.js';
 import type { InspectionMessage } from './messages.js';
+import { Registrations } from './registrations.js';
 
 export interface RelayReporter {
   inspect: (event: InspectionEvent) => void;
@@ -37,6 +38,10 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
   let closed = false;
   let flushScheduled = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
+  // Every live actor's registration, sent again on each reconnect: the relay may have
+  // restarted and know none of them (issue 15.4).
+  const registrations = new Registrations();
+  let connectedBefore = false;
 
   const flush = (): void => {
     flushScheduled = false;
@@ -55,7 +60,15 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
     if (options.label) url.searchParams.set('producer', options.label);
     const socket = new WebSocket(url, options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {});
     ws = socket;
-    socket.on('open', flush);
+    socket.on('open', () => {
+      if (connectedBefore) {
+        // Those still queued carry their own registrations; the others are re-sent first.
+        const queued = new Set(queue.filter((m) => m.type === '@xstate.actor').map((m) => m.sessionId));
+        queue = [...registrations.current().filter((r) => !queued.has(r.sessionId)), ...queue];
+      }
+      connectedBefore = true;
+      flush();
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (!closed) retry = setTimeout(open, 1_000).unref();
@@ -73,6 +86,7 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
         return;
       }
       if (!message) return;
+      registrations.note(message);
       queue.push(message);
       if (queue.length > bufferLimit) queue.splice(0, queue.length - bufferLimit);
       if (!flushScheduled) {
