@@ -132,6 +132,13 @@ export class Store {
     this.scheduleNotify();
   }
 
+  /** Empties the event log only; actors keep their snapshots (the log's clear button). */
+  clearLog(): void {
+    this.log.length = 0;
+    this.changed.add('*');
+    this.scheduleNotify();
+  }
+
   clear(): void {
     this.goneProducers.clear();
     this.actors.clear();
