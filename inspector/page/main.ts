@@ -7,7 +7,8 @@ import { ChartView } from './chart.js';
 import { DetailsPanel } from './details.js';
 import { formatTime, h } from './dom.js';
 import { EventLog } from './event-log.js';
-import { connectLive } from './live.js';
+import { connectLive, type LiveSender } from './live.js';
+import { SendEventPanel } from './send-event.js';
 import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
 import { Timeline } from './timeline.js';
 
@@ -24,6 +25,8 @@ const serverNow = (): number => Date.now() + clockOffset;
 
 const chart = new ChartView(() => serverNow());
 const details = new DetailsPanel();
+let sendToRelay: LiveSender | null = null;
+const sendEvent = new SendEventPanel(() => sendToRelay);
 const timeline = new Timeline((index) => {
   pinnedIndex = index;
   showSelected(false);
@@ -73,6 +76,7 @@ function showSelected(animate: boolean): void {
   shownEntry = entry;
   void chart.show(actor, entry, previous, live, animate && changed);
   details.show(actor, entry, live);
+  sendEvent.show(actor, snapshots[snapshots.length - 1] ?? null);
   timeline.show(actor, index, live);
   eventLog.setSelected(selectedId, entry?.seq ?? null);
   viewStatus.setAttribute('data-view', live ? 'live' : 'past');
@@ -95,12 +99,15 @@ store.onChange((changed) => {
   }
 });
 
-connectLive(
+sendToRelay = connectLive(
   (frame) => {
     if (frame.t === 'hello') {
+      sendEvent.setServerEvents(frame.serverEvents === true);
       store.clear();
       shownEntry = null;
       if (frame.demo) void import('./demo.js').then((m) => m.mountDemo(demoSlot));
+    } else if (frame.t === 'sent') {
+      sendEvent.answer(frame);
     } else if (frame.t === 'producer') {
       store.setProducer(frame.label, frame.connected, frame.at);
     } else {
@@ -133,6 +140,6 @@ document.getElementById('app')!.replaceChildren(
   h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus),
   h('aside', { class: 'left' }, demoSlot, actorList.element),
   h('main', { class: 'center' }, chart.element, timeline.element),
-  h('aside', { class: 'right' }, details.element),
+  h('aside', { class: 'right' }, details.element, sendEvent.element),
   h('footer', { class: 'bottom' }, eventLog.element),
 );

@@ -5,7 +5,7 @@
 import type { InspectionEvent } from 'xstate';
 import { fromInspectionEvent } from '../server/convert.js';
 import type { InspectionMessage } from '../server/messages.js';
-import { Registrations } from '../server/registrations.js';
+import { Registrations, RunningActors } from '../server/registrations.js';
 
 export interface PageProducer {
   inspect: (event: InspectionEvent) => void;
@@ -21,6 +21,9 @@ export function createPageProducer(): PageProducer {
   const url = new URL('/inspector/relay', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('producer', label);
+  // The demo clients take events sent from any inspector page (issue 15.1).
+  url.searchParams.set('events', '1');
+  const running = new RunningActors();
   let ws: WebSocket | null = null;
   let queue: InspectionMessage[] = [];
   let flushScheduled = false;
@@ -45,12 +48,14 @@ export function createPageProducer(): PageProducer {
       flush();
     };
     ws.onclose = () => setTimeout(open, 1000);
+    ws.onmessage = (message) => void running.deliver(String(message.data));
   };
   open();
 
   return {
     idOf: (sessionId) => `${prefix}${sessionId}`,
     inspect(event) {
+      running.follow(event);
       let message: InspectionMessage | null = null;
       try {
         message = fromInspectionEvent(event);

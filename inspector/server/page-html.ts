@@ -103,6 +103,14 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 pre.json { margin:0; padding:6px; background:#f3f4f6; border-radius:4px; font-size:11.5px; max-height:220px; overflow:auto; white-space:pre-wrap; word-break:break-all; }
 .pending-list { margin:0; padding-left:16px; }
 .pending-list strong { color:#7c3aed; font-family:ui-monospace, monospace; }
+.send-event { padding:0 10px 10px; }
+.send-form { display:grid; grid-template-columns:1fr auto; gap:4px; }
+.send-type { min-width:0; font-family:ui-monospace, monospace; }
+.send-payload { grid-column:1 / 3; font:12px ui-monospace, monospace; padding:4px; border:1px solid var(--line); border-radius:4px; background:var(--panel); color:var(--text); resize:vertical; }
+.send-form button { grid-row:1; grid-column:2; }
+.send-result { margin-top:4px; font-size:12px; }
+.send-result[data-send-result="ok"] { color:var(--ok); }
+.send-result[data-send-result="refused"] { color:var(--bad); }
 .stately { margin-top:12px; display:flex; flex-wrap:wrap; gap:6px; align-items:center; }
 .log { flex:1; display:flex; flex-direction:column; min-height:0; min-width:0; padding-bottom:0; }
 .log-toolbar { display:flex; align-items:center; gap:8px; margin-bottom:4px; }

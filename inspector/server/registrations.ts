@@ -5,6 +5,7 @@
  * definition" for every actor that was created before the restart. Bounded by count; actors
  * that stopped are forgotten. No Node APIs here (the page's producer uses it too).
  */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ActorMessage, InspectionMessage } from './messages.js';
 
 const DEFAULT_LIMIT = 2_000;
@@ -44,5 +45,45 @@ export class Registrations {
 
   get size(): number {
     return this.actors.size;
+  }
+}
+
+/**
+ * This process's running actors by session id, and the delivery of an event the relay passes
+ * back (`{t:'send', sessionId, event}`). Shared with the page's producer, so no Node APIs.
+ */
+export class RunningActors {
+  private readonly actors = new Map<string, AnyActorRef>();
+
+  constructor(private readonly limit = 5_000) {}
+
+  follow(event: InspectionEvent): void {
+    const actor = event.actorRef as AnyActorRef;
+    if (event.type === '@xstate.actor') {
+      this.actors.set(actor.sessionId, actor);
+      if (this.actors.size > this.limit) this.actors.delete(this.actors.keys().next().value!);
+    } else if (event.type === '@xstate.snapshot' && (event.snapshot as { status?: string }).status !== 'active') {
+      this.actors.delete(actor.sessionId);
+    }
+  }
+
+  /** Delivers one command frame; anything else is ignored (it is from our relay, but bounded anyway). */
+  deliver(text: string): boolean {
+    let command: unknown;
+    try {
+      command = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    const c = command as { t?: unknown; sessionId?: unknown; event?: { type?: unknown } };
+    if (c?.t !== 'send' || typeof c.sessionId !== 'string' || typeof c.event?.type !== 'string') return false;
+    const actor = this.actors.get(c.sessionId);
+    if (!actor) return false;
+    try {
+      actor.send(c.event as { type: string });
+    } catch {
+      return false; // An actor that throws on an event is the app's to fix; the reporter goes on.
+    }
+    return true;
   }
 }

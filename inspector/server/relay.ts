@@ -17,6 +17,7 @@
  */
 import type { ActorMessage, InspectionMessage, PageFrame } from './messages.js';
 import { jsonTextTooDeep, sanitizeJson } from './sanitize.js';
+import type { ProducerCommand, SendRequest, SendResult } from './send-event.js';
 
 export interface Viewer {
   send(frame: PageFrame): void;
@@ -62,6 +63,8 @@ interface Source {
   connected: boolean;
   /** When its connection closed (its actors are stale until it reconnects). */
   goneAt?: number | undefined;
+  /** How to pass an event back to it, when it said it takes them (issue 15.1). */
+  returnPath?: ((command: ProducerCommand) => void) | undefined;
 }
 
 interface Entry {
@@ -111,6 +114,8 @@ export class Relay {
   private readonly inProcess: Source = { label: '', bytes: 0, queue: [], queueHead: 0, connected: true };
   private readonly sources = new Map<string, Source>();
   private nextLabel = 1;
+  /** Told to pages in the hello frame: whether they may send events to in-process actors. */
+  serverEvents = false;
   /** Messages published since the relay started (for tests and diagnostics). */
   receivedCount = 0;
   /** Messages refused (too deep, too large, unserialisable) since the relay started. */
@@ -175,7 +180,7 @@ export class Relay {
         // A viewer that cannot take a frame is its own problem, never the relay's.
       }
     };
-    deliver({ t: 'hello', now: Date.now(), demo: this.demo, historyLimit: this.historyLimit });
+    deliver({ t: 'hello', now: Date.now(), demo: this.demo, historyLimit: this.historyLimit, serverEvents: this.serverEvents });
     const items = this.replay();
     // Large histories go out in slices so a single frame stays reasonable.
     for (let i = 0; i < items.length; i += 2_000) deliver({ t: 'items', items: items.slice(i, i + 2_000) });
@@ -205,7 +210,7 @@ export class Relay {
    * reconnect keeps its ids; a label in use by a connected producer, or malformed, is replaced
    * by the next free `pN`.
    */
-  addProducer(requestedLabel?: string): ProducerHandle {
+  addProducer(requestedLabel?: string, returnPath?: (command: ProducerCommand) => void): ProducerHandle {
     let label = requestedLabel !== undefined && LABEL.test(requestedLabel) && !this.sources.get(requestedLabel)?.connected ? requestedLabel : undefined;
     while (label === undefined || this.sources.get(label)?.connected) label = `p${this.nextLabel++}`;
     let source = this.sources.get(label);
@@ -216,6 +221,7 @@ export class Relay {
     const reconnected = !source.connected && source.bytes > 0;
     source.connected = true;
     source.goneAt = undefined;
+    source.returnPath = returnPath;
     const owner = source;
     if (reconnected) this.announceProducer(owner);
     return {
@@ -224,6 +230,7 @@ export class Relay {
       release: () => {
         owner.connected = false;
         owner.goneAt = Date.now();
+        owner.returnPath = undefined;
         if (owner.bytes === 0) this.sources.delete(owner.label);
         else this.announceProducer(owner);
       },
@@ -243,6 +250,28 @@ export class Relay {
         // See addViewer: one viewer's failure stays with it.
       }
     }
+  }
+
+  /**
+   * Where an event a page asks to send goes (issue 15.1): 'in-process' for the server's own
+   * actors (the caller decides whether remote control is allowed), otherwise it is passed to
+   * the producer that reported the actor, if that producer takes events back.
+   */
+  routeEvent(request: SendRequest): SendResult | 'in-process' {
+    const record = this.actors.get(request.sessionId);
+    if (!record) return { ok: false, code: 'UNKNOWN_ACTOR', message: `no actor '${request.sessionId}'` };
+    const source = record.source;
+    if (source === this.inProcess) return 'in-process';
+    if (!source.connected) return { ok: false, code: 'PRODUCER_GONE', message: `the producer '${source.label}' is disconnected` };
+    if (!source.returnPath) {
+      return { ok: false, code: 'NO_RETURN_PATH', message: `the producer '${source.label}' speaks the @statelyai/inspect protocol, which has no way to send events back to its actors` };
+    }
+    try {
+      source.returnPath({ t: 'send', sessionId: request.sessionId.slice(source.label.length + 1), event: request.event });
+    } catch {
+      return { ok: false, code: 'PRODUCER_GONE', message: `the producer '${source.label}' could not be reached` };
+    }
+    return { ok: true };
   }
 
   /** Labels of producers that are gone while the relay still shows their actors (issue 15.4). */
