@@ -1,5 +1,5 @@
 /** The list of actors, children under their parents; each item carries `data-actor-id`. */
-import { h } from './dom.js';
+import { formatTime, h } from './dom.js';
 import { stateValueText } from './machine-graph.js';
 import type { ActorView, Store } from './store.js';
 
@@ -79,10 +79,15 @@ export class ActorList {
     const context = last?.snapshot.context as { uid?: unknown } | undefined;
     const uid = typeof context?.uid === 'string' ? context.uid : null;
     el.setAttribute('data-status', status);
+    // A producer that went away leaves its actors' last state: say so rather than show it as live.
+    const stale = actor.staleSince !== null;
+    if (stale) el.setAttribute('data-stale', 'true');
+    else el.removeAttribute('data-stale');
+    el.title = stale ? `stale: its producer disconnected at ${formatTime(actor.staleSince!)}; this is its last known state` : '';
     el.replaceChildren(
-      h('span', { class: `dot ${status}` }),
+      h('span', { class: `dot ${stale ? 'stale' : status}` }),
       h('span', { class: 'actor-name' }, uid ? `${actor.name} · ${uid}` : actor.name),
-      h('span', { class: 'actor-state' }, state || (actor.graph ? '' : 'no chart')),
+      h('span', { class: 'actor-state' }, stale ? h('span', { class: 'stale-badge' }, 'stale') : null, ' ', state || (actor.graph ? '' : 'no chart')),
       h('span', { class: 'actor-id muted' }, actor.sessionId),
     );
   }

@@ -10,6 +10,9 @@ import { delayLabel, type TransitionView } from './machine-graph.js';
 import type { ActorView, SnapshotEntry } from './store.js';
 
 const TAKEN_MS = 1600;
+/** The smallest zoom "fit" picks: 11.5 px edge labels stay ≥ 10.5 px, state names ≥ 12 px. */
+export const READABLE_ZOOM = 0.92;
+const MAX_FIT_ZOOM = 1.5;
 
 export class ChartView {
   readonly element: HTMLElement;
@@ -27,6 +30,10 @@ export class ChartView {
   private countdowns = new Map<string, HTMLElement>();
   private shown: { entry: SnapshotEntry; live: boolean } | null = null;
   private zoom = 1;
+  /** Whether the zoom is the fitted one (kept fitted when the pane is resized). */
+  private zoomFitted = false;
+  private readonly scroll: HTMLElement;
+  private readonly panHint: HTMLElement;
   private takenTimer: ReturnType<typeof setTimeout> | undefined;
   private applied: SnapshotEntry | null = null;
   private fittedFor: string | null = null;
@@ -46,11 +53,48 @@ export class ChartView {
     const zoomBar = h(
       'div',
       { class: 'zoom-bar' },
-      h('button', { type: 'button', title: 'Zoom out', onclick: () => this.setZoom(this.zoom / 1.2) }, '−'),
-      h('button', { type: 'button', title: 'Fit', onclick: () => this.fit() }, 'fit'),
-      h('button', { type: 'button', title: 'Zoom in', onclick: () => this.setZoom(this.zoom * 1.2) }, '+'),
+      h('button', { type: 'button', title: 'Zoom out', 'data-zoom': 'out', onclick: () => this.setZoom(this.zoom / 1.2) }, '−'),
+      h('button', { type: 'button', title: 'Fit (text stays readable; drag to see the rest)', 'data-zoom': 'fit', onclick: () => this.fit() }, 'fit'),
+      h('button', { type: 'button', title: 'Zoom in', 'data-zoom': 'in', onclick: () => this.setZoom(this.zoom * 1.2) }, '+'),
     );
-    this.element = h('div', { class: 'chart' }, this.caption, zoomBar, h('div', { class: 'chart-scroll' }, this.canvas));
+    this.panHint = h('div', { class: 'pan-hint', 'aria-hidden': 'true' }, 'drag or scroll to pan');
+    this.scroll = h('div', { class: 'chart-scroll' }, this.canvas);
+    this.enablePanning(this.scroll);
+    // The zoom buttons sit in the caption bar, beside the title, never over it (issue 15.5).
+    this.element = h('div', { class: 'chart' }, h('div', { class: 'chart-head' }, this.caption, zoomBar), this.scroll, this.panHint);
+    new ResizeObserver(() => {
+      if (this.zoomFitted) this.fit();
+      else this.updateOverflow();
+    }).observe(this.scroll);
+  }
+
+  /** Drag the chart to pan it (issue 15.5); buttons and labels keep their clicks. */
+  private enablePanning(scroll: HTMLElement): void {
+    let drag: { x: number; y: number; left: number; top: number; id: number } | null = null;
+    scroll.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0 || (e.target as HTMLElement).closest('button, a, input')) return;
+      drag = { x: e.clientX, y: e.clientY, left: scroll.scrollLeft, top: scroll.scrollTop, id: e.pointerId };
+      scroll.setAttribute('data-panning', 'true');
+    });
+    scroll.addEventListener('pointermove', (e) => {
+      if (!drag || e.pointerId !== drag.id) return;
+      scroll.scrollLeft = drag.left - (e.clientX - drag.x);
+      scroll.scrollTop = drag.top - (e.clientY - drag.y);
+    });
+    const end = (): void => {
+      drag = null;
+      scroll.removeAttribute('data-panning');
+    };
+    scroll.addEventListener('pointerup', end);
+    scroll.addEventListener('pointercancel', end);
+    scroll.addEventListener('pointerleave', end);
+  }
+
+  /** Shows the pan hint while part of the chart is outside its pane. */
+  private updateOverflow(): void {
+    const s = this.scroll;
+    const overflow = s.scrollWidth > s.clientWidth + 2 || s.scrollHeight > s.clientHeight + 2;
+    s.setAttribute('data-overflow', String(overflow));
   }
 
   /**
@@ -249,9 +293,11 @@ export class ChartView {
     }
   }
 
-  private setZoom(zoom: number): void {
+  private setZoom(zoom: number, fitted = false): void {
+    this.zoomFitted = fitted;
     this.zoom = Math.min(3, Math.max(0.2, zoom));
     this.canvas.style.transform = `scale(${this.zoom})`;
+    this.element.setAttribute('data-zoom', this.zoom.toFixed(3));
     const layout = this.layout;
     const parent = this.canvas.parentElement;
     if (layout && parent) {
@@ -259,13 +305,22 @@ export class ChartView {
       this.canvas.style.marginRight = `${layout.width * (this.zoom - 1)}px`;
       this.canvas.style.marginBottom = `${layout.height * (this.zoom - 1)}px`;
     }
+    this.updateOverflow();
   }
 
+  /**
+   * Fills the pane with the chart, but never shrinks it below READABLE_ZOOM (issue 15.5): at
+   * that scale the smallest text (11.5 px labels) stays at least 10.5 px; a larger chart is
+   * panned instead (the hint says so).
+   */
   fit(): void {
     const layout = this.layout;
-    const scroll = this.canvas.parentElement;
-    if (!layout || !scroll) return;
-    const zoom = Math.min(1.25, (scroll.clientWidth - 8) / Math.max(1, layout.width), (scroll.clientHeight - 8) / Math.max(1, layout.height));
-    this.setZoom(Number.isFinite(zoom) && zoom > 0 ? zoom : 1);
+    const scroll = this.scroll;
+    if (!layout || scroll.clientWidth === 0) return;
+    const whole = Math.min(MAX_FIT_ZOOM, (scroll.clientWidth - 8) / Math.max(1, layout.width), (scroll.clientHeight - 8) / Math.max(1, layout.height));
+    const zoom = Number.isFinite(whole) && whole > 0 ? Math.max(READABLE_ZOOM, whole) : 1;
+    this.setZoom(zoom, true);
+    scroll.scrollLeft = 0;
+    scroll.scrollTop = 0;
   }
 }

@@ -15,12 +15,13 @@ export class DetailsPanel {
   private actor: ActorView | null = null;
   private entry: SnapshotEntry | null = null;
   private live = true;
+  private copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     this.body = h('div', { class: 'details-body' });
     this.pending = h('ul', { class: 'pending-list' });
     this.copyStatus = h('span', { class: 'muted copy-status', role: 'status' });
-    const copy = h('button', { type: 'button', class: 'copy-definition', title: 'Copy the machine definition JSON, to import into Stately Studio', onclick: () => void this.copyDefinition() }, 'Copy definition for Stately');
+    const copy = h('button', { type: 'button', class: 'copy-definition', 'data-copied': 'false', title: 'Copy the machine definition JSON, to import into Stately Studio', onclick: () => void this.copyDefinition() }, 'Copy definition for Stately');
     const download = h('button', { type: 'button', onclick: () => this.downloadDefinition() }, 'Download JSON');
     this.element = h(
       'section',
@@ -50,6 +51,7 @@ export class DetailsPanel {
       ['event', entry ? entry.event.type : ''],
       ['at', entry ? formatTime(entry.at) : ''],
     ];
+    if (actor.staleSince !== null) rows.push(['stale', `producer disconnected at ${formatTime(actor.staleSince)}: last known state`]);
     this.body.replaceChildren(
       h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)])),
       h('h3', {}, 'Event'),
@@ -86,6 +88,20 @@ export class DetailsPanel {
       area.remove();
     }
     this.copyStatus.textContent = 'Copied. In Stately Studio: Import → paste the JSON.';
+    this.flashCopied();
+  }
+
+  /** The button itself says it worked for a moment (issue 15.5), where the eye already is. */
+  private flashCopied(): void {
+    const button = this.element.querySelector<HTMLButtonElement>('.copy-definition');
+    if (!button) return;
+    button.setAttribute('data-copied', 'true');
+    button.textContent = 'Copied ✓';
+    clearTimeout(this.copiedTimer);
+    this.copiedTimer = setTimeout(() => {
+      button.setAttribute('data-copied', 'false');
+      button.textContent = 'Copy definition for Stately';
+    }, 2_000);
   }
 
   private downloadDefinition(): void {

@@ -19,10 +19,15 @@ export class EventLog {
   private readonly hideInternal: HTMLInputElement;
   private readonly count: HTMLElement;
   private filtered: LogEntry[] = [];
+  /** Log length when the rows were last filtered. */
+  private filteredTotal = 0;
   private follow = true;
   private selectedSessionId: string | null = null;
   private highlightSeq: number | null = null;
   private renderScheduled = false;
+  /** While paused the rows stay as they were; new entries are only counted (issue 15.5). */
+  private paused = false;
+  private readonly pauseButton: HTMLButtonElement;
 
   constructor(private readonly store: Store, private readonly onPick: (entry: LogEntry) => void) {
     const refilter = (): void => this.refilter();
@@ -30,6 +35,8 @@ export class EventLog {
     this.scope = h('select', { class: 'log-scope', onchange: refilter }, h('option', { value: 'all' }, 'all actors'), h('option', { value: 'selected' }, 'selected actor'));
     this.hideInternal = h('input', { type: 'checkbox', onchange: refilter });
     this.count = h('span', { class: 'muted log-count' });
+    this.pauseButton = h('button', { type: 'button', 'data-log': 'pause', 'aria-pressed': 'false', title: 'Stop the log moving; new entries are still recorded', onclick: () => this.setPaused(!this.paused) }, 'pause');
+    const clear = h('button', { type: 'button', 'data-log': 'clear', title: 'Remove the entries so far from the log (charts and timelines keep theirs)', onclick: () => this.store.clearLog() }, 'clear');
     this.spacer = h('div', { class: 'log-spacer' });
     this.rows = h('div', { class: 'log-rows' });
     this.viewport = h('div', { class: 'log-viewport', onscroll: () => this.onScroll() }, this.spacer, this.rows);
@@ -46,7 +53,7 @@ export class EventLog {
     this.element = h(
       'section',
       { class: 'panel log' },
-      h('div', { class: 'log-toolbar' }, h('h2', {}, 'Event log'), this.search, this.scope, h('label', {}, this.hideInternal, ' hide xstate.* events'), this.count),
+      h('div', { class: 'log-toolbar' }, h('h2', {}, 'Event log'), this.search, this.scope, h('label', {}, this.hideInternal, ' hide xstate.* events'), this.pauseButton, clear, this.count),
       header,
       this.viewport,
     );
@@ -61,7 +68,20 @@ export class EventLog {
   }
 
   refresh(changed: Set<string>): void {
-    if (changed.has('log') || changed.has('*')) this.refilter();
+    if (!(changed.has('log') || changed.has('*'))) return;
+    if (this.paused && !changed.has('*')) {
+      this.count.textContent = `paused · ${this.store.log.length - this.filteredTotal} new`;
+      return;
+    }
+    this.refilter();
+  }
+
+  private setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.pauseButton.textContent = paused ? 'resume' : 'pause';
+    this.pauseButton.setAttribute('aria-pressed', String(paused));
+    this.element.setAttribute('data-paused', String(paused));
+    if (!paused) this.refilter();
   }
 
   private matches(entry: LogEntry, text: string, scopeId: string | null, hideInternal: boolean): boolean {
@@ -77,7 +97,9 @@ export class EventLog {
     const scopeId = this.scope.value === 'selected' ? this.selectedSessionId : null;
     const hide = this.hideInternal.checked;
     const all = this.store.log;
-    this.filtered = !text && !scopeId && !hide ? all : all.filter((e) => this.matches(e, text, scopeId, hide));
+    // A copy while paused, so that entries arriving meanwhile do not move the rows.
+    this.filtered = !text && !scopeId && !hide ? (this.paused ? all.slice() : all) : all.filter((e) => this.matches(e, text, scopeId, hide));
+    this.filteredTotal = all.length;
     this.count.textContent = this.filtered.length === all.length ? `${all.length} entries` : `${this.filtered.length} of ${all.length}`;
     this.spacer.style.height = `${this.filtered.length * ROW_HEIGHT}px`;
     if (this.follow) this.viewport.scrollTop = this.viewport.scrollHeight;
@@ -112,6 +134,8 @@ export class EventLog {
         {
           class: `log-row${entry.seq === this.highlightSeq ? ' current' : ''}${entry.sessionId === this.selectedSessionId ? ' mine' : ''}`,
           'data-seq': entry.seq,
+          'data-at': entry.at,
+          'data-actor': entry.sessionId,
           onclick: () => this.onPick(entry),
         },
         h('span', { class: 'c-time' }, formatTime(entry.at)),
@@ -119,11 +143,21 @@ export class EventLog {
         h('span', { class: 'c-event', title: entry.eventType }, entry.eventType),
         h('span', { class: 'c-state' }, entry.state),
         h('span', { class: 'c-reason' }, entry.reason),
-        h('span', { class: 'c-context' }, compactJson(entry.context, 300)),
+        h('span', { class: 'c-context' }, compactJson(contextPreview(entry.context), 300)),
       );
       row.style.top = `${i * ROW_HEIGHT}px`;
       fragment.append(row);
     }
     this.rows.replaceChildren(fragment);
   }
+}
+
+/**
+ * The context as a log row shows it: what changes first, `timing` (the same in every step of
+ * our machines) last, so that a row does not start with it (issue 15.5).
+ */
+export function contextPreview(context: unknown): unknown {
+  if (typeof context !== 'object' || context === null || Array.isArray(context) || !('timing' in context)) return context;
+  const { timing, ...rest } = context as Record<string, unknown>;
+  return { ...rest, timing };
 }

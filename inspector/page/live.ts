@@ -7,14 +7,19 @@ export interface LiveStatus {
   clockOffset: number;
 }
 
-export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (status: LiveStatus) => void): void {
+/** Sends a frame to the relay over the live socket; false while it is not open. */
+export type LiveSender = (frame: unknown) => boolean;
+
+export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (status: LiveStatus) => void): LiveSender {
   const url = new URL('/inspector/live', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   // With an access token, the HttpOnly cookie the page was served with authenticates the socket.
   let attempt = 0;
   let clockOffset = 0;
+  let current: WebSocket | null = null;
   const open = (): void => {
     const ws = new WebSocket(url);
+    current = ws;
     ws.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as PageFrame;
       const arrived = Date.now();
@@ -22,7 +27,7 @@ export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (stat
         attempt = 0;
         clockOffset = frame.now - arrived;
         onStatus({ connected: true, clockOffset });
-      } else {
+      } else if (frame.t === 'items') {
         // Every stamp reached us later than it was made, so each one bounds the offset from
         // below; the largest is the closest estimate (a busy moment only ever lowers it).
         const last = frame.items[frame.items.length - 1]?._receivedAt;
@@ -40,4 +45,9 @@ export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (stat
     };
   };
   open();
+  return (frame) => {
+    if (!current || current.readyState !== WebSocket.OPEN) return false;
+    current.send(JSON.stringify(frame));
+    return true;
+  };
 }

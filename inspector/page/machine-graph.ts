@@ -44,6 +44,8 @@ export interface MachineGraph {
   root: StateNodeView;
   nodes: Map<string, StateNodeView>;
   transitions: TransitionView[];
+  /** Event types each state handles in `on` (targetless ones too), by state id: what a page may send. */
+  handledEvents: Map<string, string[]>;
 }
 
 type Json = Record<string, unknown>;
@@ -127,6 +129,7 @@ export function parseDefinition(definition: string | Json): MachineGraph {
   };
 
   const transitions: TransitionView[] = [];
+  const handledEvents = new Map<string, string[]>();
   const addTransitions = (source: StateNodeView, eventType: string, event: string, delay: DelaySpec | null, value: unknown): void => {
     const list = Array.isArray(value) ? value : [value];
     for (const item of list) {
@@ -148,7 +151,10 @@ export function parseDefinition(definition: string | Json): MachineGraph {
 
   for (const [node, cfg] of configs) {
     if (isRecord(cfg.on)) {
-      for (const [eventType, value] of Object.entries(cfg.on)) addTransitions(node, eventType, eventType, null, value);
+      for (const [eventType, value] of Object.entries(cfg.on)) {
+        addTransitions(node, eventType, eventType, null, value);
+        if (eventType !== '*' && !eventType.startsWith('xstate.')) handledEvents.set(node.id, [...(handledEvents.get(node.id) ?? []), eventType]);
+      }
     }
     if (isRecord(cfg.after)) {
       for (const [key, value] of Object.entries(cfg.after)) {
@@ -166,7 +172,7 @@ export function parseDefinition(definition: string | Json): MachineGraph {
       if (invoke.onError !== undefined) addTransitions(node, `xstate.error.actor.${String(invoke.id ?? src)}`, `error: ${src}`, null, invoke.onError);
     }
   }
-  return { id: machineId, root, nodes, transitions };
+  return { id: machineId, root, nodes, transitions, handledEvents };
 }
 
 /** The id paths of every active state node for a snapshot `value` (string or nested object). */

@@ -5,9 +5,10 @@
 import { ActorList } from './actor-list.js';
 import { ChartView } from './chart.js';
 import { DetailsPanel } from './details.js';
-import { h } from './dom.js';
+import { formatTime, h } from './dom.js';
 import { EventLog } from './event-log.js';
-import { connectLive } from './live.js';
+import { connectLive, type LiveSender } from './live.js';
+import { SendEventPanel } from './send-event.js';
 import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
 import { Timeline } from './timeline.js';
 
@@ -24,6 +25,8 @@ const serverNow = (): number => Date.now() + clockOffset;
 
 const chart = new ChartView(() => serverNow());
 const details = new DetailsPanel();
+let sendToRelay: LiveSender | null = null;
+const sendEvent = new SendEventPanel(() => sendToRelay);
 const timeline = new Timeline((index) => {
   pinnedIndex = index;
   showSelected(false);
@@ -31,6 +34,8 @@ const timeline = new Timeline((index) => {
 const actorList = new ActorList(store, (id) => select(id));
 const eventLog = new EventLog(store, (entry: LogEntry) => pick(entry));
 const status = h('span', { class: 'live-status', 'data-live': 'false' }, 'connecting…');
+/** Says whether the chart shows now or a past step (issue 15.4); clicking it returns to now. */
+const viewStatus = h('button', { type: 'button', class: 'view-status', 'data-view': 'live', title: 'what the chart and snapshot show', onclick: () => { pinnedIndex = null; showSelected(false); } }, 'showing now');
 const demoSlot = h('div', { class: 'demo-slot' });
 
 function selected(): ActorView | null {
@@ -71,8 +76,11 @@ function showSelected(animate: boolean): void {
   shownEntry = entry;
   void chart.show(actor, entry, previous, live, animate && changed);
   details.show(actor, entry, live);
+  sendEvent.show(actor, snapshots[snapshots.length - 1] ?? null);
   timeline.show(actor, index, live);
   eventLog.setSelected(selectedId, entry?.seq ?? null);
+  viewStatus.setAttribute('data-view', live ? 'live' : 'past');
+  viewStatus.textContent = live || !entry ? 'showing now' : `viewing the past: ${formatTime(entry.at)} (step ${index + 1} of ${snapshots.length}) — back to now`;
 }
 
 store.onChange((changed) => {
@@ -91,12 +99,17 @@ store.onChange((changed) => {
   }
 });
 
-connectLive(
+sendToRelay = connectLive(
   (frame) => {
     if (frame.t === 'hello') {
+      sendEvent.setServerEvents(frame.serverEvents === true);
       store.clear();
       shownEntry = null;
       if (frame.demo) void import('./demo.js').then((m) => m.mountDemo(demoSlot));
+    } else if (frame.t === 'sent') {
+      sendEvent.answer(frame);
+    } else if (frame.t === 'producer') {
+      store.setProducer(frame.label, frame.connected, frame.at);
     } else {
       store.ingest(frame.items);
     }
@@ -124,9 +137,9 @@ setInterval(() => {
 }, 100);
 
 document.getElementById('app')!.replaceChildren(
-  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status),
+  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus),
   h('aside', { class: 'left' }, demoSlot, actorList.element),
   h('main', { class: 'center' }, chart.element, timeline.element),
-  h('aside', { class: 'right' }, details.element),
+  h('aside', { class: 'right' }, details.element, sendEvent.element),
   h('footer', { class: 'bottom' }, eventLog.element),
 );

@@ -36,6 +36,17 @@ export interface ActorView {
   /** Named delays resolved in ms (reported by the producer, or guessed from the context). */
   delays: Record<string, number>;
   eventCount: number;
+  /**
+   * When the producer that reported this actor disconnected (issue 15.4): what is shown is its
+   * last known state, not its current one. Null while its producer is connected.
+   */
+  staleSince: number | null;
+}
+
+/** The producer label of a remote actor id (`tab-x1/x:0` → `tab-x1`); '' for the server's own. */
+export function producerOf(sessionId: string): string {
+  const slash = sessionId.indexOf('/');
+  return slash > 0 ? sessionId.slice(0, slash) : '';
 }
 
 export interface LogEntry {
@@ -88,6 +99,8 @@ export class Store {
   private readonly listeners = new Set<(changed: Set<string>) => void>();
   private changed = new Set<string>();
   private notifyScheduled = false;
+  /** Producers that disconnected, by label, with the time they went. */
+  private readonly goneProducers = new Map<string, number>();
 
   onChange(listener: (changed: Set<string>) => void): () => void {
     this.listeners.add(listener);
@@ -105,7 +118,29 @@ export class Store {
     this.scheduleNotify();
   }
 
+  /** A producer came or went: its actors are marked stale while it is gone (issue 15.4). */
+  setProducer(label: string, connected: boolean, at: number): void {
+    if (connected) this.goneProducers.delete(label);
+    else this.goneProducers.set(label, at);
+    const prefix = `${label}/`;
+    for (const actor of this.actors.values()) {
+      if (!actor.sessionId.startsWith(prefix)) continue;
+      actor.staleSince = connected ? null : at;
+      this.changed.add(actor.sessionId);
+    }
+    this.changed.add('actors');
+    this.scheduleNotify();
+  }
+
+  /** Empties the event log only; actors keep their snapshots (the log's clear button). */
+  clearLog(): void {
+    this.log.length = 0;
+    this.changed.add('*');
+    this.scheduleNotify();
+  }
+
   clear(): void {
+    this.goneProducers.clear();
     this.actors.clear();
     this.log.length = 0;
     this.changed.add('*');
@@ -144,6 +179,7 @@ export class Store {
         snapshots: [],
         delays: {},
         eventCount: 0,
+        staleSince: this.goneProducers.get(producerOf(message.sessionId)) ?? null,
       };
       this.actors.set(message.sessionId, actor);
       this.changed.add('actors');
@@ -218,7 +254,7 @@ export class Store {
     }
     if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
     actor.delays = guessDelays(actor.graph, snapshot.context, actor.delays);
-    const seq = provisional ? 0 : this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOf(snapshot), snapshot.context);
+    const seq = provisional ? 0 : this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOfStep(snapshot, previous?.snapshot), snapshot.context);
     actor.snapshots.push({ seq, at, event: message.event ?? { type: '' }, snapshot, active, enteredAt, delays: { ...actor.delays }, provisional });
     if (actor.snapshots.length > SNAPSHOTS_PER_ACTOR + 200) actor.snapshots.splice(0, actor.snapshots.length - SNAPSHOTS_PER_ACTOR);
   }
@@ -226,7 +262,14 @@ export class Store {
   private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown): number {
     const seq = this.nextSeq++;
     const uid = isRecord(context) && typeof context.uid === 'string' ? context.uid : null;
-    this.log.push({ seq, at, sessionId: actor.sessionId, actorName: uid && !actor.name.includes(uid) ? `${actor.name} · ${uid}` : actor.name, eventType, state, reason, context });
+    const entry: LogEntry = { seq, at, sessionId: actor.sessionId, actorName: uid && !actor.name.includes(uid) ? `${actor.name} · ${uid}` : actor.name, eventType, state, reason, context };
+    // In time order (issue 15.4): producers' messages reach the relay later than they were made,
+    // by different delays, so a step may belong before the last ones. Almost always it goes at
+    // the end; otherwise it is placed by a short walk back from the end.
+    let index = this.log.length;
+    while (index > 0 && this.log[index - 1]!.at > at) index--;
+    if (index === this.log.length) this.log.push(entry);
+    else this.log.splice(index, 0, entry);
     // Trimmed in chunks so that a full log does not cost a copy per message.
     if (this.log.length > LOG_LIMIT + 1_000) this.log.splice(0, this.log.length - LOG_LIMIT);
     this.changed.add('log');
@@ -235,9 +278,27 @@ export class Store {
 }
 
 /** The change reason our machines record in context; other machines usually have none. */
-function reasonOf(snapshot: Json): string {
-  const context = snapshot.context;
+function reasonOf(snapshot: Json | undefined): string {
+  const context = snapshot?.context;
   if (!isRecord(context)) return '';
   const reason = context.reason ?? context.endReason;
   return typeof reason === 'string' ? reason : '';
+}
+
+/** The top-level state of a snapshot value (`CONNECTED` for `{ CONNECTED: 'linkLost' }`). */
+function topState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return isRecord(value) ? Object.keys(value).join(',') : '';
+}
+
+/**
+ * The reason this step recorded, if any (issue 15.4). The reason stays in context until the
+ * next change of state, so a step inside a state (`LINK_DOWN` to CONNECTED.linkLost) would
+ * otherwise show the reason of the transition before it. A step shows one when the reason
+ * changed or the top-level state did.
+ */
+export function reasonOfStep(snapshot: Json, previous: Json | undefined): string {
+  const reason = reasonOf(snapshot);
+  if (!reason || !previous) return reason;
+  return reason !== reasonOf(previous) || topState(snapshot.value) !== topState(previous.value) ? reason : '';
 }

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { InspectionEvent } from 'xstate';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { checkAccess, checkHostAndOrigin, isLoopbackHost, presentedToken, sameSecret, TOKEN_COOKIE, type AccessPolicy } from './access.js';
 import { loadAsset } from './assets.js';
 import { fromInspectionEvent } from './convert.js';
@@ -22,6 +22,7 @@ import { renderPage, renderSignInPage } from './page-html.js';
 import { jsonTextTooDeep } from './sanitize.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { connectXStateV4, type XStateV4Bridge, type XStateV4BridgeOptions } from './v4-bridge.js';
+import { createRateLimit, parseSendRequest, type ProducerCommand, type SendResult } from './send-event.js';
 
 export type { DemoHooks } from './demo.js';
 export type { ActorMessage, EventMessage, InspectionMessage, PageFrame, SnapshotMessage } from './messages.js';
@@ -29,6 +30,8 @@ export { fromInspectionEvent, toPlain } from './convert.js';
 export { defaultRelayLimits, Relay } from './relay.js';
 export type { ProducerHandle, PublishResult, RelayOptions } from './relay.js';
 export { REDACTED } from './sanitize.js';
+export { SEND_LIMITS } from './send-event.js';
+export type { ProducerCommand, SendRefusal, SendRequest, SendResult } from './send-event.js';
 export { createRelayReporter } from './reporter.js';
 export { connectXStateV4 } from './v4-bridge.js';
 export type { XStateV4Bridge, XStateV4BridgeOptions, XStateV4BridgeState, XStateV4BridgeStatus } from './v4-bridge.js';
@@ -138,10 +141,18 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
       throw error;
     }
   }
+  // Remote control of the server's own actors (live users' sessions): with the access token, or
+  // with the demo, which without a token is loopback-only (issue 15.1, docs/inspector.md).
+  const serverEvents = Boolean(options.accessToken) || Boolean(options.demo);
+  relay.serverEvents = serverEvents;
+  const localActors = new LocalActors();
 
   producers.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    const requested = new URL(req.url ?? '/', 'http://inspector.invalid').searchParams.get('producer') ?? undefined;
-    const producer = relay.addProducer(requested);
+    const params = new URL(req.url ?? '/', 'http://inspector.invalid').searchParams;
+    const requested = params.get('producer') ?? undefined;
+    // Our reporter and the page's producer say they take events back; @statelyai/inspect cannot.
+    const returnPath = params.get('events') === '1' ? (command: ProducerCommand) => ws.send(JSON.stringify(command)) : undefined;
+    const producer = relay.addProducer(requested, returnPath);
     let refused = false;
     ws.on('error', () => undefined);
     ws.on('close', () => producer.release());
@@ -202,13 +213,48 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
       },
     });
     ws.on('close', removeViewer);
+    const allow = createRateLimit();
+    ws.on('message', (data) => {
+      try {
+        const answer = (frame: Extract<PageFrame, { t: 'sent' }>) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+        };
+        let value: unknown;
+        try {
+          value = JSON.parse(textOf(data));
+        } catch {
+          ws.close(1007, 'page frames are JSON');
+          return;
+        }
+        const parsed = parseSendRequest(value);
+        if (!parsed.ok) return answer({ t: 'sent', id: parsed.id, ok: false, code: parsed.code, message: parsed.message });
+        const { request } = parsed;
+        if (!allow()) return answer({ t: 'sent', id: request.id, ok: false, code: 'TOO_MANY_REQUESTS', message: 'at most 20 events a second' });
+        let result = relay.routeEvent(request);
+        if (result === 'in-process') result = sendToLocalActor(request.sessionId, request.event);
+        answer({ t: 'sent', id: request.id, ...result });
+      } catch {
+        ws.close(1011, 'inspector error');
+      }
+    });
   });
+
+  const sendToLocalActor = (sessionId: string, event: { type: string }): SendResult => {
+    if (!serverEvents) {
+      return { ok: false, code: 'REMOTE_CONTROL_OFF', message: "sending events to the server's own actors needs the inspector's access token (or the demo, on loopback)" };
+    }
+    const actor = localActors.get(sessionId);
+    if (!actor) return { ok: false, code: 'ACTOR_STOPPED', message: `the actor '${sessionId}' is no longer running` };
+    actor.send(event);
+    return { ok: true };
+  };
 
   // XState numbers session ids per process, so in-process actors never collide with each
   // other; remote producers' ids carry their label, so they never collide with these.
   const inspect = (event: InspectionEvent): void => {
     if (closed) return;
     try {
+      localActors.follow(event);
       const message: InspectionMessage | null = fromInspectionEvent(event);
       if (message) relay.publish(message);
     } catch {
@@ -346,6 +392,28 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
   };
 
   return { inspect, handleRequest, handleUpgrade, relay, xstateV4Bridges, close };
+}
+
+/** The in-process actors that are running, by session id, for events sent from a page. */
+class LocalActors {
+  private readonly actors = new Map<string, AnyActorRef>();
+
+  follow(event: InspectionEvent): void {
+    const actor = event.actorRef as AnyActorRef;
+    if (event.type === '@xstate.actor') {
+      this.actors.set(actor.sessionId, actor);
+      if (this.actors.size > 10_000) {
+        const [oldest] = this.actors.keys();
+        if (oldest !== undefined) this.actors.delete(oldest);
+      }
+    } else if (event.type === '@xstate.snapshot' && (event.snapshot as { status?: string }).status !== 'active') {
+      this.actors.delete(actor.sessionId);
+    }
+  }
+
+  get(sessionId: string): AnyActorRef | undefined {
+    return this.actors.get(sessionId);
+  }
 }
 
 export interface InspectorServerOptions extends InspectorOptions {

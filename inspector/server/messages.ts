@@ -44,8 +44,23 @@ export type InspectionMessage = ActorMessage | EventMessage | SnapshotMessage;
 
 /** What the relay sends to a page. */
 export type PageFrame =
-  | { t: 'hello'; now: number; demo: boolean; historyLimit: number }
-  | { t: 'items'; items: InspectionMessage[] };
+  | {
+      t: 'hello';
+      now: number;
+      demo: boolean;
+      historyLimit: number;
+      /** Whether this page may send events to the server's own actors (issue 15.1). */
+      serverEvents?: boolean;
+    }
+  | { t: 'items'; items: InspectionMessage[] }
+  /**
+   * A remote producer connected or went away (issue 15.4): the page marks every actor under
+   * `label/` stale while it is gone. A page opened later is sent one for each producer that is
+   * gone but whose actors the relay still remembers, right after the history.
+   */
+  | { t: 'producer'; label: string; connected: boolean; at: number }
+  /** The answer to a page's `{t:'send', id, …}` request (issue 15.1). */
+  | { t: 'sent'; id: number | null; ok: boolean; code?: string; message?: string };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -5,13 +5,35 @@ const styles = `
 html, body { margin:0; height:100%; background:var(--bg); color:var(--text); font:13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 #app { display:grid; height:100vh; grid-template-columns: 280px minmax(0,1fr) 330px; grid-template-rows: 40px minmax(0,1fr) 250px;
   grid-template-areas: "top top top" "left center right" "bottom bottom bottom"; }
-@media (max-width: 1000px) { #app { grid-template-columns: 220px minmax(0,1fr); grid-template-rows: 40px minmax(0,1fr) 300px 250px;
+@media (max-width: 640px) {
+  #app { grid-template-columns:minmax(0,1fr); grid-template-rows:auto 260px minmax(420px,70vh) auto 320px; grid-template-areas:"top" "left" "center" "right" "bottom"; height:auto; min-height:100vh; }
+  header.top { flex-wrap:wrap; padding:6px 10px; gap:6px; }
+  aside.left, aside.right { border:0; border-bottom:1px solid var(--line); }
+  .timeline { flex-wrap:wrap; }
+  .timeline-label { min-width:0; flex-basis:100%; }
+  .log-toolbar { flex-wrap:wrap; }
+  .log-search { flex:1 1 100%; }
+  .log-row { grid-template-columns:84px 110px 160px 140px 110px 400px; }
+  .log-rows .log-row { width:max-content; min-width:100%; }
+  .log-header { overflow:hidden; }
+  .log-rows { right:auto; }
+}
+@media (max-width: 1000px) and (min-width: 641px) { #app { grid-template-columns: 220px minmax(0,1fr); grid-template-rows: 40px minmax(0,1fr) 300px 250px;
   grid-template-areas: "top top" "left center" "right right" "bottom bottom"; height:auto; min-height:100vh; } }
-header.top { grid-area:top; display:flex; align-items:center; gap:12px; padding:0 14px; background:#111827; color:#fff; }
+header.top { grid-area:top; display:flex; align-items:center; gap:12px; padding:0 14px; background:#111827; color:#fff; min-width:0; overflow:hidden; }
+header.top h1 { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; min-width:0; }
+.view-status { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:60vw; cursor:pointer; }
 header.top h1 { font-size:15px; margin:0; font-weight:600; }
 .live-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; }
 .live-status[data-live="true"] { background:var(--ok); }
-aside.left { grid-area:left; overflow:auto; border-right:1px solid var(--line); background:var(--panel); }
+.view-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; color:#fff; border:0; }
+.view-status[data-view="past"] { background:var(--taken); color:#111827; font-weight:600; }
+.actor-list li[data-stale="true"] { opacity:.6; }
+.actor-list .dot.stale { background:transparent; border:1.5px solid var(--muted); }
+.stale-badge { font:600 10px system-ui, sans-serif; text-transform:uppercase; padding:0 4px; border-radius:3px; background:#e5e7eb; color:#374151; }
+aside.left { grid-area:left; overflow:hidden; border-right:1px solid var(--line); background:var(--panel); display:flex; flex-direction:column; min-height:0; }
+aside.left .demo-slot { flex:0 1 auto; max-height:55%; overflow:auto; }
+aside.left .panel.actors { flex:1 1 auto; min-height:120px; overflow:auto; }
 main.center { grid-area:center; display:flex; flex-direction:column; min-width:0; min-height:0; }
 aside.right { grid-area:right; overflow:auto; border-left:1px solid var(--line); background:var(--panel); }
 footer.bottom { grid-area:bottom; min-height:0; border-top:1px solid var(--line); background:var(--panel); display:flex; }
@@ -19,9 +41,11 @@ footer.bottom { grid-area:bottom; min-height:0; border-top:1px solid var(--line)
 h2 { font-size:12px; text-transform:uppercase; letter-spacing:.05em; color:var(--muted); margin:4px 0 8px; }
 h3 { font-size:12px; color:var(--muted); margin:10px 0 4px; }
 .muted { color:var(--muted); }
-button { font:inherit; padding:3px 8px; border:1px solid var(--line); background:#fff; border-radius:4px; cursor:pointer; }
+button { font:inherit; padding:3px 8px; border:1px solid var(--line); background:var(--panel); color:var(--text); border-radius:4px; cursor:pointer; }
+.copy-definition[data-copied="true"] { background:var(--ok); border-color:var(--ok); color:#fff; }
+.log[data-paused="true"] .log-count { color:var(--taken); font-weight:600; }
 button:hover { border-color:var(--accent); }
-input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); border-radius:4px; }
+input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); border-radius:4px; background:var(--panel); color:var(--text); }
 .actor-search { width:100%; margin-bottom:6px; }
 .actor-list { list-style:none; margin:0; padding:0; }
 .actor-list li { display:grid; grid-template-columns:10px auto 1fr; grid-template-rows:auto auto; column-gap:6px; padding:4px 8px; border-radius:4px; cursor:pointer; }
@@ -34,9 +58,13 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .actor-state { text-align:right; font-family:ui-monospace, monospace; font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .actor-id { grid-column:2 / 4; font-size:11px; font-family:ui-monospace, monospace; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .chart { position:relative; flex:1; min-height:0; display:flex; flex-direction:column; }
-.chart-caption { padding:6px 12px; font-weight:600; border-bottom:1px solid var(--line); background:var(--panel); }
-.zoom-bar { position:absolute; right:10px; top:4px; display:flex; gap:4px; z-index:5; }
-.chart-scroll { flex:1; overflow:auto; min-height:0; }
+.chart-head { display:flex; align-items:center; gap:8px; padding:4px 8px 4px 12px; border-bottom:1px solid var(--line); background:var(--panel); }
+.chart-caption { flex:1; min-width:0; font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.zoom-bar { flex:none; display:flex; gap:4px; }
+.chart-scroll { flex:1; overflow:auto; min-height:0; cursor:grab; }
+.chart-scroll[data-panning="true"] { cursor:grabbing; user-select:none; }
+.pan-hint { display:none; position:absolute; left:10px; bottom:8px; font-size:11.5px; padding:2px 8px; border-radius:10px; background:var(--panel); border:1px solid var(--line); color:var(--muted); pointer-events:none; z-index:4; }
+.chart-scroll[data-overflow="true"] + .pan-hint { display:block; }
 .chart-canvas { position:relative; transform-origin:0 0; margin:0; }
 .chart-edges { position:absolute; left:0; top:0; pointer-events:none; overflow:visible; }
 .state { position:absolute; border:1.5px solid #9aa4b2; border-radius:8px; background:#fff; transition:background .25s, border-color .25s, box-shadow .25s; }
@@ -75,8 +103,16 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 pre.json { margin:0; padding:6px; background:#f3f4f6; border-radius:4px; font-size:11.5px; max-height:220px; overflow:auto; white-space:pre-wrap; word-break:break-all; }
 .pending-list { margin:0; padding-left:16px; }
 .pending-list strong { color:#7c3aed; font-family:ui-monospace, monospace; }
+.send-event { padding:0 10px 10px; }
+.send-form { display:grid; grid-template-columns:1fr auto; gap:4px; }
+.send-type { min-width:0; font-family:ui-monospace, monospace; }
+.send-payload { grid-column:1 / 3; font:12px ui-monospace, monospace; padding:4px; border:1px solid var(--line); border-radius:4px; background:var(--panel); color:var(--text); resize:vertical; }
+.send-form button { grid-row:1; grid-column:2; }
+.send-result { margin-top:4px; font-size:12px; }
+.send-result[data-send-result="ok"] { color:var(--ok); }
+.send-result[data-send-result="refused"] { color:var(--bad); }
 .stately { margin-top:12px; display:flex; flex-wrap:wrap; gap:6px; align-items:center; }
-.log { flex:1; display:flex; flex-direction:column; min-height:0; padding-bottom:0; }
+.log { flex:1; display:flex; flex-direction:column; min-height:0; min-width:0; padding-bottom:0; }
 .log-toolbar { display:flex; align-items:center; gap:8px; margin-bottom:4px; }
 .log-toolbar h2 { margin:0; }
 .log-search { flex:0 1 340px; }
@@ -105,6 +141,27 @@ pre.json { margin:0; padding:6px; background:#f3f4f6; border-radius:4px; font-si
 .demo-actions button[data-cut="true"] { background:#fee2e2; border-color:var(--bad); }
 .demo-log { max-height:90px; overflow:auto; font:11px/1.35 ui-monospace, monospace; background:#f9fafb; padding:3px; margin:0; list-style:none; }
 .demo-log li.error { color:var(--bad); }
+/* Dark mode (issue 15.5): the same colours by role, from the system setting. */
+@media (prefers-color-scheme: dark) {
+  :root { color-scheme:dark; --bg:#0f141b; --panel:#161c25; --line:#2c3542; --text:#e3e8ef; --muted:#8d97a5; --accent:#6d9eff; --active:#1c2d4d; --active-line:#6d9eff; }
+  .state { background:#1b222d; border-color:#4b5565; }
+  .state.compound { background:rgba(27,34,45,.6); }
+  .state.compound[data-active="true"] { background:rgba(28,45,77,.55); }
+  .state.root[data-active="true"] { border-color:#4b5565; }
+  .state.initial::before { background:#9aa4b2; }
+  .edge { stroke:#7b8696; } .arrowhead { fill:#7b8696; }
+  .edge-label { background:rgba(15,20,27,.92); color:#cdd5df; }
+  .edge-label.delayed { color:#b79cff; }
+  .edge-label.last { background:#4a3a10; }
+  .actor-list li:hover, .log-row:hover { background:#1f2733; }
+  .log-row.current { background:#3b3210; }
+  .c-reason { color:#f0b35a; }
+  pre.json, .demo-log { background:#10161e; }
+  .client-state, .stale-badge { background:#2c3542; color:#e3e8ef; }
+  .client-state[data-state="CONNECTED"] { background:#143d25; color:#a7f3c4; }
+  .client-state[data-state="RECONNECTING"], .client-state[data-state="CONNECTING"] { background:#45350c; color:#fde68a; }
+  .client-state[data-state="ABORTED"] { background:#4a1717; color:#fecaca; }
+}
 `;
 
 export function renderPage(): string {

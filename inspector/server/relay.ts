@@ -17,6 +17,7 @@
  */
 import type { ActorMessage, InspectionMessage, PageFrame } from './messages.js';
 import { jsonTextTooDeep, sanitizeJson } from './sanitize.js';
+import type { ProducerCommand, SendRequest, SendResult } from './send-event.js';
 
 export interface Viewer {
   send(frame: PageFrame): void;
@@ -60,6 +61,10 @@ interface Source {
   queue: Entry[];
   queueHead: number;
   connected: boolean;
+  /** When its connection closed (its actors are stale until it reconnects). */
+  goneAt?: number | undefined;
+  /** How to pass an event back to it, when it said it takes them (issue 15.1). */
+  returnPath?: ((command: ProducerCommand) => void) | undefined;
 }
 
 interface Entry {
@@ -109,6 +114,8 @@ export class Relay {
   private readonly inProcess: Source = { label: '', bytes: 0, queue: [], queueHead: 0, connected: true };
   private readonly sources = new Map<string, Source>();
   private nextLabel = 1;
+  /** Told to pages in the hello frame: whether they may send events to in-process actors. */
+  serverEvents = false;
   /** Messages published since the relay started (for tests and diagnostics). */
   receivedCount = 0;
   /** Messages refused (too deep, too large, unserialisable) since the relay started. */
@@ -173,10 +180,11 @@ export class Relay {
         // A viewer that cannot take a frame is its own problem, never the relay's.
       }
     };
-    deliver({ t: 'hello', now: Date.now(), demo: this.demo, historyLimit: this.historyLimit });
+    deliver({ t: 'hello', now: Date.now(), demo: this.demo, historyLimit: this.historyLimit, serverEvents: this.serverEvents });
     const items = this.replay();
     // Large histories go out in slices so a single frame stays reasonable.
     for (let i = 0; i < items.length; i += 2_000) deliver({ t: 'items', items: items.slice(i, i + 2_000) });
+    for (const frame of this.goneProducerFrames()) deliver(frame);
     this.viewers.add(viewer);
     return () => this.viewers.delete(viewer);
   }
@@ -202,7 +210,7 @@ export class Relay {
    * reconnect keeps its ids; a label in use by a connected producer, or malformed, is replaced
    * by the next free `pN`.
    */
-  addProducer(requestedLabel?: string): ProducerHandle {
+  addProducer(requestedLabel?: string, returnPath?: (command: ProducerCommand) => void): ProducerHandle {
     let label = requestedLabel !== undefined && LABEL.test(requestedLabel) && !this.sources.get(requestedLabel)?.connected ? requestedLabel : undefined;
     while (label === undefined || this.sources.get(label)?.connected) label = `p${this.nextLabel++}`;
     let source = this.sources.get(label);
@@ -210,14 +218,21 @@ export class Relay {
       source = { label, bytes: 0, queue: [], queueHead: 0, connected: true };
       this.sources.set(label, source);
     }
+    const reconnected = !source.connected && source.bytes > 0;
     source.connected = true;
+    source.goneAt = undefined;
+    source.returnPath = returnPath;
     const owner = source;
+    if (reconnected) this.announceProducer(owner);
     return {
       label,
       publish: (message) => this.publishRemote(message, owner),
       release: () => {
         owner.connected = false;
+        owner.goneAt = Date.now();
+        owner.returnPath = undefined;
         if (owner.bytes === 0) this.sources.delete(owner.label);
+        else this.announceProducer(owner);
       },
     };
   }
@@ -235,6 +250,57 @@ export class Relay {
         // See addViewer: one viewer's failure stays with it.
       }
     }
+  }
+
+  /**
+   * Where an event a page asks to send goes (issue 15.1): 'in-process' for the server's own
+   * actors (the caller decides whether remote control is allowed), otherwise it is passed to
+   * the producer that reported the actor, if that producer takes events back.
+   */
+  routeEvent(request: SendRequest): SendResult | 'in-process' {
+    const record = this.actors.get(request.sessionId);
+    if (!record) return { ok: false, code: 'UNKNOWN_ACTOR', message: `no actor '${request.sessionId}'` };
+    const source = record.source;
+    if (source === this.inProcess) return 'in-process';
+    if (!source.connected) return { ok: false, code: 'PRODUCER_GONE', message: `the producer '${source.label}' is disconnected` };
+    if (!source.returnPath) {
+      return { ok: false, code: 'NO_RETURN_PATH', message: `the producer '${source.label}' speaks the @statelyai/inspect protocol, which has no way to send events back to its actors` };
+    }
+    try {
+      source.returnPath({ t: 'send', sessionId: request.sessionId.slice(source.label.length + 1), event: request.event });
+    } catch {
+      return { ok: false, code: 'PRODUCER_GONE', message: `the producer '${source.label}' could not be reached` };
+    }
+    return { ok: true };
+  }
+
+  /** Labels of producers that are gone while the relay still shows their actors (issue 15.4). */
+  goneProducers(): string[] {
+    return [...this.sources.values()].filter((s) => !s.connected && s.bytes > 0).map((s) => s.label);
+  }
+
+  /**
+   * Tells every page that a producer came or went. What it sent before is flushed first, so a
+   * page never sees an actor stale and then one of its earlier messages.
+   */
+  private announceProducer(source: Source): void {
+    this.flush();
+    const frame: PageFrame = { t: 'producer', label: source.label, connected: source.connected, at: source.goneAt ?? Date.now() };
+    for (const viewer of this.viewers) {
+      try {
+        viewer.send(frame);
+      } catch {
+        // See addViewer: one viewer's failure stays with it.
+      }
+    }
+  }
+
+  private goneProducerFrames(): PageFrame[] {
+    const frames: PageFrame[] = [];
+    for (const source of this.sources.values()) {
+      if (!source.connected && source.bytes > 0) frames.push({ t: 'producer', label: source.label, connected: false, at: source.goneAt ?? Date.now() });
+    }
+    return frames;
   }
 
   clear(): void {

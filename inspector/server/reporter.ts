@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import type { InspectionEvent } from 'xstate';
 import { fromInspectionEvent } from './convert.js';
 import type { InspectionMessage } from './messages.js';
+import { Registrations, RunningActors } from './registrations.js';
 
 export interface RelayReporter {
   inspect: (event: InspectionEvent) => void;
@@ -28,6 +29,11 @@ export interface RelayReporterOptions {
   label?: string;
   /** Messages kept while the relay is unreachable (default 5 000; the oldest are dropped). */
   bufferLimit?: number;
+  /**
+   * Whether events sent from an inspector page are delivered to this process's actors (issue
+   * 15.1). Default true: the relay only passes on what an authorised page asked for.
+   */
+  acceptEvents?: boolean;
 }
 
 export function createRelayReporter(options: RelayReporterOptions): RelayReporter {
@@ -37,6 +43,12 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
   let closed = false;
   let flushScheduled = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
+  // Every live actor's registration, sent again on each reconnect: the relay may have
+  // restarted and know none of them (issue 15.4).
+  const registrations = new Registrations();
+  const acceptEvents = options.acceptEvents ?? true;
+  const running = new RunningActors();
+  let connectedBefore = false;
 
   const flush = (): void => {
     flushScheduled = false;
@@ -53,10 +65,22 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
     if (closed) return;
     const url = new URL(options.url);
     if (options.label) url.searchParams.set('producer', options.label);
+    if (acceptEvents) url.searchParams.set('events', '1');
     const socket = new WebSocket(url, options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {});
     ws = socket;
-    socket.on('open', flush);
+    socket.on('open', () => {
+      if (connectedBefore) {
+        // Those still queued carry their own registrations; the others are re-sent first.
+        const queued = new Set(queue.filter((m) => m.type === '@xstate.actor').map((m) => m.sessionId));
+        queue = [...registrations.current().filter((r) => !queued.has(r.sessionId)), ...queue];
+      }
+      connectedBefore = true;
+      flush();
+    });
     socket.on('error', () => undefined);
+    socket.on('message', (data) => {
+      if (acceptEvents) running.deliver(String(data));
+    });
     socket.on('close', () => {
       if (!closed) retry = setTimeout(open, 1_000).unref();
     });
@@ -66,6 +90,7 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
   return {
     inspect(event) {
       if (closed) return;
+      if (acceptEvents) running.follow(event);
       let message: InspectionMessage | null;
       try {
         message = fromInspectionEvent(event);
@@ -73,6 +98,7 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
         return;
       }
       if (!message) return;
+      registrations.note(message);
       queue.push(message);
       if (queue.length > bufferLimit) queue.splice(0, queue.length - bufferLimit);
       if (!flushScheduled) {
@@ -93,3 +119,4 @@ export function createRelayReporter(options: RelayReporterOptions): RelayReporte
     },
   };
 }
+

@@ -13,3 +13,5 @@ export {
   transitionKey,
 } from './model.js';
 export type { ModelEvent, ModelPath, ModelStep, PathExecutor, PathGenerationOptions } from './model.js';
+export { recordingToPath, replayOnMachine } from './recording.js';
+export type { Recording, RecordingMessage, ReplayMismatch } from './recording.js';
