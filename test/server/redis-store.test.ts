@@ -126,6 +126,21 @@ describe('13.1 RedisStore as a shared store', () => {
     expect((await store.appendToChannel({ channel: 'r', msgId: 'c2', from: 'a', text: '', ts: Date.now() }, bounds)).seq).toBe(2);
   });
 
+  it('13.1 14.2 a channel without members loses its attributes after the TTL (Redis expires them); one with members keeps them', async () => {
+    const store = await track(open({ emptyChannelAttributesTtlMs: 150 }));
+    const change = { clear: false, remove: [], set: [['k', 'v']] as Array<[string, string]>, by: 'a', ts: Date.now() };
+    await store.joinChannel('kept', 'a');
+    await store.changeChannelAttributes('kept', change, 8);
+    await store.joinChannel('left', 'a');
+    await store.changeChannelAttributes('left', change, 8);
+    await store.leaveChannel('left', 'a');
+    await store.changeChannelAttributes('never-joined', change, 8);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await store.getChannelAttributes('kept')).map((a) => a.key)).toEqual(['k']);
+    expect(await store.getChannelAttributes('left')).toEqual([]);
+    expect(await store.getChannelAttributes('never-joined')).toEqual([]);
+  });
+
   it('13.1 uids and channels that look like key syntax stay apart', async () => {
     const store = await track(open());
     await store.joinChannel('a}:members', 'x');

@@ -232,3 +232,108 @@ for k = 1, #picked do result[#result + 1] = picked[k] end
 return result
 `,
 );
+
+/**
+ * KEYS: attributes. ARGV: JSON { set: [[k, v]…], remove: [k…] }, maxAttributes.
+ * The user's attributes are one JSON list of pairs; removes, then adds or replaces, unless more
+ * than the bound would remain. Answers 1 (done) or 0 (nothing changed).
+ */
+export const ATTRIBUTES_UPDATE = script(
+  'attributes_update',
+  1,
+  `
+local change = cjson.decode(ARGV[1])
+local raw = redis.call('GET', KEYS[1])
+local current = {}
+if raw then current = cjson.decode(raw) end
+local removed = {}
+for _, key in ipairs(change.remove) do removed[key] = true end
+local nextList, index = {}, {}
+for _, pair in ipairs(current) do
+  if not removed[pair[1]] then
+    nextList[#nextList + 1] = pair
+    index[pair[1]] = #nextList
+  end
+end
+for _, pair in ipairs(change.set) do
+  local at = index[pair[1]]
+  if at then nextList[at] = pair else
+    nextList[#nextList + 1] = pair
+    index[pair[1]] = #nextList
+  end
+end
+if #nextList > tonumber(ARGV[2]) then return 0 end
+if #nextList == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], cjson.encode(nextList)) end
+return 1
+`,
+);
+
+/**
+ * KEYS: attributes, members. ARGV: JSON { clear, remove, set, by, ts }, maxAttributes, emptyTtlMs.
+ * A channel's attributes are one JSON list of { key, value, by, ts }, oldest key first. Clears,
+ * removes, then sets, unless more than the bound would remain; a channel without members keeps
+ * them `emptyTtlMs` after this change. Answers the list as JSON, or '' when refused.
+ */
+export const CHANNEL_ATTRIBUTES_CHANGE = script(
+  'channel_attributes_change',
+  2,
+  `
+local change = cjson.decode(ARGV[1])
+local current = {}
+if not change.clear then
+  local raw = redis.call('GET', KEYS[1])
+  if raw then current = cjson.decode(raw) end
+end
+local removed = {}
+for _, key in ipairs(change.remove) do removed[key] = true end
+local nextList, index = {}, {}
+for _, attribute in ipairs(current) do
+  if not removed[attribute.key] then
+    nextList[#nextList + 1] = attribute
+    index[attribute.key] = #nextList
+  end
+end
+for _, pair in ipairs(change.set) do
+  local attribute = { key = pair[1], value = pair[2], by = change.by, ts = change.ts }
+  local at = index[pair[1]]
+  if at then nextList[at] = attribute else
+    nextList[#nextList + 1] = attribute
+    index[pair[1]] = #nextList
+  end
+end
+if #nextList > tonumber(ARGV[2]) then return '' end
+if #nextList == 0 then
+  redis.call('DEL', KEYS[1])
+  return '[]'
+end
+local encoded = cjson.encode(nextList)
+redis.call('SET', KEYS[1], encoded)
+if redis.call('SCARD', KEYS[2]) == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return encoded
+`,
+);
+
+/** KEYS: members, attributes. ARGV: uid. Joins; a channel with members keeps its attributes. Answers 1 if added. */
+export const CHANNEL_JOIN = script(
+  'channel_join',
+  2,
+  `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PERSIST', KEYS[2])
+return added
+`,
+);
+
+/**
+ * KEYS: members, attributes. ARGV: uid, emptyTtlMs. Leaves; the last member out starts the
+ * clock on the channel's attributes (as Agora RTM drops them a while after). Answers 1 if removed.
+ */
+export const CHANNEL_LEAVE = script(
+  'channel_leave',
+  2,
+  `
+local removed = redis.call('SREM', KEYS[1], ARGV[1])
+if removed == 1 and redis.call('SCARD', KEYS[1]) == 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return removed
+`,
+);

@@ -12,7 +12,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  ATTRIBUTES_UPDATE,
   CHANNEL_APPEND,
+  CHANNEL_ATTRIBUTES_CHANGE,
+  CHANNEL_JOIN,
+  CHANNEL_LEAVE,
   CHANNEL_HISTORY,
   CHANNEL_TRIM,
   EPOCH,
@@ -23,6 +27,7 @@ import {
   type ScriptSource,
 } from './redis-scripts.js';
 import type {
+  ChannelAttributesChange,
   ChannelHistoryPage,
   ChannelHistoryQuery,
   EndedSession,
@@ -31,6 +36,7 @@ import type {
   RtmStore,
   SendOutcome,
   SessionRecord,
+  StoredChannelAttribute,
   StoredChannelMessage,
   StoredPeerMessage,
 } from './store.js';
@@ -48,6 +54,11 @@ export interface RedisStoreOptions {
   clock?: 'redis' | 'caller';
   /** How long the reason a session ended is remembered for resume answers. Default 24 h. */
   endedSessionsTtlMs?: number;
+  /**
+   * A channel without members keeps its attributes this long after its last member left or its
+   * last attribute change, whichever is later (Redis expires them). Default 2 min, as MemoryStore.
+   */
+  emptyChannelAttributesTtlMs?: number;
   /** Told about connection errors (once connected, the client reconnects by itself; commands wait meanwhile). */
   onError?: (error: unknown) => void;
   /** How long the first connection may take before `createRedisStore` fails. Default 10 s. */
@@ -97,6 +108,7 @@ export class RedisStore implements RtmStore {
   private readonly prefix: string;
   private readonly callerClock: boolean;
   private readonly endedTtlMs: number;
+  private readonly emptyChannelTtlMs: number;
   private readonly shas = new Map<ScriptSource, string>();
 
   constructor(
@@ -106,6 +118,7 @@ export class RedisStore implements RtmStore {
     this.prefix = checkPrefix(options.keyPrefix);
     this.callerClock = (options.clock ?? 'redis') === 'caller';
     this.endedTtlMs = Math.max(1, Math.round(options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000));
+    this.emptyChannelTtlMs = Math.max(1, Math.round(options.emptyChannelAttributesTtlMs ?? 2 * 60 * 1000));
   }
 
   // ---- keys ----
@@ -222,7 +235,7 @@ export class RedisStore implements RtmStore {
     bounds: { maxMessages: number; maxAgeMs: number },
   ): Promise<InboxAppendResult> {
     const { inbox, seq, dropped } = this.inboxKeys(message.to);
-    const body = JSON.stringify({ msgId: message.msgId, from: message.from, to: message.to, text: message.text });
+    const body = JSON.stringify({ msgId: message.msgId, from: message.from, to: message.to, text: message.text, ...rawOf(message) });
     const reply = (await this.run(
       INBOX_APPEND,
       [inbox, seq, dropped],
@@ -296,14 +309,15 @@ export class RedisStore implements RtmStore {
   // ---- channels ----
 
   async joinChannel(channel: string, uid: string): Promise<boolean> {
-    const added = (await this.command('SADD', this.channelKey(channel, 'members'), uid)) === 1;
+    const added = (await this.run(CHANNEL_JOIN, [this.channelKey(channel, 'members'), this.channelKey(channel, 'attributes')], [uid])) === 1;
     await this.command('SADD', this.uidKey(uid, 'channels'), channel);
     await this.command('SADD', this.key('{index}:channels'), channel);
     return added;
   }
 
   async leaveChannel(channel: string, uid: string): Promise<boolean> {
-    const removed = (await this.command('SREM', this.channelKey(channel, 'members'), uid)) === 1;
+    const removed =
+      (await this.run(CHANNEL_LEAVE, [this.channelKey(channel, 'members'), this.channelKey(channel, 'attributes')], [uid, this.emptyChannelTtlMs])) === 1;
     await this.command('SREM', this.uidKey(uid, 'channels'), channel);
     return removed;
   }
@@ -325,7 +339,7 @@ export class RedisStore implements RtmStore {
     bounds: { maxMessages: number; maxAgeMs: number },
   ): Promise<StoredChannelMessage> {
     const { channel } = message;
-    const body = JSON.stringify({ channel, msgId: message.msgId, from: message.from, text: message.text });
+    const body = JSON.stringify({ channel, msgId: message.msgId, from: message.from, text: message.text, ...rawOf(message) });
     const [seq, ts] = (await this.run(
       CHANNEL_APPEND,
       [this.channelKey(channel, 'history'), this.channelKey(channel, 'seq'), this.channelKey(channel, 'max-age')],
@@ -378,6 +392,36 @@ export class RedisStore implements RtmStore {
     await this.command('DEL', this.uidKey(uid, 'attributes'));
   }
 
+  // ---- Agora RTM 1.x compatibility (issue 14.2) ----
+
+  async updateAttributes(
+    uid: string,
+    change: { set: ReadonlyArray<readonly [string, string]>; remove: readonly string[] },
+    maxAttributes: number,
+  ): Promise<boolean> {
+    const argument = JSON.stringify({ set: change.set, remove: change.remove });
+    return (await this.run(ATTRIBUTES_UPDATE, [this.uidKey(uid, 'attributes')], [argument, bound(maxAttributes)])) === 1;
+  }
+
+  async changeChannelAttributes(
+    channel: string,
+    change: ChannelAttributesChange,
+    maxAttributes: number,
+  ): Promise<StoredChannelAttribute[] | null> {
+    const argument = JSON.stringify({ clear: change.clear, remove: change.remove, set: change.set, by: change.by, ts: change.ts });
+    const reply = await this.run(
+      CHANNEL_ATTRIBUTES_CHANGE,
+      [this.channelKey(channel, 'attributes'), this.channelKey(channel, 'members')],
+      [argument, bound(maxAttributes), this.emptyChannelTtlMs],
+    );
+    return reply === '' ? null : channelAttributes(reply as string);
+  }
+
+  async getChannelAttributes(channel: string): Promise<StoredChannelAttribute[]> {
+    const raw = await this.command('GET', this.channelKey(channel, 'attributes'));
+    return typeof raw === 'string' ? channelAttributes(raw) : [];
+  }
+
   /** De-dup entries and ended-session records expire by Redis TTL; quiet channels are trimmed by age here. */
   async sweep(now: number): Promise<void> {
     for await (const channel of this.scan(this.key('{index}:channels'))) {
@@ -395,6 +439,17 @@ export class RedisStore implements RtmStore {
 }
 
 type StreamEntry = [string, string[]];
+
+function rawOf(message: { raw?: string }): { raw?: string } {
+  return message.raw === undefined ? {} : { raw: message.raw };
+}
+
+/** Lua's cjson writes an empty list as {}; the scripts store none, but read both. */
+function channelAttributes(json: string): StoredChannelAttribute[] {
+  const parsed = JSON.parse(json) as StoredChannelAttribute[] | Record<string, never>;
+  if (!Array.isArray(parsed)) return [];
+  return parsed.map(({ key, value, by, ts }) => ({ key, value, by, ts: Number(ts) }));
+}
 
 function checkPrefix(prefix = 'rtm:'): string {
   if (/[{}]/.test(prefix)) throw new RangeError('keyPrefix must not contain { or } (they make Redis Cluster hash tags)');
