@@ -1,5 +1,5 @@
 /**
- * `rtm-statechart serve [--port N] [--host H] [--demo]`: the RTM server with the inspector on one port.
+ * `rtm-statechart serve [--port N] [--host H] [--demo] [--redis URL]`: the RTM server with the inspector on one port.
  * Prints the addresses, then logs one JSON object a line; SIGINT/SIGTERM close it cleanly.
  */
 import { parseArgs } from 'node:util';
@@ -22,6 +22,9 @@ const HELP = `usage: rtm-statechart serve [options]
   --demo                serve the inspector's demo panel and endpoints (demo
                         tokens and bans for uids starting with 'demo-'; off by default)
   --secret S            token signing secret (default: RTM_SECRET or a random one)
+  --redis URL           keep sessions, inboxes and history in Redis (also read
+                        from RTM_REDIS_URL), shared by every server on it; needs
+                        --secret or RTM_SECRET, the same on every server
   -h, --help            show this help`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -36,6 +39,7 @@ export async function run(argv: string[]): Promise<void> {
       'inspector-allowed-host': { type: 'string', multiple: true },
       demo: { type: 'boolean', default: false },
       secret: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -48,6 +52,11 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got '${values.port}'`);
   const inspectorToken = values['inspector-token'] ?? process.env.RTM_INSPECTOR_TOKEN;
   const secret = values.secret ?? process.env.RTM_SECRET;
+  const redis = values.redis ?? process.env.RTM_REDIS_URL;
+  if (redis && !secret) {
+    // State kept in Redis outlives the process; tokens signed with a random secret would not.
+    throw new Error('--redis needs --secret S (or RTM_SECRET), the same on every server that shares the Redis');
+  }
 
   if (!values['no-inspector'] && !inspectorToken && !isLoopbackHost(values.host)) {
     throw new Error(`--host ${values.host} is not loopback: give the inspector an access token (--inspector-token T or RTM_INSPECTOR_TOKEN) or use --no-inspector`);
@@ -62,6 +71,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(values['inspector-allowed-host'] ? { inspectorAllowedHosts: values['inspector-allowed-host'] } : {}),
     inspectorDemo: values.demo,
     ...(secret ? { secret } : {}),
+    ...(redis ? { redis } : {}),
   });
   if (!secret) {
     // R11: tokens signed with a secret that dies with the process are refused by the next one;
@@ -71,7 +81,7 @@ export async function run(argv: string[]): Promise<void> {
     );
   }
   const httpBase = server.url.replace(/^ws:/, 'http:');
-  console.log(`RTM server listening on ${server.url}`);
+  console.log(`RTM server listening on ${server.url}${redis ? ` (store: Redis at ${redactedUrl(redis)})` : ''}`);
   if (server.inspector) {
     console.log(`Inspector page: ${server.inspector.pageUrl}${inspectorToken ? ' (sign in with the inspector token)' : ''}${values.demo ? ' (demo on)' : ''}`);
   }
@@ -91,4 +101,15 @@ export async function run(argv: string[]): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** The URL without its password, for printing. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }

@@ -58,7 +58,7 @@ export class ChannelService {
     this.addLocal(channel, session);
     await this.announceMember(channel, session, true);
     const members = await this.ctx.store.channelMembers(channel);
-    const data: JoinAnswer = { members, seq, epoch: this.ctx.epoch };
+    const data: JoinAnswer = { members, seq, epoch: await this.ctx.store.epoch() };
     if (frame.lastSeq !== undefined) {
       // A rejoin after the presence window (R4.4): what was missed since the client's last seq,
       // up to the newest message (so it covers whatever raced the join too).
@@ -206,6 +206,11 @@ export class ChannelService {
     for (const member of members) {
       if (member !== subject) member.connection?.deliverEvent(payload);
     }
+  }
+
+  /** A session taken over from a shared store: its channels, as the store has them, fan out to it here. */
+  async adopt(session: LocalSession): Promise<void> {
+    for (const channel of await this.ctx.store.channelsOf(session.uid)) this.addLocal(channel, session);
   }
 
   private addLocal(channel: string, session: LocalSession): void {

@@ -17,7 +17,7 @@ export interface ServerContext {
   readonly sessionHost: SessionHost;
   /** Sends being processed, by de-duplication key, so that a retry racing its original waits for it. */
   readonly inflightSends: Map<string, Promise<SendOutcome>>;
-  /** The store's history epoch (see RtmStore.epoch), read once at start. */
+  /** The store's history epoch (see RtmStore.epoch) at start; answers ask the store again, as a shared store may be emptied under the node. */
   readonly epoch: string;
 }
 

@@ -2,7 +2,7 @@
 export { createRtmServer } from './rtm-server.js';
 export type { RtmServer } from './rtm-server.js';
 export { DEFAULT_LISTEN_BACKLOG, defaultLimits, heartbeatFor } from './options.js';
-export type { HeartbeatOptions, RtmServerLimits, RtmServerOptions } from './options.js';
+export type { HeartbeatOptions, RedisOption, RtmServerLimits, RtmServerOptions } from './options.js';
 export { jsonLineLogger, silentLogger } from './logger.js';
 export type { LogLevel, RtmLogger } from './logger.js';
 export { MemoryStore } from './store/memory-store.js';

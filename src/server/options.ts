@@ -118,6 +118,12 @@ export interface RtmServerOptions {
   heartbeat?: Partial<HeartbeatOptions>;
   /** Where state shared between nodes lives; an in-memory store when absent. */
   store?: RtmStore;
+  /**
+   * Keep that state in Redis instead (issue 13): a URL, or the URL with a key prefix (default
+   * `rtm:`). Every node given the same Redis and prefix shares sessions, inboxes, channel
+   * history and the epoch. The Redis client is loaded only when this is set. Not with `store`.
+   */
+  redis?: string | RedisOption;
   /** Structured log sink; silent when absent. */
   logger?: RtmLogger;
   /**
@@ -133,6 +139,13 @@ export interface RtmServerOptions {
    * TCP only after a second.
    */
   listenBacklog?: number;
+}
+
+export interface RedisOption {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  url: string;
+  /** Put before every key; several deployments can share one Redis under different prefixes. */
+  keyPrefix?: string;
 }
 
 export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({

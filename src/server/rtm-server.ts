@@ -17,13 +17,14 @@ import { SessionHost } from './local-session.js';
 import { Connection, Outbox, SendBudget } from './connection.js';
 import type { ServerContext } from './context.js';
 import { FrameHandler } from './frame-handler.js';
-import { silentLogger } from './logger.js';
-import { isLoopbackHost, resolveConfig, type RtmServerOptions } from './options.js';
+import { silentLogger, type RtmLogger } from './logger.js';
+import { isLoopbackHost, resolveConfig, type RedisOption, type RtmServerOptions } from './options.js';
 import { MemberCounts } from './member-counts.js';
 import { PeerService } from './peer-service.js';
 import { PresenceSubscriptions } from './presence-subscriptions.js';
 import { SessionService } from './session-service.js';
 import { MemoryStore } from './store/memory-store.js';
+import type { RtmStore } from './store/store.js';
 import { createToken, type TokenOptions } from './token.js';
 import { TokenNotices } from './token-notices.js';
 import { UserService } from './user-service.js';
@@ -48,6 +49,7 @@ export interface RtmServer {
 
 export async function createRtmServer(options: RtmServerOptions = {}): Promise<RtmServer> {
   const config = resolveConfig(options);
+  if (options.store && options.redis) throw new RangeError('give either store or redis, not both');
   if (config.inspector && !isLoopbackHost(config.host) && !config.inspectorAccessToken) {
     throw new RtmError(
       RtmErrorCode.INVALID_ARGUMENT,
@@ -80,7 +82,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 
   const ownsStore = !options.store;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? new MemoryStore();
+  const store = options.store ?? (options.redis ? await openRedisStore(options.redis, logger) : new MemoryStore());
   const ctx: ServerContext = {
     config,
     store,
@@ -292,6 +294,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     clearInterval(heartbeatSweep);
     clearInterval(housekeeping);
     await inspector?.close();
+    if (ownsStore) await store.close();
     throw error;
   }
   const { port } = http.address() as AddressInfo;
@@ -355,4 +358,16 @@ function connectionOf(ws: WebSocket): Connection {
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
+}
+
+/** The Redis store, imported only here so that a server without `redis` never loads the client. */
+async function openRedisStore(option: string | RedisOption, logger: RtmLogger): Promise<RtmStore> {
+  const { url, keyPrefix } = typeof option === 'string' ? { url: option, keyPrefix: undefined } : option;
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new RangeError('redis must be a redis:// or rediss:// URL');
+  const { createRedisStore } = await import('./store/redis-store.js');
+  return createRedisStore({
+    url,
+    ...(keyPrefix !== undefined ? { keyPrefix } : {}),
+    onError: (error) => logger.log('warn', 'redis.error', { error: String(error) }),
+  });
 }

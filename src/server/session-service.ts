@@ -76,6 +76,13 @@ export class SessionService {
         await this.finishOnce(live, live.endReason!);
         live = this.ctx.sessions.get(uid);
       }
+      if (live && live.sessionId === sessionId && (await this.ctx.store.getSession(uid)) === undefined) {
+        // A shared store that lost it (Redis emptied: a new epoch): end it here too, so that the
+        // resume below opens a fresh session in the new history and the channels are rejoined.
+        await this.finishOnce(live, 'PRESENCE_EXPIRED');
+        live = this.ctx.sessions.get(uid);
+      }
+      if (!live) live = await this.adopt(uid, sessionId, connection);
       if (live && live.sessionId === sessionId) {
         this.observer.online(live);
         this.attach(live, connection);
@@ -204,6 +211,24 @@ export class SessionService {
     return session;
   }
 
+  /**
+   * A session a shared store keeps but no node holds (its node was restarted): this node takes
+   * it over, channels and all. The next step (issue 13) fences this against a live owner.
+   */
+  private async adopt(uid: string, sessionId: string, connection: Connection): Promise<LocalSession | undefined> {
+    if ((await this.ctx.store.getSession(uid))?.sessionId !== sessionId) return undefined;
+    const session = new LocalSession(uid, sessionId, {
+      host: this.ctx.sessionHost,
+      timing: this.ctx.config.timing,
+      rateLimitPerSecond: this.ctx.config.limits.rateLimitPerSecond,
+    });
+    this.ctx.sessions.set(uid, session);
+    this.attach(session, connection);
+    await this.channels.adopt(session);
+    this.ctx.logger.log('info', 'session.adopted', { uid, sessionId });
+    return session;
+  }
+
   private attach(session: LocalSession, connection: Connection): void {
     const previous = session.connection;
     if (previous && previous !== connection) {
@@ -226,7 +251,8 @@ export class SessionService {
       heartbeatIntervalMs: heartbeat.intervalMs,
       heartbeatTimeoutMs: heartbeat.timeoutMs,
       serverTime: Date.now(),
-      epoch: this.ctx.epoch,
+      // Asked each time: a shared store that came back empty (Redis flushed) is a new history.
+      epoch: await this.ctx.store.epoch(),
       sendRatePerSecond: this.ctx.config.limits.rateLimitPerSecond,
     };
   }

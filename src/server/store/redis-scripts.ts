@@ -1,0 +1,339 @@
+/**
+ * The Lua scripts of the Redis store. Each one touches the keys of one uid or one channel only
+ * (they share a hash tag, so a cluster keeps them on one slot), and decides everything that spans
+ * those keys in one step: Redis runs a script to completion before any other command.
+ *
+ * History entries are stream entries with the id `<seq>-1` and three fields: `t` (timestamp, ms),
+ * `f` (sender) and `j` (the rest of the message as JSON). A script that answers with messages
+ * returns them flat, three items each: seq, timestamp, JSON.
+ *
+ * `now` arguments: an empty string means "ask Redis" (`TIME`), so that no node's clock decides
+ * an age window; a number is the caller's time (the contract suite drives time by hand).
+ */
+
+const HELPERS = `
+local function clock(given)
+  if given ~= '' then return tonumber(given) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+local function seqOf(id)
+  return tonumber(string.match(id, '^(%d+)'))
+end
+
+-- Removes the leading entries stamped before cutoff; appends each to out (when given) and
+-- returns how many went.
+local function dropOlder(key, cutoff, out)
+  local start = '-'
+  local lastSeq = nil
+  local count = 0
+  while true do
+    local batch = redis.call('XRANGE', key, start, '+', 'COUNT', 64)
+    local stop = false
+    for _, entry in ipairs(batch) do
+      local ts = field(entry[2], 't')
+      if tonumber(ts) >= cutoff then
+        stop = true
+        break
+      end
+      lastSeq = seqOf(entry[1])
+      count = count + 1
+      if out then
+        out[#out + 1] = tostring(lastSeq)
+        out[#out + 1] = ts
+        out[#out + 1] = field(entry[2], 'j')
+      end
+    end
+    if stop or #batch < 64 then break end
+    start = '(' .. batch[#batch][1]
+  end
+  if lastSeq then redis.call('XTRIM', key, 'MINID', tostring(lastSeq + 1)) end
+  return count
+end
+`;
+
+export interface ScriptSource {
+  readonly name: string;
+  readonly keys: number;
+  readonly body: string;
+}
+
+function script(name: string, keys: number, body: string): ScriptSource {
+  return { name, keys, body: HELPERS + body };
+}
+
+/** KEYS: epoch. ARGV: a fresh random epoch. The first node to ask sets it; all read the same. */
+export const EPOCH = script(
+  'epoch',
+  1,
+  `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+`,
+);
+
+/**
+ * KEYS: session, generation. ARGV: sessionId, startedAt. Each new session bumps the uid's
+ * generation, which outlives the session: the next step's fencing compares it.
+ */
+export const SESSION_PUT = script(
+  'session_put',
+  2,
+  `
+local gen = redis.call('INCR', KEYS[2])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'start', ARGV[2], 'gen', gen)
+return gen
+`,
+);
+
+/** KEYS: session. ARGV: sessionId. Removes the session only if it is still that one. */
+export const SESSION_END = script(
+  'session_end',
+  1,
+  `
+if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`,
+);
+
+/**
+ * KEYS: inbox, seq, dropped. ARGV: now, maxMessages, maxAgeMs, from, json.
+ * Drops what aged out, refuses when still full, else stamps the next seq and appends.
+ * Answers: stored seq (0 = refused), timestamp, then the expired messages.
+ */
+export const INBOX_APPEND = script(
+  'inbox_append',
+  3,
+  `
+local now = clock(ARGV[1])
+local out = {}
+local expired = dropOlder(KEYS[1], now - tonumber(ARGV[3]), out)
+if expired > 0 then redis.call('INCRBY', KEYS[3], expired) end
+local result = {}
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[2]) then
+  redis.call('INCR', KEYS[3])
+  result[1] = '0'
+else
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', ARGV[4], 'j', ARGV[5])
+  result[1] = tostring(seq)
+end
+result[2] = tostring(now)
+for i = 1, #out do result[#result + 1] = out[i] end
+return result
+`,
+);
+
+/** KEYS: inbox, dropped. ARGV: now, maxAgeMs. Answers the expired messages. */
+export const INBOX_EXPIRE = script(
+  'inbox_expire',
+  2,
+  `
+local now = clock(ARGV[1])
+local out = {}
+local expired = dropOlder(KEYS[1], now - tonumber(ARGV[2]), out)
+if expired > 0 then redis.call('INCRBY', KEYS[2], expired) end
+return out
+`,
+);
+
+/**
+ * KEYS: history, seq, maxAge. ARGV: now, maxMessages, maxAgeMs, from, json.
+ * Stamps the next seq, appends, trims by age and count, and keeps the age bound for the sweep.
+ * Answers: seq, timestamp.
+ */
+export const CHANNEL_APPEND = script(
+  'channel_append',
+  3,
+  `
+local now = clock(ARGV[1])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', ARGV[4], 'j', ARGV[5])
+dropOlder(KEYS[1], now - tonumber(ARGV[3]), nil)
+redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
+return {tostring(seq), tostring(now)}
+`,
+);
+
+/** KEYS: history, maxAge. ARGV: now. Trims a quiet channel by the age bound of its last append. */
+export const CHANNEL_TRIM = script(
+  'channel_trim',
+  2,
+  `
+local maxAge = redis.call('GET', KEYS[2])
+if not maxAge then return 0 end
+return dropOlder(KEYS[1], clock(ARGV[1]) - tonumber(maxAge), nil)
+`,
+);
+
+/**
+ * KEYS: history, seq. ARGV: first id after the position ("<afterSeq+1>-0"), afterSeq, sinceTs,
+ * has-exclude ('1'/'0'), excludeFrom, max.
+ * The most recent `max` messages after the position and within the window, leaving out the
+ * excluded sender's; and what the bounds left out (the in-memory store's reading, R11.1).
+ * Answers: skipped, truncatedBy ('' for none), then the messages newest first.
+ */
+export const CHANNEL_HISTORY = script(
+  'channel_history',
+  2,
+  `
+local after = tonumber(ARGV[2])
+local since = tonumber(ARGV[3])
+local hasExclude = ARGV[4] == '1'
+local exclude = ARGV[5]
+local max = tonumber(ARGV[6])
+local entries = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1])
+local picked = {}
+local taken = 0
+local i = 1
+while i <= #entries and taken < max do
+  local fields = entries[i][2]
+  local ts = field(fields, 't')
+  if tonumber(ts) < since then break end
+  if not (hasExclude and field(fields, 'f') == exclude) then
+    picked[#picked + 1] = tostring(seqOf(entries[i][1]))
+    picked[#picked + 1] = ts
+    picked[#picked + 1] = field(fields, 'j')
+    taken = taken + 1
+  end
+  i = i + 1
+end
+local beyondCap, beyondWindow = 0, 0
+for j = i, #entries do
+  local fields = entries[j][2]
+  if not (hasExclude and field(fields, 'f') == exclude) then
+    if tonumber(field(fields, 't')) < since then beyondWindow = beyondWindow + 1 else beyondCap = beyondCap + 1 end
+  end
+end
+local oldest
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #first > 0 then oldest = seqOf(first[1][1]) else oldest = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1 end
+local trimmed = math.max(0, oldest - after - 1)
+local skipped = beyondCap + beyondWindow + trimmed
+local truncatedBy = ''
+if skipped > 0 then
+  if beyondCap > 0 then truncatedBy = 'REPLAY_CAP' else truncatedBy = 'REPLAY_WINDOW' end
+end
+local result = {tostring(skipped), truncatedBy}
+for k = 1, #picked do result[#result + 1] = picked[k] end
+return result
+`,
+);
+
+/**
+ * KEYS: attributes. ARGV: JSON { set: [[k, v]…], remove: [k…] }, maxAttributes.
+ * The user's attributes are one JSON list of pairs; removes, then adds or replaces, unless more
+ * than the bound would remain. Answers 1 (done) or 0 (nothing changed).
+ */
+export const ATTRIBUTES_UPDATE = script(
+  'attributes_update',
+  1,
+  `
+local change = cjson.decode(ARGV[1])
+local raw = redis.call('GET', KEYS[1])
+local current = {}
+if raw then current = cjson.decode(raw) end
+local removed = {}
+for _, key in ipairs(change.remove) do removed[key] = true end
+local nextList, index = {}, {}
+for _, pair in ipairs(current) do
+  if not removed[pair[1]] then
+    nextList[#nextList + 1] = pair
+    index[pair[1]] = #nextList
+  end
+end
+for _, pair in ipairs(change.set) do
+  local at = index[pair[1]]
+  if at then nextList[at] = pair else
+    nextList[#nextList + 1] = pair
+    index[pair[1]] = #nextList
+  end
+end
+if #nextList > tonumber(ARGV[2]) then return 0 end
+if #nextList == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], cjson.encode(nextList)) end
+return 1
+`,
+);
+
+/**
+ * KEYS: attributes, members. ARGV: JSON { clear, remove, set, by, ts }, maxAttributes, emptyTtlMs.
+ * A channel's attributes are one JSON list of { key, value, by, ts }, oldest key first. Clears,
+ * removes, then sets, unless more than the bound would remain; a channel without members keeps
+ * them `emptyTtlMs` after this change. Answers the list as JSON, or '' when refused.
+ */
+export const CHANNEL_ATTRIBUTES_CHANGE = script(
+  'channel_attributes_change',
+  2,
+  `
+local change = cjson.decode(ARGV[1])
+local current = {}
+if not change.clear then
+  local raw = redis.call('GET', KEYS[1])
+  if raw then current = cjson.decode(raw) end
+end
+local removed = {}
+for _, key in ipairs(change.remove) do removed[key] = true end
+local nextList, index = {}, {}
+for _, attribute in ipairs(current) do
+  if not removed[attribute.key] then
+    nextList[#nextList + 1] = attribute
+    index[attribute.key] = #nextList
+  end
+end
+for _, pair in ipairs(change.set) do
+  local attribute = { key = pair[1], value = pair[2], by = change.by, ts = change.ts }
+  local at = index[pair[1]]
+  if at then nextList[at] = attribute else
+    nextList[#nextList + 1] = attribute
+    index[pair[1]] = #nextList
+  end
+end
+if #nextList > tonumber(ARGV[2]) then return '' end
+if #nextList == 0 then
+  redis.call('DEL', KEYS[1])
+  return '[]'
+end
+local encoded = cjson.encode(nextList)
+redis.call('SET', KEYS[1], encoded)
+if redis.call('SCARD', KEYS[2]) == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return encoded
+`,
+);
+
+/** KEYS: members, attributes. ARGV: uid. Joins; a channel with members keeps its attributes. Answers 1 if added. */
+export const CHANNEL_JOIN = script(
+  'channel_join',
+  2,
+  `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PERSIST', KEYS[2])
+return added
+`,
+);
+
+/**
+ * KEYS: members, attributes. ARGV: uid, emptyTtlMs. Leaves; the last member out starts the
+ * clock on the channel's attributes (as Agora RTM drops them a while after). Answers 1 if removed.
+ */
+export const CHANNEL_LEAVE = script(
+  'channel_leave',
+  2,
+  `
+local removed = redis.call('SREM', KEYS[1], ARGV[1])
+if removed == 1 and redis.call('SCARD', KEYS[1]) == 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return removed
+`,
+);

@@ -1,0 +1,491 @@
+/**
+ * The store shared by every node that points at one Redis. Loaded only when asked for
+ * (`createRtmServer({ redis })` imports it dynamically), so the in-memory default and the browser
+ * bundle never pull in the Redis client.
+ *
+ * Layout (prefix `rtm:` by default): a uid's keys share the hash tag `{u:<uid>}` and a channel's
+ * `{c:<name>}`, so a Redis Cluster keeps each on one slot and every script below stays on one
+ * slot. Peer inboxes and channel histories are streams with entry ids `<seq>-1`; seq counters
+ * are separate keys, so trimming or clearing a stream never lets a seq repeat. What spans a uid
+ * and a channel (membership both ways) is decided on the channel's set and then mirrored on the
+ * uid's, each step atomic and idempotent.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  ATTRIBUTES_UPDATE,
+  CHANNEL_APPEND,
+  CHANNEL_ATTRIBUTES_CHANGE,
+  CHANNEL_JOIN,
+  CHANNEL_LEAVE,
+  CHANNEL_HISTORY,
+  CHANNEL_TRIM,
+  EPOCH,
+  INBOX_APPEND,
+  INBOX_EXPIRE,
+  SESSION_END,
+  SESSION_PUT,
+  type ScriptSource,
+} from './redis-scripts.js';
+import type {
+  ChannelAttributesChange,
+  ChannelHistoryPage,
+  ChannelHistoryQuery,
+  EndedSession,
+  InboxAppendResult,
+  ReplayTruncation,
+  RtmStore,
+  SendOutcome,
+  SessionRecord,
+  StoredChannelAttribute,
+  StoredChannelMessage,
+  StoredPeerMessage,
+} from './store.js';
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  url: string;
+  /** Put before every key, so that several deployments (or tests) can share one Redis. Default `rtm:`. */
+  keyPrefix?: string;
+  /**
+   * Whose clock stamps stored messages and decides their age: `'redis'` (default) asks Redis
+   * (`TIME`) inside the scripts, so nodes with skewed clocks agree; `'caller'` uses the `ts` and
+   * `now` the server passes, as the in-memory store does (for tests that drive time by hand).
+   */
+  clock?: 'redis' | 'caller';
+  /** How long the reason a session ended is remembered for resume answers. Default 24 h. */
+  endedSessionsTtlMs?: number;
+  /**
+   * A channel without members keeps its attributes this long after its last member left or its
+   * last attribute change, whichever is later (Redis expires them). Default 2 min, as MemoryStore.
+   */
+  emptyChannelAttributesTtlMs?: number;
+  /** Told about connection errors (once connected, the client reconnects by itself; commands wait meanwhile). */
+  onError?: (error: unknown) => void;
+  /** How long the first connection may take before `createRedisStore` fails. Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+/** The part of the node-redis client this store uses. */
+interface RedisConnection {
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  sendCommand(args: string[]): Promise<unknown>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+type Reply = string | number | null | Reply[];
+
+/** Connects to Redis and answers once the connection is up. */
+export async function createRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
+  checkPrefix(options.keyPrefix);
+  const { createClient } = await import('redis');
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const startedAt = Date.now();
+  let connected = false;
+  const client = createClient({
+    url: options.url,
+    socket: {
+      connectTimeout: connectTimeoutMs,
+      // Before the first connection: retry until the deadline, then fail the start. After it:
+      // back off up to 2 s and keep trying, since a Redis restart should not end the server.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        !connected && Date.now() - startedAt > connectTimeoutMs ? cause : Math.min(2000, 50 * 2 ** Math.min(retries, 6)),
+    },
+  }) as unknown as RedisConnection;
+  client.on('error', options.onError ?? (() => undefined));
+  try {
+    await client.connect();
+    connected = true;
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+  return new RedisStore(client, options);
+}
+
+export class RedisStore implements RtmStore {
+  private readonly prefix: string;
+  private readonly callerClock: boolean;
+  private readonly endedTtlMs: number;
+  private readonly emptyChannelTtlMs: number;
+  private readonly shas = new Map<ScriptSource, string>();
+
+  constructor(
+    private readonly client: RedisConnection,
+    options: Omit<RedisStoreOptions, 'url'> = {},
+  ) {
+    this.prefix = checkPrefix(options.keyPrefix);
+    this.callerClock = (options.clock ?? 'redis') === 'caller';
+    this.endedTtlMs = Math.max(1, Math.round(options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000));
+    this.emptyChannelTtlMs = Math.max(1, Math.round(options.emptyChannelAttributesTtlMs ?? 2 * 60 * 1000));
+  }
+
+  // ---- keys ----
+
+  private key(name: string): string {
+    return this.prefix + name;
+  }
+
+  private uidKey(uid: string, part: string): string {
+    return `${this.prefix}{u:${uid}}:${part}`;
+  }
+
+  private channelKey(channel: string, part: string): string {
+    return `${this.prefix}{c:${channel}}:${part}`;
+  }
+
+  // ---- commands ----
+
+  private command(...args: string[]): Promise<Reply> {
+    return this.client.sendCommand(args) as Promise<Reply>;
+  }
+
+  /** EVALSHA, loading the script on first use and again after Redis forgot it (restart, SCRIPT FLUSH). */
+  private async run(script: ScriptSource, keys: string[], args: Array<string | number>): Promise<Reply> {
+    let sha = this.shas.get(script);
+    if (!sha) {
+      sha = createHash('sha1').update(script.body).digest('hex');
+      this.shas.set(script, sha);
+    }
+    const tail = [String(script.keys), ...keys, ...args.map(String)];
+    try {
+      return await this.command('EVALSHA', sha, ...tail);
+    } catch (error) {
+      if (!String((error as Error)?.message ?? error).startsWith('NOSCRIPT')) throw error;
+      return this.command('EVAL', script.body, ...tail);
+    }
+  }
+
+  /** The `now` argument of a script: '' lets Redis decide. */
+  private now(callerTime: number): string {
+    return this.callerClock ? String(callerTime) : '';
+  }
+
+  // ---- epoch ----
+
+  async epoch(): Promise<string> {
+    return String(await this.run(EPOCH, [this.key('epoch')], [randomBytes(9).toString('base64url')]));
+  }
+
+  // ---- sessions, presence, accounts ----
+
+  async getSession(uid: string): Promise<SessionRecord | undefined> {
+    const [sessionId, startedAt] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start')) as Array<string | null>;
+    if (sessionId == null || startedAt == null) return undefined;
+    return { uid, sessionId, startedAt: Number(startedAt) };
+  }
+
+  async putSession(record: SessionRecord): Promise<void> {
+    await this.run(SESSION_PUT, [this.uidKey(record.uid, 'session'), this.uidKey(record.uid, 'generation')], [record.sessionId, record.startedAt]);
+  }
+
+  /** How many sessions this uid has had (bumped by each putSession); the next step fences by it. */
+  async sessionGeneration(uid: string): Promise<number> {
+    return Number((await this.command('GET', this.uidKey(uid, 'generation'))) ?? 0);
+  }
+
+  async endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void> {
+    await this.run(SESSION_END, [this.uidKey(uid, 'session')], [sessionId]);
+    await this.command('SET', this.endedKey(sessionId), JSON.stringify(ended), 'PX', String(this.endedTtlMs));
+  }
+
+  private endedKey(sessionId: string): string {
+    return `${this.prefix}{s:${sessionId}}:ended`;
+  }
+
+  async getEndedSession(sessionId: string): Promise<EndedSession | undefined> {
+    const raw = await this.command('GET', this.endedKey(sessionId));
+    return typeof raw === 'string' ? (JSON.parse(raw) as EndedSession) : undefined;
+  }
+
+  async areOnline(uids: readonly string[]): Promise<boolean[]> {
+    const found = await Promise.all(uids.map((uid) => this.command('EXISTS', this.uidKey(uid, 'session'))));
+    return found.map((n) => n === 1);
+  }
+
+  async setLoggedIn(uid: string, loggedIn: boolean): Promise<void> {
+    await (loggedIn ? this.command('SET', this.uidKey(uid, 'loggedin'), '1') : this.command('DEL', this.uidKey(uid, 'loggedin')));
+  }
+
+  async isLoggedIn(uid: string): Promise<boolean> {
+    return (await this.command('EXISTS', this.uidKey(uid, 'loggedin'))) === 1;
+  }
+
+  async ban(uid: string): Promise<void> {
+    await this.command('SET', this.uidKey(uid, 'banned'), '1');
+  }
+
+  async unban(uid: string): Promise<void> {
+    await this.command('DEL', this.uidKey(uid, 'banned'));
+  }
+
+  async isBanned(uid: string): Promise<boolean> {
+    return (await this.command('EXISTS', this.uidKey(uid, 'banned'))) === 1;
+  }
+
+  // ---- peer inbox ----
+
+  private inboxKeys(uid: string): { inbox: string; seq: string; dropped: string } {
+    return { inbox: this.uidKey(uid, 'inbox'), seq: this.uidKey(uid, 'inbox-seq'), dropped: this.uidKey(uid, 'inbox-dropped') };
+  }
+
+  async appendToInbox(
+    message: Omit<StoredPeerMessage, 'seq'>,
+    bounds: { maxMessages: number; maxAgeMs: number },
+  ): Promise<InboxAppendResult> {
+    const { inbox, seq, dropped } = this.inboxKeys(message.to);
+    const body = JSON.stringify({ msgId: message.msgId, from: message.from, to: message.to, text: message.text, ...rawOf(message) });
+    const reply = (await this.run(
+      INBOX_APPEND,
+      [inbox, seq, dropped],
+      [this.now(message.ts), bound(bounds.maxMessages), bound(bounds.maxAgeMs), message.from, body],
+    )) as string[];
+    // The index lets expireInboxes find every inbox (its own slot, so a separate command).
+    await this.command('SADD', this.key('{index}:inboxes'), message.to);
+    const expired = peerMessages(reply.slice(2));
+    const storedSeq = Number(reply[0]);
+    if (storedSeq === 0) return { stored: null, reason: 'INBOX_FULL', expired };
+    return { stored: { ...message, seq: storedSeq, ts: Number(reply[1]) }, expired };
+  }
+
+  async readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]> {
+    const entries = (await this.command('XRANGE', this.inboxKeys(uid).inbox, firstIdAfter(afterSeq), '+')) as StreamEntry[];
+    return peerMessages(flatten(entries));
+  }
+
+  async inboxDropCount(uid: string): Promise<number> {
+    return Number((await this.command('GET', this.inboxKeys(uid).dropped)) ?? 0);
+  }
+
+  async ackInbox(uid: string, upToSeq: number): Promise<void> {
+    const upTo = Math.floor(upToSeq);
+    if (!(upTo >= 1)) return;
+    await this.command('XTRIM', this.inboxKeys(uid).inbox, 'MINID', String(upTo + 1));
+  }
+
+  async clearInbox(uid: string): Promise<void> {
+    // The seq counter is another key: seqs never repeat for this uid.
+    await this.command('DEL', this.inboxKeys(uid).inbox);
+  }
+
+  async expireInboxes(now: number, maxAgeMs: number): Promise<StoredPeerMessage[]> {
+    const dropped: StoredPeerMessage[] = [];
+    for await (const uid of this.scan(this.key('{index}:inboxes'))) {
+      const { inbox, dropped: counter } = this.inboxKeys(uid);
+      const reply = (await this.run(INBOX_EXPIRE, [inbox, counter], [this.now(now), bound(maxAgeMs)])) as string[];
+      dropped.push(...peerMessages(reply));
+    }
+    return dropped;
+  }
+
+  private async *scan(setKey: string): AsyncGenerator<string> {
+    let cursor = '0';
+    do {
+      const [next, members] = (await this.command('SSCAN', setKey, cursor, 'COUNT', '256')) as [string, string[]];
+      cursor = next;
+      yield* members;
+    } while (cursor !== '0');
+  }
+
+  // ---- send de-duplication ----
+
+  private sendKey(key: string): string {
+    return `${this.prefix}{d:${key}}`;
+  }
+
+  async recallSend(key: string): Promise<SendOutcome | undefined> {
+    const raw = await this.command('GET', this.sendKey(key));
+    return typeof raw === 'string' ? (JSON.parse(raw) as SendOutcome) : undefined;
+  }
+
+  async rememberSend(key: string, outcome: SendOutcome, ttlMs: number): Promise<void> {
+    const ttl = Math.round(ttlMs);
+    // Redis expires the entry by its own clock.
+    if (!(ttl >= 1)) await this.command('DEL', this.sendKey(key));
+    else await this.command('SET', this.sendKey(key), JSON.stringify(outcome), 'PX', String(ttl));
+  }
+
+  // ---- channels ----
+
+  async joinChannel(channel: string, uid: string): Promise<boolean> {
+    const added = (await this.run(CHANNEL_JOIN, [this.channelKey(channel, 'members'), this.channelKey(channel, 'attributes')], [uid])) === 1;
+    await this.command('SADD', this.uidKey(uid, 'channels'), channel);
+    await this.command('SADD', this.key('{index}:channels'), channel);
+    return added;
+  }
+
+  async leaveChannel(channel: string, uid: string): Promise<boolean> {
+    const removed =
+      (await this.run(CHANNEL_LEAVE, [this.channelKey(channel, 'members'), this.channelKey(channel, 'attributes')], [uid, this.emptyChannelTtlMs])) === 1;
+    await this.command('SREM', this.uidKey(uid, 'channels'), channel);
+    return removed;
+  }
+
+  async channelMembers(channel: string): Promise<string[]> {
+    return (await this.command('SMEMBERS', this.channelKey(channel, 'members'))) as string[];
+  }
+
+  async channelMemberCount(channel: string): Promise<number> {
+    return Number(await this.command('SCARD', this.channelKey(channel, 'members')));
+  }
+
+  async channelsOf(uid: string): Promise<string[]> {
+    return (await this.command('SMEMBERS', this.uidKey(uid, 'channels'))) as string[];
+  }
+
+  async appendToChannel(
+    message: Omit<StoredChannelMessage, 'seq'>,
+    bounds: { maxMessages: number; maxAgeMs: number },
+  ): Promise<StoredChannelMessage> {
+    const { channel } = message;
+    const body = JSON.stringify({ channel, msgId: message.msgId, from: message.from, text: message.text, ...rawOf(message) });
+    const [seq, ts] = (await this.run(
+      CHANNEL_APPEND,
+      [this.channelKey(channel, 'history'), this.channelKey(channel, 'seq'), this.channelKey(channel, 'max-age')],
+      [this.now(message.ts), bound(Math.floor(bounds.maxMessages)), bound(bounds.maxAgeMs), message.from, body],
+    )) as [string, string];
+    await this.command('SADD', this.key('{index}:channels'), channel);
+    return { ...message, seq: Number(seq), ts: Number(ts) };
+  }
+
+  async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage> {
+    const afterSeq = Math.max(0, Math.floor(query.afterSeq));
+    const reply = (await this.run(
+      CHANNEL_HISTORY,
+      [this.channelKey(channel, 'history'), this.channelKey(channel, 'seq')],
+      [
+        firstIdAfter(afterSeq),
+        afterSeq,
+        bound(query.sinceTs),
+        query.excludeFrom === undefined ? '0' : '1',
+        query.excludeFrom ?? '',
+        bound(Math.max(0, Math.floor(query.max))),
+      ],
+    )) as string[];
+    const messages: StoredChannelMessage[] = [];
+    const flat = reply.slice(2);
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const rest = JSON.parse(flat[i + 2]!) as Omit<StoredChannelMessage, 'seq' | 'ts'>;
+      messages.push({ ...rest, seq: Number(flat[i]), ts: Number(flat[i + 1]) });
+    }
+    const truncatedBy = reply[1] === '' ? null : (reply[1] as ReplayTruncation);
+    return { messages: messages.reverse(), skipped: Number(reply[0]), truncatedBy };
+  }
+
+  async lastChannelSeq(channel: string): Promise<number> {
+    return Number((await this.command('GET', this.channelKey(channel, 'seq'))) ?? 0);
+  }
+
+  // ---- user attributes ----
+
+  async setAttributes(uid: string, attrs: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    await this.command('SET', this.uidKey(uid, 'attributes'), JSON.stringify(attrs));
+  }
+
+  async getAttributes(uid: string): Promise<Array<[string, string]>> {
+    const raw = await this.command('GET', this.uidKey(uid, 'attributes'));
+    return typeof raw === 'string' ? (JSON.parse(raw) as Array<[string, string]>) : [];
+  }
+
+  async deleteAttributes(uid: string): Promise<void> {
+    await this.command('DEL', this.uidKey(uid, 'attributes'));
+  }
+
+  // ---- Agora RTM 1.x compatibility (issue 14.2) ----
+
+  async updateAttributes(
+    uid: string,
+    change: { set: ReadonlyArray<readonly [string, string]>; remove: readonly string[] },
+    maxAttributes: number,
+  ): Promise<boolean> {
+    const argument = JSON.stringify({ set: change.set, remove: change.remove });
+    return (await this.run(ATTRIBUTES_UPDATE, [this.uidKey(uid, 'attributes')], [argument, bound(maxAttributes)])) === 1;
+  }
+
+  async changeChannelAttributes(
+    channel: string,
+    change: ChannelAttributesChange,
+    maxAttributes: number,
+  ): Promise<StoredChannelAttribute[] | null> {
+    const argument = JSON.stringify({ clear: change.clear, remove: change.remove, set: change.set, by: change.by, ts: change.ts });
+    const reply = await this.run(
+      CHANNEL_ATTRIBUTES_CHANGE,
+      [this.channelKey(channel, 'attributes'), this.channelKey(channel, 'members')],
+      [argument, bound(maxAttributes), this.emptyChannelTtlMs],
+    );
+    return reply === '' ? null : channelAttributes(reply as string);
+  }
+
+  async getChannelAttributes(channel: string): Promise<StoredChannelAttribute[]> {
+    const raw = await this.command('GET', this.channelKey(channel, 'attributes'));
+    return typeof raw === 'string' ? channelAttributes(raw) : [];
+  }
+
+  /** De-dup entries and ended-session records expire by Redis TTL; quiet channels are trimmed by age here. */
+  async sweep(now: number): Promise<void> {
+    for await (const channel of this.scan(this.key('{index}:channels'))) {
+      await this.run(CHANNEL_TRIM, [this.channelKey(channel, 'history'), this.channelKey(channel, 'max-age')], [this.now(now)]);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.close();
+    } catch {
+      this.client.destroy();
+    }
+  }
+}
+
+type StreamEntry = [string, string[]];
+
+function rawOf(message: { raw?: string }): { raw?: string } {
+  return message.raw === undefined ? {} : { raw: message.raw };
+}
+
+/** Lua's cjson writes an empty list as {}; the scripts store none, but read both. */
+function channelAttributes(json: string): StoredChannelAttribute[] {
+  const parsed = JSON.parse(json) as StoredChannelAttribute[] | Record<string, never>;
+  if (!Array.isArray(parsed)) return [];
+  return parsed.map(({ key, value, by, ts }) => ({ key, value, by, ts: Number(ts) }));
+}
+
+function checkPrefix(prefix = 'rtm:'): string {
+  if (/[{}]/.test(prefix)) throw new RangeError('keyPrefix must not contain { or } (they make Redis Cluster hash tags)');
+  return prefix;
+}
+
+/** A stream range start just after `seq`: entry ids are `<seq>-1`. */
+function firstIdAfter(seq: number): string {
+  return `${Math.max(0, Math.floor(seq)) + 1}-0`;
+}
+
+/** A bound as a script argument: finite, so that Lua's tonumber reads it. */
+function bound(value: number): string {
+  return String(Number.isFinite(value) ? value : value > 0 ? 1e300 : -1e300);
+}
+
+/** Stream entries as the scripts' flat triples: seq, ts, JSON. */
+function flatten(entries: StreamEntry[]): string[] {
+  const flat: string[] = [];
+  for (const [id, fields] of entries) {
+    let ts = '';
+    let json = '';
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 't') ts = fields[i + 1]!;
+      else if (fields[i] === 'j') json = fields[i + 1]!;
+    }
+    flat.push(id.slice(0, id.indexOf('-')), ts, json);
+  }
+  return flat;
+}
+
+function peerMessages(flat: string[]): StoredPeerMessage[] {
+  const messages: StoredPeerMessage[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    const rest = JSON.parse(flat[i + 2]!) as Omit<StoredPeerMessage, 'seq' | 'ts'>;
+    messages.push({ ...rest, seq: Number(flat[i]), ts: Number(flat[i + 1]) });
+  }
+  return messages;
+}
