@@ -220,7 +220,6 @@ export class SessionService {
     const session = new LocalSession(uid, sessionId, {
       host: this.ctx.sessionHost,
       timing: this.ctx.config.timing,
-      rateLimitPerSecond: this.ctx.config.limits.rateLimitPerSecond,
     });
     this.ctx.sessions.set(uid, session);
     this.attach(session, connection);

@@ -29,9 +29,20 @@ local function seqOf(id)
   return tonumber(string.match(id, '^(%d+)'))
 end
 
--- Removes the leading entries stamped before cutoff; appends each to out (when given) and
--- returns how many went.
-local function dropOlder(key, cutoff, out)
+-- An inbox entry leaves: its bytes and count come off the inbox's usage, and off its sender's
+-- offline allowance when it was appended under one (usage: KEYS; offline key: ARGV-built).
+local function release(usage, offPre, offPost, fields)
+  local bytes = tonumber(field(fields, 'b') or '0')
+  local from = field(fields, 'f')
+  redis.call('HINCRBY', usage, 'bytes', -bytes)
+  redis.call('HINCRBY', usage, 'n:' .. from, -1)
+  redis.call('HINCRBY', usage, 'b:' .. from, -bytes)
+  if field(fields, 'o') == '1' then redis.call('DECRBY', offPre .. from .. offPost, bytes) end
+end
+
+-- Removes the leading entries stamped before cutoff; appends each to out (when given), hands each
+-- to onRemove (when given) and returns how many went.
+local function dropOlder(key, cutoff, out, onRemove)
   local start = '-'
   local lastSeq = nil
   local count = 0
@@ -46,6 +57,7 @@ local function dropOlder(key, cutoff, out)
       end
       lastSeq = seqOf(entry[1])
       count = count + 1
+      if onRemove then onRemove(entry[2]) end
       if out then
         out[#out + 1] = tostring(lastSeq)
         out[#out + 1] = ts
@@ -109,43 +121,97 @@ return 0
 );
 
 /**
- * KEYS: inbox, seq, dropped. ARGV: now, maxMessages, maxAgeMs, from, json.
- * Drops what aged out, refuses when still full, else stamps the next seq and appends.
- * Answers: stored seq (0 = refused), timestamp, then the expired messages.
+ * KEYS: inbox, seq, dropped, usage. ARGV: now, maxMessages, maxAgeMs, from, json, bytes,
+ * maxBytes, maxMessagesPerSender, maxBytesPerSender, offlineMaxBytesPerSender ('' = none),
+ * offline key prefix, offline key suffix.
+ * Drops what aged out, refuses when still full (count or bytes), when the sender holds its share
+ * of this inbox, or when it holds its offline allowance over all inboxes; else stamps the next
+ * seq and appends. Answers: stored seq (0 = refused), timestamp, refusal ('' when stored), then
+ * the expired messages. The sender's offline counter lives on the sender's slot: one Redis, or a
+ * cluster that keeps it with the inbox, runs this script (the node bus step revisits it).
  */
 export const INBOX_APPEND = script(
   'inbox_append',
-  3,
+  4,
   `
 local now = clock(ARGV[1])
+local usage = KEYS[4]
+local offPre, offPost = ARGV[11], ARGV[12]
 local out = {}
-local expired = dropOlder(KEYS[1], now - tonumber(ARGV[3]), out)
+local expired = dropOlder(KEYS[1], now - tonumber(ARGV[3]), out, function(fields) release(usage, offPre, offPost, fields) end)
 if expired > 0 then redis.call('INCRBY', KEYS[3], expired) end
+local from = ARGV[4]
+local bytes = tonumber(ARGV[6])
+local function limit(value) if value == '' then return math.huge end return tonumber(value) end
+local held = tonumber(redis.call('HGET', usage, 'bytes') or '0')
+local mineCount = tonumber(redis.call('HGET', usage, 'n:' .. from) or '0')
+local mineBytes = tonumber(redis.call('HGET', usage, 'b:' .. from) or '0')
+local offKey = offPre .. from .. offPost
+local offline = ARGV[10] ~= ''
+local refusal = ''
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[2]) or held + bytes > limit(ARGV[7]) then
+  refusal = 'INBOX_FULL'
+elseif mineCount >= limit(ARGV[8]) or mineBytes + bytes > limit(ARGV[9]) then
+  refusal = 'SENDER_SHARE'
+elseif offline and tonumber(redis.call('GET', offKey) or '0') + bytes > limit(ARGV[10]) then
+  refusal = 'OFFLINE_ALLOWANCE'
+end
 local result = {}
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[2]) then
+if refusal ~= '' then
   redis.call('INCR', KEYS[3])
   result[1] = '0'
 else
   local seq = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', ARGV[4], 'j', ARGV[5])
+  redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', from, 'j', ARGV[5], 'b', tostring(bytes), 'o', offline and '1' or '0')
+  redis.call('HINCRBY', usage, 'bytes', bytes)
+  redis.call('HINCRBY', usage, 'n:' .. from, 1)
+  redis.call('HINCRBY', usage, 'b:' .. from, bytes)
+  if offline then redis.call('INCRBY', offKey, bytes) end
   result[1] = tostring(seq)
 end
 result[2] = tostring(now)
+result[3] = refusal
 for i = 1, #out do result[#result + 1] = out[i] end
 return result
 `,
 );
 
-/** KEYS: inbox, dropped. ARGV: now, maxAgeMs. Answers the expired messages. */
+/** KEYS: inbox, dropped, usage. ARGV: now, maxAgeMs, offline key prefix, suffix. Answers the expired messages. */
 export const INBOX_EXPIRE = script(
   'inbox_expire',
-  2,
+  3,
   `
 local now = clock(ARGV[1])
 local out = {}
-local expired = dropOlder(KEYS[1], now - tonumber(ARGV[2]), out)
+local expired = dropOlder(KEYS[1], now - tonumber(ARGV[2]), out, function(fields) release(KEYS[3], ARGV[3], ARGV[4], fields) end)
 if expired > 0 then redis.call('INCRBY', KEYS[2], expired) end
 return out
+`,
+);
+
+/**
+ * KEYS: inbox, usage. ARGV: upToSeq ('' = everything), offline key prefix, suffix.
+ * Removes the entries up to the seq (an ack) or all of them (a clear), releasing what they held.
+ */
+export const INBOX_REMOVE = script(
+  'inbox_remove',
+  2,
+  `
+local last = nil
+local stop = '+'
+if ARGV[1] ~= '' then stop = ARGV[1] .. '-1' end
+local start = '-'
+while true do
+  local batch = redis.call('XRANGE', KEYS[1], start, stop, 'COUNT', 128)
+  for _, entry in ipairs(batch) do
+    release(KEYS[2], ARGV[2], ARGV[3], entry[2])
+    last = entry[1]
+  end
+  if #batch < 128 then break end
+  start = '(' .. batch[#batch][1]
+end
+if last then redis.call('XTRIM', KEYS[1], 'MINID', tostring(seqOf(last) + 1)) end
+return 0
 `,
 );
 

@@ -22,6 +22,7 @@ import {
   EPOCH,
   INBOX_APPEND,
   INBOX_EXPIRE,
+  INBOX_REMOVE,
   SESSION_END,
   SESSION_PUT,
   type ScriptSource,
@@ -32,6 +33,8 @@ import type {
   ChannelHistoryQuery,
   EndedSession,
   InboxAppendResult,
+  InboxBounds,
+  InboxRefusal,
   ReplayTruncation,
   RtmStore,
   SendOutcome,
@@ -40,6 +43,7 @@ import type {
   StoredChannelMessage,
   StoredPeerMessage,
 } from './store.js';
+import { peerMessageBytes } from './store.js';
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -226,26 +230,46 @@ export class RedisStore implements RtmStore {
 
   // ---- peer inbox ----
 
-  private inboxKeys(uid: string): { inbox: string; seq: string; dropped: string } {
-    return { inbox: this.uidKey(uid, 'inbox'), seq: this.uidKey(uid, 'inbox-seq'), dropped: this.uidKey(uid, 'inbox-dropped') };
+  private inboxKeys(uid: string): { inbox: string; seq: string; dropped: string; usage: string } {
+    return {
+      inbox: this.uidKey(uid, 'inbox'),
+      seq: this.uidKey(uid, 'inbox-seq'),
+      dropped: this.uidKey(uid, 'inbox-dropped'),
+      usage: this.uidKey(uid, 'inbox-usage'),
+    };
   }
 
-  async appendToInbox(
-    message: Omit<StoredPeerMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<InboxAppendResult> {
-    const { inbox, seq, dropped } = this.inboxKeys(message.to);
+  /** The sender's offline-allowance counter is `${prefix}{u:<sender>}:offline`, built in the scripts. */
+  private offlineKeyParts(): [string, string] {
+    return [`${this.prefix}{u:`, '}:offline'];
+  }
+
+  async appendToInbox(message: Omit<StoredPeerMessage, 'seq'>, bounds: InboxBounds): Promise<InboxAppendResult> {
+    const { inbox, seq, dropped, usage } = this.inboxKeys(message.to);
     const body = JSON.stringify({ msgId: message.msgId, from: message.from, to: message.to, text: message.text, ...rawOf(message) });
+    const optional = (value: number | undefined) => (value === undefined ? '' : bound(value));
     const reply = (await this.run(
       INBOX_APPEND,
-      [inbox, seq, dropped],
-      [this.now(message.ts), bound(bounds.maxMessages), bound(bounds.maxAgeMs), message.from, body],
+      [inbox, seq, dropped, usage],
+      [
+        this.now(message.ts),
+        bound(bounds.maxMessages),
+        bound(bounds.maxAgeMs),
+        message.from,
+        body,
+        String(peerMessageBytes(message)),
+        optional(bounds.maxBytes),
+        optional(bounds.maxMessagesPerSender),
+        optional(bounds.maxBytesPerSender),
+        optional(bounds.offlineMaxBytesPerSender),
+        ...this.offlineKeyParts(),
+      ],
     )) as string[];
     // The index lets expireInboxes find every inbox (its own slot, so a separate command).
     await this.command('SADD', this.key('{index}:inboxes'), message.to);
-    const expired = peerMessages(reply.slice(2));
+    const expired = peerMessages(reply.slice(3));
     const storedSeq = Number(reply[0]);
-    if (storedSeq === 0) return { stored: null, reason: 'INBOX_FULL', expired };
+    if (storedSeq === 0) return { stored: null, reason: reply[2] as InboxRefusal, expired };
     return { stored: { ...message, seq: storedSeq, ts: Number(reply[1]) }, expired };
   }
 
@@ -261,19 +285,21 @@ export class RedisStore implements RtmStore {
   async ackInbox(uid: string, upToSeq: number): Promise<void> {
     const upTo = Math.floor(upToSeq);
     if (!(upTo >= 1)) return;
-    await this.command('XTRIM', this.inboxKeys(uid).inbox, 'MINID', String(upTo + 1));
+    const { inbox, usage } = this.inboxKeys(uid);
+    await this.run(INBOX_REMOVE, [inbox, usage], [String(upTo), ...this.offlineKeyParts()]);
   }
 
   async clearInbox(uid: string): Promise<void> {
     // The seq counter is another key: seqs never repeat for this uid.
-    await this.command('DEL', this.inboxKeys(uid).inbox);
+    const { inbox, usage } = this.inboxKeys(uid);
+    await this.run(INBOX_REMOVE, [inbox, usage], ['', ...this.offlineKeyParts()]);
   }
 
   async expireInboxes(now: number, maxAgeMs: number): Promise<StoredPeerMessage[]> {
     const dropped: StoredPeerMessage[] = [];
     for await (const uid of this.scan(this.key('{index}:inboxes'))) {
-      const { inbox, dropped: counter } = this.inboxKeys(uid);
-      const reply = (await this.run(INBOX_EXPIRE, [inbox, counter], [this.now(now), bound(maxAgeMs)])) as string[];
+      const { inbox, dropped: counter, usage } = this.inboxKeys(uid);
+      const reply = (await this.run(INBOX_EXPIRE, [inbox, counter, usage], [this.now(now), bound(maxAgeMs), ...this.offlineKeyParts()])) as string[];
       dropped.push(...peerMessages(reply));
     }
     return dropped;
