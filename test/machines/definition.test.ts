@@ -215,7 +215,7 @@ describe('R10 machine definition JSON: createMachine round trip', () => {
   }
 
   it('R10 connection: the context is printed (plain data for the default timing); the session\'s, a function of input, is not', () => {
-    expect(printed(connectionMachine).context).toEqual({ timing: { ...defaultTiming }, uid: null, reason: null, tokenExpiryAnnounced: false });
+    expect(printed(connectionMachine).context).toEqual({ timing: { ...defaultTiming }, uid: null, reason: null, tokenExpiryAnnounced: false, rejection: null, linkOpen: false, graceLeftMs: 4000 });
     expect(printed(sessionMachine)).not.toHaveProperty('context');
     expect(printed(sessionMachine)).not.toHaveProperty('output');
   });
