@@ -16,7 +16,7 @@
  * link's last sign of life, R3.2); the outbox is opened and held by the named actions
  * `openOutbox` and `holdOutbox`; the server's reason for a refused login is `context.rejection`.
  */
-import { assign, emit, enqueueActions, setup, type AnyActorLogic } from 'xstate';
+import { assign, emit, enqueueActions, setup, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import { linkMachine, type LinkCommand } from './link.machine.js';
 import type { ConnectionChangeReason, ConnectionState, KickReason } from './reasons.js';
 import { resolveTiming, type Timing } from './timing.js';
@@ -35,8 +35,10 @@ export interface ConnectionContext {
   linkOpen: boolean;
   /**
    * The grace the current loss gets (R3.2): all of it for a close; for a black hole, what is left
-   * of it after the silence that the heartbeat took to notice, and at least one heartbeat
-   * interval, so that the re-dial at once can still bring the link back silently.
+   * of it after the silence the heartbeat took to notice, but at least one heartbeat timeout (the
+   * time a link is given to answer), so that the re-dial at once can still bring it back silently.
+   * With the server's heartbeat (timeout ≤ grace / 2) RECONNECTING still comes within one
+   * heartbeat interval of the grace's end, counted from the last frame.
    */
   graceLeftMs: number;
 }
@@ -58,10 +60,10 @@ export type LinkEvent =
   /**
    * The socket closed or its heartbeat went unanswered. `silentMs`: nothing had been heard for
    * this long (0 for a close), so that the grace counts from the last sign of life (R3.2), and
-   * `heartbeatIntervalMs` the heartbeat that noticed; `closeCode` as the socket reported it
-   * (1009: a message was too large).
+   * `heartbeatTimeoutMs` the heartbeat's timeout; `closeCode` as the socket reported it (1009: a
+   * message was too large).
    */
-  | { type: 'LINK_DOWN'; silentMs?: number; heartbeatIntervalMs?: number; closeCode?: number }
+  | { type: 'LINK_DOWN'; silentMs?: number; heartbeatTimeoutMs?: number; closeCode?: number }
   /**
    * The server refused the login (`code` is an RtmError code: INVALID_TOKEN, TOKEN_EXPIRED, …),
    * or refused a resume for a token it will never accept (INVALID_TOKEN).
@@ -83,6 +85,10 @@ export type { LinkCommand };
 export type ConnectionEmitted =
   | { type: 'ConnectionStateChanged'; state: ConnectionState; reason: ConnectionChangeReason }
   | { type: 'TokenExpired' };
+
+/** The link child is there (a chart imported from its JSON definition runs without it). */
+const hasLink = (self: AnyActorRef): boolean =>
+  (self.getSnapshot() as { children?: Record<string, unknown> }).children?.['link'] !== undefined;
 
 export const connectionMachine = setup({
   types: {
@@ -121,7 +127,7 @@ export const connectionMachine = setup({
       const graceMs = context.timing.interruptionGraceMs;
       const silentMs = event.type === 'LINK_DOWN' ? (event.silentMs ?? 0) : 0;
       if (silentMs <= 0 || event.type !== 'LINK_DOWN') return { graceLeftMs: graceMs };
-      return { graceLeftMs: Math.min(graceMs, Math.max(event.heartbeatIntervalMs ?? 0, graceMs - silentMs)) };
+      return { graceLeftMs: Math.min(graceMs, Math.max(event.heartbeatTimeoutMs ?? 0, graceMs - silentMs)) };
     }),
     // Explicit type arguments: inside setup() TypeScript cannot infer them for enqueueActions.
     announceState: enqueueActions<
@@ -135,25 +141,25 @@ export const connectionMachine = setup({
     openLink: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
       never, never, never, never, ConnectionEmitted
-    >(({ context, event, enqueue }) => {
+    >(({ context, event, enqueue, self }) => {
       if (event.type !== 'LOGIN') return;
       enqueue.assign({ linkOpen: true });
-      enqueue.sendTo('link', { type: 'OPEN', uid: event.uid, token: event.token, timing: context.timing } satisfies LinkCommand);
+      if (hasLink(self)) enqueue.sendTo('link', { type: 'OPEN', uid: event.uid, token: event.token, timing: context.timing } satisfies LinkCommand);
     }),
     closeLink: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
       never, never, never, never, ConnectionEmitted
-    >(({ context, enqueue }) => {
+    >(({ context, enqueue, self }) => {
       if (!context.linkOpen) return;
       enqueue.assign({ linkOpen: false });
-      enqueue.sendTo('link', { type: 'CLOSE' } satisfies LinkCommand);
+      if (hasLink(self)) enqueue.sendTo('link', { type: 'CLOSE' } satisfies LinkCommand);
     }),
     /** The backoff follows the connection's phase; the grace clock stays here. */
     tellLinkReconnecting: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
       never, never, never, never, ConnectionEmitted
-    >(({ context, enqueue }) => {
-      if (context.linkOpen) enqueue.sendTo('link', { type: 'CONNECTION_PHASE', reconnecting: true } satisfies LinkCommand);
+    >(({ context, enqueue, self }) => {
+      if (context.linkOpen && hasLink(self)) enqueue.sendTo('link', { type: 'CONNECTION_PHASE', reconnecting: true } satisfies LinkCommand);
     }),
     markTokenExpiryAnnounced: assign({ tokenExpiryAnnounced: true }),
     emitTokenExpired: emit({ type: 'TokenExpired' as const }),
@@ -161,10 +167,10 @@ export const connectionMachine = setup({
     passRenewedTokenToLink: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
       never, never, never, never, ConnectionEmitted
-    >(({ event, enqueue }) => {
+    >(({ event, enqueue, self }) => {
       if (event.type !== 'RENEW_TOKEN') return;
       enqueue.assign({ tokenExpiryAnnounced: false });
-      enqueue.sendTo('link', { type: 'RENEW_TOKEN', token: event.token } satisfies LinkCommand);
+      if (hasLink(self)) enqueue.sendTo('link', { type: 'RENEW_TOKEN', token: event.token } satisfies LinkCommand);
     }),
     /** R4.4: rejoin the app's channels and re-send its attributes. Supplied by the runtime. */
     restoreSession: () => undefined,

@@ -114,7 +114,7 @@ export function redialDelayMs(timing: Timing, failures: number, reconnecting: bo
 
 type LinkReport =
   | { type: 'LINK_UP'; sessionExpired: boolean }
-  | { type: 'LINK_DOWN'; closeCode: number; silentMs: number; heartbeatIntervalMs: number }
+  | { type: 'LINK_DOWN'; closeCode: number; silentMs: number; heartbeatTimeoutMs: number }
   | { type: 'LOGIN_REJECTED'; code: string }
   | { type: 'TOKEN_EXPIRED' }
   | { type: 'KICKED'; reason: KickReason };
@@ -352,9 +352,9 @@ function reportFor(context: LinkContext, event: LinkMachineEvent): LinkReport | 
     case 'GRANTED':
       return { type: 'LINK_UP', sessionExpired: context.sessionId !== null && (context.mustRestore || event.grant.sessionExpired) };
     case 'SOCKET_CLOSED':
-      return { type: 'LINK_DOWN', closeCode: event.code, silentMs: 0, heartbeatIntervalMs: context.heartbeatIntervalMs };
+      return { type: 'LINK_DOWN', closeCode: event.code, silentMs: 0, heartbeatTimeoutMs: context.heartbeatTimeoutMs };
     case 'SILENT':
-      return { type: 'LINK_DOWN', closeCode: 4000, silentMs: event.silentMs, heartbeatIntervalMs: context.heartbeatIntervalMs };
+      return { type: 'LINK_DOWN', closeCode: 4000, silentMs: event.silentMs, heartbeatTimeoutMs: context.heartbeatTimeoutMs };
     case 'KICK':
       return { type: 'KICKED', reason: event.reason };
     case 'REFUSED':

@@ -177,7 +177,8 @@ function replayModel(machine: AnyStateMachine, input: unknown, events: readonly 
     input,
     clock: new SimulatedClock(),
     inspect: (event) => {
-      if (event.type !== '@xstate.microstep') return;
+      // The machine's own steps, not those of the actors it invokes (the link has its own paths).
+      if (event.type !== '@xstate.microstep' || event.actorRef !== actor) return;
       for (const t of (event as unknown as { _transitions: AnyTransitionDefinition[] })._transitions) {
         current.push(transitionKey(t));
       }

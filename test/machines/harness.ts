@@ -44,6 +44,8 @@ export function runConnection(timing?: Partial<Timing>) {
   const clock = new SteppingClock();
   const link: LinkRecord = { started: [], stopped: 0, commands: [], phases: [] };
   let restoreSessionCalls = 0;
+  /** The chart's outbox actions, in order: `open`, `hold <closeCode>`. */
+  const outbox: string[] = [];
   const machine = connectionMachine.provide({
     actors: {
       link: fromCallback<LinkCommand, LinkInput>(({ receive }) => {
@@ -59,6 +61,8 @@ export function runConnection(timing?: Partial<Timing>) {
       restoreSession: () => {
         restoreSessionCalls += 1;
       },
+      openOutbox: () => void outbox.push('open'),
+      holdOutbox: ({ event }) => void outbox.push(`hold ${event.type === 'LINK_DOWN' ? event.closeCode : '?'}`),
     },
   });
   const actor = createActor(machine, { clock, input: timing ? { timing } : {} });
@@ -70,6 +74,7 @@ export function runConnection(timing?: Partial<Timing>) {
     clock,
     link,
     emitted,
+    outbox,
     get restoreSessionCalls() {
       return restoreSessionCalls;
     },

@@ -106,7 +106,7 @@ describe('16 linkMachine', () => {
     const h = runLink();
     h.up();
     h.send({ type: 'SOCKET_CLOSED', code: 1006 });
-    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', closeCode: 1006, silentMs: 0, heartbeatIntervalMs: 1000 });
+    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', closeCode: 1006, silentMs: 0, heartbeatTimeoutMs: 2000 });
     expect(h.value()).toEqual({ attempt: 'dialing' });
     expect(h.calls.sockets).toBe(2);
     h.send({ type: 'SOCKET_OPEN' });
@@ -120,7 +120,7 @@ describe('16 linkMachine', () => {
     const h = runLink();
     h.up();
     h.send({ type: 'SILENT', silentMs: 2900 });
-    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', closeCode: 4000, silentMs: 2900, heartbeatIntervalMs: 1000 });
+    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', closeCode: 4000, silentMs: 2900, heartbeatTimeoutMs: 2000 });
     h.stop();
   });
 
