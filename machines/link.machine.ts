@@ -14,7 +14,7 @@
  * is down) is named actions, and the backoff's jitter a named delay; the runtime supplies them
  * through `linkMachine.provide`. Ordinary data frames never pass through the machine.
  */
-import { and, assign, enqueueActions, fromCallback, setup, type AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, raise, setup, type AnyActorRef } from 'xstate';
 import type { KickReason } from './reasons.js';
 import { resolveTiming, type Timing } from './timing.js';
 
@@ -49,7 +49,11 @@ export type SocketEvent =
   /** The server ended the connection for good (R6). */
   | { type: 'KICK'; reason: KickReason }
   /** Nothing heard for a heartbeat timeout: a black hole; `silentMs` since the last frame. */
-  | { type: 'SILENT'; silentMs: number };
+  | { type: 'SILENT'; silentMs: number }
+  /** A frame arrived while the login or resume awaits its answer: the attempt is moving. */
+  | { type: 'PROGRESS' }
+  /** The attempt timeout ran out and, judged after the next poll phase, nothing had arrived. */
+  | { type: 'STALLED' };
 
 export type LinkMachineEvent = LinkCommand | SocketEvent;
 
@@ -188,6 +192,11 @@ export const linkMachine = setup({
       const report = params?.event ?? reportFor(context, event);
       if (parent && report) enqueue.sendTo(parent, report);
     }),
+    /**
+     * The attempt timeout ran out: STALLED, unless something arrived. The runtime judges after
+     * the next poll phase, so that an answer that arrived during an event-loop stall is read first.
+     */
+    judgeAttempt: raise({ type: 'STALLED' as const }),
     /** Sends the login (no session, or the server forgot it) or the resume. Supplied by the runtime. */
     sendHello: (_, _params: Hello) => undefined,
     /** Pings, or reports SILENT when nothing was heard for `timeoutMs`. Supplied by the runtime. */
@@ -248,7 +257,11 @@ export const linkMachine = setup({
       states: {
         dialing: {
           description: 'The socket is opening; a phase without progress for the attempt timeout is abandoned.',
-          after: { attemptTimeout: '#link.backingOff' },
+          initial: 'waiting',
+          states: {
+            waiting: { after: { attemptTimeout: 'overdue' } },
+            overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff' } },
+          },
           on: {
             SOCKET_OPEN: 'authenticating',
             SOCKET_CLOSED: '#link.backingOff',
@@ -267,7 +280,14 @@ export const linkMachine = setup({
               }),
             },
           ],
-          after: { attemptTimeout: '#link.backingOff' },
+          initial: 'waiting',
+          states: {
+            waiting: {
+              after: { attemptTimeout: 'overdue' },
+              on: { PROGRESS: { target: 'waiting', reenter: true } },
+            },
+            overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff', PROGRESS: 'waiting' } },
+          },
           on: {
             GRANTED: {
               target: 'up',

@@ -8,6 +8,10 @@ import { fromCallback, type ActorSystem } from 'xstate';
 import { linkMachine, redialDelayMs, type LinkGrant, type SocketEvent } from '../../machines/link.machine.js';
 import type { LinkSocket } from './link.js';
 
+/** After the next poll phase (browsers have no setImmediate: a 0 ms timeout). */
+const afterPollPhase: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
 /** The actor system of one connection machine (one per RtmClient). */
 export type AnyActorSystem = ActorSystem<any>;
 
@@ -27,6 +31,7 @@ export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, 
       }),
     },
     actions: {
+      judgeAttempt: ({ self }) => afterPollPhase(() => self.send({ type: 'STALLED' })),
       sendHello: ({ system }, hello) => runtimeOf(system).socket.sendHello(hello),
       probeHeartbeat: ({ system }, { timeoutMs }) => runtimeOf(system).socket.probeHeartbeat(timeoutMs),
       sendLogout: ({ system }) => runtimeOf(system).socket.sendLogout(),

@@ -1,7 +1,8 @@
 /**
  * The socket adapter of the link machine (machines/link.machine.ts): one per client, it holds
  * the WebSocket of the link's current attempt and turns what happens on it into the machine's
- * socket events (SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK, SILENT). It decides
+ * socket events (SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK, SILENT, and PROGRESS for
+ * a frame that arrives while the login or resume awaits its answer). It decides
  * nothing: when to dial, when to give up, when to back off and what a refusal means are the
  * machine's. Ordinary frames (answers, messages, member changes) go straight to the client;
  * only their arrival time is kept, for the heartbeat.
@@ -199,6 +200,7 @@ export class LinkSocket {
       this.up = true;
       return this.report?.({ type: 'GRANTED', grant: grant.data });
     }
+    if (this.awaitingAnswer) this.report?.({ type: 'PROGRESS' });
     switch (frame.t) {
       case 'pong':
       case 'error': // the server closes the socket next; the close is what counts

@@ -79,6 +79,8 @@ export const linkStimuli: readonly ModelEvent[] = [
   { type: 'REFUSED', code: 'TOO_OFTEN' },
   { type: 'KICK', reason: 'REMOTE_LOGIN' },
   { type: 'SILENT', silentMs: 3000 },
+  { type: 'PROGRESS' },
+  { type: 'STALLED' },
 ];
 
 /**

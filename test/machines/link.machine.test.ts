@@ -41,7 +41,7 @@ interface Calls {
 }
 
 /** The link as the connection machine's child would run it, with recording stand-ins for the socket. */
-function runLink(coverage?: CoverageRecorder) {
+function runLink(coverage?: CoverageRecorder, options: { judgeLater?: boolean } = {}) {
   const clock = new SteppingClock();
   const calls: Calls = { hellos: [], probes: 0, logouts: 0, farewells: 0, sockets: 0, grants: [] };
   const reports: EventObject[] = [];
@@ -57,6 +57,8 @@ function runLink(coverage?: CoverageRecorder) {
       sendLogout: () => void (calls.logouts += 1),
       sayFarewell: () => void (calls.farewells += 1),
       applyGrant: (_, how) => void calls.grants.push(how),
+      // The model sends STALLED itself, as the runtime does after the poll phase.
+      ...(options.judgeLater ? { judgeAttempt: () => undefined } : {}),
     },
   });
   const parent = setup({ actors: { link } }).createMachine({
@@ -88,10 +90,10 @@ describe('16 linkMachine', () => {
     const h = runLink();
     expect(h.value()).toBe('idle');
     h.send({ type: 'OPEN', uid: 'alice', token: 't1', timing });
-    expect(h.value()).toEqual({ attempt: 'dialing' });
+    expect(h.value()).toEqual({ attempt: { dialing: 'waiting' } });
     expect(h.calls.sockets).toBe(1);
     h.send({ type: 'SOCKET_OPEN' });
-    expect(h.value()).toEqual({ attempt: 'authenticating' });
+    expect(h.value()).toEqual({ attempt: { authenticating: 'waiting' } });
     expect(h.calls.hellos).toEqual([{ sessionId: null, token: 't1' }]);
     h.send({ type: 'GRANTED', grant: grant() });
     expect(h.value()).toEqual({ attempt: 'up' });
@@ -107,7 +109,7 @@ describe('16 linkMachine', () => {
     h.up();
     h.send({ type: 'SOCKET_CLOSED', code: 1006 });
     expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', closeCode: 1006, silentMs: 0, heartbeatTimeoutMs: 2000 });
-    expect(h.value()).toEqual({ attempt: 'dialing' });
+    expect(h.value()).toEqual({ attempt: { dialing: 'waiting' } });
     expect(h.calls.sockets).toBe(2);
     h.send({ type: 'SOCKET_OPEN' });
     expect(h.calls.hellos.at(-1)).toEqual({ sessionId: 's1', token: 't1' });
@@ -124,16 +126,36 @@ describe('16 linkMachine', () => {
     h.stop();
   });
 
+  it('11.6a a frame while the answer is awaited is progress; an overdue attempt that hears one is not abandoned', () => {
+    const h = runLink(undefined, { judgeLater: true });
+    const limit = attemptTimeoutMs(timing);
+    h.send({ type: 'OPEN', uid: 'alice', token: 't1', timing });
+    h.send({ type: 'SOCKET_OPEN' });
+    h.clock.advance(limit - 1);
+    h.send({ type: 'PROGRESS' });
+    h.clock.advance(limit - 1);
+    expect(h.value()).toEqual({ attempt: { authenticating: 'waiting' } });
+    h.clock.advance(1);
+    expect(h.value()).toEqual({ attempt: { authenticating: 'overdue' } });
+    h.send({ type: 'PROGRESS' }); // read after the timer, in the same turn of the event loop
+    h.send({ type: 'STALLED' }); // the late judgement finds the attempt moving
+    expect(h.value()).toEqual({ attempt: { authenticating: 'waiting' } });
+    h.clock.advance(limit);
+    h.send({ type: 'STALLED' });
+    expect(h.value()).toBe('backingOff');
+    h.stop();
+  });
+
   it('11.6a each phase of an attempt gets the attempt timeout: dialing until open, then authenticating until answered', () => {
     const h = runLink();
     const limit = attemptTimeoutMs(timing);
     expect(limit).toBe(2000);
     h.send({ type: 'OPEN', uid: 'alice', token: 't1', timing });
     h.clock.advance(limit - 1);
-    expect(h.value()).toEqual({ attempt: 'dialing' });
+    expect(h.value()).toEqual({ attempt: { dialing: 'waiting' } });
     h.send({ type: 'SOCKET_OPEN' }); // progress: the login gets a full timeout of its own
     h.clock.advance(limit - 1);
-    expect(h.value()).toEqual({ attempt: 'authenticating' });
+    expect(h.value()).toEqual({ attempt: { authenticating: 'waiting' } });
     h.clock.advance(1);
     expect(h.value()).toBe('backingOff');
     expect(h.reports).toEqual([]);
@@ -151,7 +173,7 @@ describe('16 linkMachine', () => {
       waits.push(h.clock.now() - start);
     };
     h.send({ type: 'SOCKET_CLOSED', code: 1006 }); // lost: re-dialled at once
-    expect(h.value()).toEqual({ attempt: 'dialing' });
+    expect(h.value()).toEqual({ attempt: { dialing: 'waiting' } });
     failOnce();
     failOnce();
     // Inside the grace period: the middle of the jitter range of min(500, grace / 8) = 500 ms.
@@ -255,7 +277,7 @@ describe('16 linkMachine', () => {
     const link = actor.getSnapshot().children['link'] as AnyActorRef;
     expect(link.getSnapshot().value).toBe('idle');
     actor.send({ type: 'LOGIN', uid: 'alice', token: 't1' });
-    expect(link.getSnapshot().value).toEqual({ attempt: 'dialing' });
+    expect(link.getSnapshot().value).toEqual({ attempt: { dialing: 'waiting' } });
     expect(coverage.states).toContain('link.attempt.dialing');
     actor.send({ type: 'LOGOUT' });
     expect(link.getSnapshot().value).toBe('idle');
@@ -288,11 +310,13 @@ function expectedReports(from: string, event: LinkMachineEvent, hadSession: bool
 
 const flat = (value: unknown): string =>
   typeof value === 'string' ? value : Object.entries(value as object).map(([k, v]) => `${k}.${flat(v)}`)[0]!;
+/** `attempt.authenticating.waiting` → `attempt.authenticating`: the phase, whatever its timer. */
+const phase = (value: unknown): string => flat(value).replace(/\.(waiting|overdue)$/, '');
 
 function replay(path: ModelPath, coverage: CoverageRecorder): void {
-  const h = runLink(coverage);
+  const h = runLink(coverage, { judgeLater: true });
   for (const step of path.steps) {
-    const from = flat(h.value());
+    const from = phase(h.value());
     const context = h.context() as { sessionId: string | null; token: string; attemptToken: string };
     const before = h.reports.length;
     const delay = /^xstate\.after\.([^.]+)\./.exec(step.event.type)?.[1] as keyof typeof linkMachine.implementations.delays | undefined;
@@ -312,7 +336,9 @@ function replay(path: ModelPath, coverage: CoverageRecorder): void {
 }
 
 describe('16 linkMachine, model-based (xstate/graph)', () => {
-  const paths = transitionCoveragePaths(linkMachine, {
+  // Judged later, as the client does: STALLED is a stimulus, and an overdue attempt can still move.
+  const judgedLater = linkMachine.provide({ actions: { judgeAttempt: () => undefined } });
+  const paths = transitionCoveragePaths(judgedLater, {
     stimuli: linkStimuli,
     input: { timing: scaleTiming(1) },
     serializeState: serializeLinkState,
