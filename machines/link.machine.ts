@@ -50,7 +50,7 @@ export type SocketEvent =
   | { type: 'KICK'; reason: KickReason }
   /** Nothing heard for a heartbeat timeout: a black hole; `silentMs` since the last frame. */
   | { type: 'SILENT'; silentMs: number }
-  /** A frame arrived while the login or resume awaits its answer: the attempt is moving. */
+  /** The dial has left, or a frame arrived while the login or resume awaits its answer: the attempt is moving. */
   | { type: 'PROGRESS' }
   /** The attempt timeout ran out and, judged after the next poll phase, nothing had arrived. */
   | { type: 'STALLED' };
@@ -259,8 +259,11 @@ export const linkMachine = setup({
           description: 'The socket is opening; a phase without progress for the attempt timeout is abandoned.',
           initial: 'waiting',
           states: {
-            waiting: { after: { attemptTimeout: 'overdue' } },
-            overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff' } },
+            waiting: {
+              after: { attemptTimeout: 'overdue' },
+              on: { PROGRESS: { target: 'waiting', reenter: true } },
+            },
+            overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff', PROGRESS: 'waiting' } },
           },
           on: {
             SOCKET_OPEN: 'authenticating',

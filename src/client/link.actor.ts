@@ -5,7 +5,7 @@
  * is the client's own.
  */
 import { fromCallback, type ActorSystem } from 'xstate';
-import { linkMachine, redialDelayMs, type LinkGrant, type SocketEvent } from '../../machines/link.machine.js';
+import { attemptTimeoutMs, linkMachine, redialDelayMs, type LinkGrant, type SocketEvent } from '../../machines/link.machine.js';
 import type { LinkSocket } from './link.js';
 
 /** After the next poll phase (browsers have no setImmediate: a 0 ms timeout). */
@@ -31,7 +31,14 @@ export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, 
       }),
     },
     actions: {
-      judgeAttempt: ({ self }) => afterPollPhase(() => self.send({ type: 'STALLED' })),
+      // After the next poll phase, and against the socket's own clock of progress: an attempt whose
+      // dial left late (the WebSocket implementation loaded first) or that heard something meanwhile
+      // is still moving, and its phase waits again.
+      judgeAttempt: ({ self, system, context }) =>
+        afterPollPhase(() => {
+          const moving = runtimeOf(system).socket.quietForMs() < attemptTimeoutMs(context.timing);
+          self.send({ type: moving ? 'PROGRESS' : 'STALLED' });
+        }),
       sendHello: ({ system }, hello) => runtimeOf(system).socket.sendHello(hello),
       probeHeartbeat: ({ system }, { timeoutMs }) => runtimeOf(system).socket.probeHeartbeat(timeoutMs),
       sendLogout: ({ system }) => runtimeOf(system).socket.sendLogout(),

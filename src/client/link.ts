@@ -44,6 +44,9 @@ export interface HelloParams {
   sessionId: string | null;
 }
 
+/** The token for a login or resume; none for an anonymous login (empty token, 14.2). */
+const tokenField = (token: string): { token?: string } => (token === '' ? {} : { token });
+
 export class LinkSocket {
   private socket: FrameSocket | null = null;
   /** Counts attempts, so that a late callback of an old socket never reaches the machine. */
@@ -53,6 +56,8 @@ export class LinkSocket {
   private up = false;
   /** When the server was last heard from. */
   private lastHeard = 0;
+  /** When the attempt last made progress: the dial left, the socket opened, a frame arrived. */
+  private lastProgress = 0;
 
   constructor(
     private readonly options: LinkSocketOptions,
@@ -62,6 +67,11 @@ export class LinkSocket {
   /** Granted, and the socket still open. */
   get isUp(): boolean {
     return this.up;
+  }
+
+  /** How long the current attempt has gone without progress (the machine's `judgeAttempt`). */
+  quietForMs(): number {
+    return Date.now() - this.lastProgress;
   }
 
   /** Sends a frame if the link is up; false otherwise (the caller keeps it queued). */
@@ -76,6 +86,7 @@ export class LinkSocket {
     this.awaitingAnswer = false;
     this.up = false;
     this.lastHeard = Date.now();
+    this.lastProgress = this.lastHeard;
     void this.dial(attempt);
   }
 
@@ -95,11 +106,11 @@ export class LinkSocket {
     if (!this.socket) return;
     this.awaitingAnswer = true;
     if (sessionId === null) {
-      this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, token });
+      this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, ...tokenField(token) });
       return;
     }
     const { peerSeq, channels } = this.hooks.resumePoint();
-    this.socket.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, token, peerSeq, channels });
+    this.socket.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, ...tokenField(token), peerSeq, channels });
   }
 
   /**
@@ -140,7 +151,7 @@ export class LinkSocket {
     try {
       socket = FrameSocket.open(ctor, this.options.url, {
         onOpen: () => {
-          socket?.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, token, peerSeq, channels: [] });
+          socket?.send({ t: 'resume', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, sessionId, ...tokenField(token), peerSeq, channels: [] });
           socket?.send({ t: 'logout', id: LINK_REQUEST_ID + 1 });
         },
         onFrame: (frame) => {
@@ -166,13 +177,17 @@ export class LinkSocket {
     try {
       this.socket = FrameSocket.open(ctor, this.options.url, {
         onOpen: () => {
-          if (attempt === this.attempt) this.report?.({ type: 'SOCKET_OPEN' });
+          if (attempt !== this.attempt) return;
+          this.lastProgress = Date.now();
+          this.report?.({ type: 'SOCKET_OPEN' });
         },
         onFrame: (frame) => {
           if (attempt === this.attempt) this.receive(frame);
         },
         onClose: (code) => this.lost(attempt, code),
       });
+      // The dial has left (its constructor resolved, perhaps only now): progress.
+      this.lastProgress = Date.now();
     } catch {
       this.lost(attempt, CloseCode.PROTOCOL_ERROR);
     }
@@ -187,6 +202,7 @@ export class LinkSocket {
 
   private receive(frame: ServerFrame): void {
     this.lastHeard = Date.now();
+    this.lastProgress = this.lastHeard;
     if (this.awaitingAnswer && frame.t === 'res' && frame.id === LINK_REQUEST_ID) {
       this.awaitingAnswer = false;
       if (!frame.ok) return this.report?.({ type: 'REFUSED', code: frame.code });
