@@ -1,14 +1,23 @@
 /**
  * The client connection lifecycle of SPEC §3 and rules R1–R7, as one statechart.
  *
- * The machine is pure: it owns no socket and no timer of its own. The link to the server is a
- * child actor named `link`, spawned on login and stopped on logout or abort; the runtime (the
- * RtmClient, or a test) supplies it through `connectionMachine.provide({ actors: { link } })`.
+ * The machine is pure: it owns no socket and no timer of its own. The link to the server is the
+ * child statechart `linkMachine` (machines/link.machine.ts), invoked as `link` for the machine's
+ * whole life: the machine opens it on LOGIN and closes it on logout or abort, and tells it when
+ * the connection is RECONNECTING. It is invoked at the root rather than on a state because it
+ * lives across CONNECTING, CONNECTED and RECONNECTING: a state around those three would add a
+ * level to every state value the API promises (`connectionState`, the snapshot's `value`).
+ * The runtime (the RtmClient, or a test) supplies the link's socket through `provide`.
  * The link reports what happens on the wire with LINK_UP, LINK_DOWN, LOGIN_REJECTED,
  * TOKEN_EXPIRED and KICKED; the machine decides what it means. Every change of top-level state
  * emits exactly one `ConnectionStateChanged` with the reason recorded by the transition.
+ *
+ * One owner per fact: the grace clock is this machine's (`interruptionGrace`, counted from the
+ * link's last sign of life, R3.2); the outbox is opened and held by the named actions
+ * `openOutbox` and `holdOutbox`; the server's reason for a refused login is `context.rejection`.
  */
-import { assign, emit, enqueueActions, fromCallback, setup, spawnChild, stopChild } from 'xstate';
+import { assign, emit, enqueueActions, setup, type AnyActorLogic, type AnyActorRef } from 'xstate';
+import { linkMachine, type LinkCommand } from './link.machine.js';
 import type { ConnectionChangeReason, ConnectionState, KickReason } from './reasons.js';
 import { resolveTiming, type Timing } from './timing.js';
 
@@ -20,6 +29,18 @@ export interface ConnectionContext {
   reason: ConnectionChangeReason | null;
   /** TokenExpired is announced once per token (R3.6); RENEW_TOKEN clears this. */
   tokenExpiryAnnounced: boolean;
+  /** The RtmError code the server refused the login with (R1.3, R11); null until it does. */
+  rejection: string | null;
+  /** The link has been opened and not yet closed. */
+  linkOpen: boolean;
+  /**
+   * The grace the current loss gets (R3.2): all of it for a close; for a black hole, what is left
+   * of it after the silence the heartbeat took to notice, but at least one heartbeat timeout (the
+   * time a link is given to answer), so that the re-dial at once can still bring it back silently.
+   * With the server's heartbeat (timeout ≤ grace / 2) RECONNECTING still comes within one
+   * heartbeat interval of the grace's end, counted from the last frame.
+   */
+  graceLeftMs: number;
 }
 
 export interface ConnectionInput {
@@ -36,8 +57,13 @@ export type AppEvent =
 export type LinkEvent =
   /** Logged in, or resumed; `sessionExpired` when the server had already ended the presence session (R4.4). */
   | { type: 'LINK_UP'; sessionExpired: boolean }
-  /** The socket closed or its heartbeat went unanswered. */
-  | { type: 'LINK_DOWN' }
+  /**
+   * The socket closed or its heartbeat went unanswered. `silentMs`: nothing had been heard for
+   * this long (0 for a close), so that the grace counts from the last sign of life (R3.2), and
+   * `heartbeatTimeoutMs` the heartbeat's timeout; `closeCode` as the socket reported it (1009: a
+   * message was too large).
+   */
+  | { type: 'LINK_DOWN'; silentMs?: number; heartbeatTimeoutMs?: number; closeCode?: number }
   /**
    * The server refused the login (`code` is an RtmError code: INVALID_TOKEN, TOKEN_EXPIRED, …),
    * or refused a resume for a token it will never accept (INVALID_TOKEN).
@@ -50,20 +76,19 @@ export type LinkEvent =
 
 export type ConnectionEvent = AppEvent | LinkEvent;
 
-/** What the link actor is started with. */
-export interface LinkInput {
-  uid: string;
-  token: string;
-  timing: Timing;
-}
+/** What the link actor is started with: nothing; OPEN carries the user, the token and the timing. */
+export type LinkInput = undefined;
 
-/** Commands the machine sends to its link. */
-export type LinkCommand = { type: 'RENEW_TOKEN'; token: string };
+export type { LinkCommand };
 
 /** Events the machine emits (`actor.on(type, handler)`). */
 export type ConnectionEmitted =
   | { type: 'ConnectionStateChanged'; state: ConnectionState; reason: ConnectionChangeReason }
   | { type: 'TokenExpired' };
+
+/** The link child is there (a chart imported from its JSON definition runs without it). */
+const hasLink = (self: AnyActorRef): boolean =>
+  (self.getSnapshot() as { children?: Record<string, unknown> }).children?.['link'] !== undefined;
 
 export const connectionMachine = setup({
   types: {
@@ -73,12 +98,14 @@ export const connectionMachine = setup({
     emitted: {} as ConnectionEmitted,
   },
   actors: {
-    /** The link to the server. The default does nothing, so the machine can run alone. */
-    link: fromCallback<LinkCommand, LinkInput>(() => undefined),
+    /** The link to the server; its default socket never opens, so the machine can run alone. */
+    // Typed as any logic, so that a test (or a runtime) may stand in for the link; it takes LinkCommand.
+    link: linkMachine as AnyActorLogic,
   },
   delays: {
     loginTimeout: ({ context }) => context.timing.loginTimeoutMs,
-    interruptionGrace: ({ context }) => context.timing.interruptionGraceMs,
+    /** From the link's last sign of life: a black hole's detection time is part of the grace (R3.2). */
+    interruptionGrace: ({ context }) => context.graceLeftMs,
     /** Inside RECONNECTING, only the part of the presence window left after the grace period. */
     presenceTimeout: ({ context }) => context.timing.presenceTimeoutMs - context.timing.interruptionGraceMs,
   },
@@ -92,7 +119,16 @@ export const connectionMachine = setup({
   actions: {
     recordReason: assign({ reason: (_, params: { reason: ConnectionChangeReason }) => params.reason }),
     recordKickReason: assign(({ event }) => (event.type === 'KICKED' ? { reason: event.reason } : {})),
-    rememberUid: assign(({ event }) => (event.type === 'LOGIN' ? { uid: event.uid, tokenExpiryAnnounced: false } : {})),
+    rememberUid: assign(({ event }) =>
+      event.type === 'LOGIN' ? { uid: event.uid, tokenExpiryAnnounced: false, rejection: null } : {},
+    ),
+    recordRejection: assign(({ event }) => (event.type === 'LOGIN_REJECTED' ? { rejection: event.code } : {})),
+    recordSilence: assign(({ context, event }) => {
+      const graceMs = context.timing.interruptionGraceMs;
+      const silentMs = event.type === 'LINK_DOWN' ? (event.silentMs ?? 0) : 0;
+      if (silentMs <= 0 || event.type !== 'LINK_DOWN') return { graceLeftMs: graceMs };
+      return { graceLeftMs: Math.min(graceMs, Math.max(event.heartbeatTimeoutMs ?? 0, graceMs - silentMs)) };
+    }),
     // Explicit type arguments: inside setup() TypeScript cannot infer them for enqueueActions.
     announceState: enqueueActions<
       ConnectionContext, ConnectionEvent, { state: ConnectionState }, ConnectionEvent,
@@ -102,38 +138,63 @@ export const connectionMachine = setup({
         enqueue.emit({ type: 'ConnectionStateChanged', state: params.state, reason: context.reason });
       }
     }),
-    openLink: spawnChild('link', {
-      id: 'link',
-      input: ({ context, event }) => ({
-        uid: event.type === 'LOGIN' ? event.uid : (context.uid ?? ''),
-        token: event.type === 'LOGIN' ? event.token : '',
-        timing: context.timing,
-      }),
+    openLink: enqueueActions<
+      ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
+      never, never, never, never, ConnectionEmitted
+    >(({ context, event, enqueue, self }) => {
+      if (event.type !== 'LOGIN') return;
+      enqueue.assign({ linkOpen: true });
+      if (hasLink(self)) enqueue.sendTo('link', { type: 'OPEN', uid: event.uid, token: event.token, timing: context.timing } satisfies LinkCommand);
     }),
-    closeLink: stopChild('link'),
+    closeLink: enqueueActions<
+      ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
+      never, never, never, never, ConnectionEmitted
+    >(({ context, enqueue, self }) => {
+      if (!context.linkOpen) return;
+      enqueue.assign({ linkOpen: false });
+      if (hasLink(self)) enqueue.sendTo('link', { type: 'CLOSE' } satisfies LinkCommand);
+    }),
+    /** The backoff follows the connection's phase; the grace clock stays here. */
+    tellLinkReconnecting: enqueueActions<
+      ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
+      never, never, never, never, ConnectionEmitted
+    >(({ context, enqueue, self }) => {
+      if (context.linkOpen && hasLink(self)) enqueue.sendTo('link', { type: 'CONNECTION_PHASE', reconnecting: true } satisfies LinkCommand);
+    }),
     markTokenExpiryAnnounced: assign({ tokenExpiryAnnounced: true }),
     emitTokenExpired: emit({ type: 'TokenExpired' as const }),
     /** The link uses the new token for its next attempt (R3.6); expiry may be announced again. */
     passRenewedTokenToLink: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
       never, never, never, never, ConnectionEmitted
-    >(({ event, enqueue }) => {
+    >(({ event, enqueue, self }) => {
       if (event.type !== 'RENEW_TOKEN') return;
       enqueue.assign({ tokenExpiryAnnounced: false });
-      enqueue.sendTo('link', { type: 'RENEW_TOKEN', token: event.token });
+      if (hasLink(self)) enqueue.sendTo('link', { type: 'RENEW_TOKEN', token: event.token } satisfies LinkCommand);
     }),
     /** R4.4: rejoin the app's channels and re-send its attributes. Supplied by the runtime. */
     restoreSession: () => undefined,
+    /** The link is up and the session restored: queued requests may leave. Supplied by the runtime. */
+    openOutbox: () => undefined,
+    /** The link is lost (LINK_DOWN): requests wait; after a 1009 close, one at a time. Supplied by the runtime. */
+    holdOutbox: () => undefined,
   },
 }).createMachine({
   id: 'connection',
   description: 'Agora RTM connection state management: login, interruption, reconnection, abort and logout.',
-  context: ({ input }) => ({
-    timing: resolveTiming(input?.timing),
-    uid: null,
-    reason: null,
-    tokenExpiryAnnounced: false,
-  }),
+  context: ({ input }) => {
+    const timing = resolveTiming(input?.timing);
+    return {
+      timing,
+      uid: null,
+      reason: null,
+      tokenExpiryAnnounced: false,
+      rejection: null,
+      linkOpen: false,
+      graceLeftMs: timing.interruptionGraceMs,
+    };
+  },
+  invoke: { id: 'link', src: 'link' },
   initial: 'DISCONNECTED',
   states: {
     DISCONNECTED: {
@@ -161,9 +222,9 @@ export const connectionMachine = setup({
           {
             guard: 'tokenHadExpired',
             target: 'DISCONNECTED',
-            actions: { type: 'recordReason', params: { reason: 'TOKEN_EXPIRED' } },
+            actions: ['recordRejection', { type: 'recordReason', params: { reason: 'TOKEN_EXPIRED' } }],
           },
-          { target: 'DISCONNECTED', actions: { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } } },
+          { target: 'DISCONNECTED', actions: ['recordRejection', { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } }] },
         ],
         LOGOUT: { target: 'DISCONNECTED', actions: { type: 'recordReason', params: { reason: 'LOGOUT' } } },
         RENEW_TOKEN: { actions: 'passRenewedTokenToLink' },
@@ -175,8 +236,14 @@ export const connectionMachine = setup({
       initial: 'linkUp',
       states: {
         linkUp: {
-          description: 'The link is up and its heartbeat answered.',
-          on: { LINK_DOWN: 'linkLost' },
+          description: 'The link is up and its heartbeat answered; queued requests leave.',
+          entry: 'openOutbox',
+          on: {
+            LINK_DOWN: {
+              target: 'linkLost',
+              actions: ['recordSilence', 'holdOutbox'],
+            },
+          },
         },
         linkLost: {
           description: 'The link is lost; restored within the grace period, nothing is announced (R3.1).',
@@ -194,7 +261,7 @@ export const connectionMachine = setup({
             LOGIN_REJECTED: {
               guard: 'tokenRefused',
               target: '#connection.DISCONNECTED',
-              actions: { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } },
+              actions: ['recordRejection', { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } }],
             },
           },
         },
@@ -207,7 +274,7 @@ export const connectionMachine = setup({
     },
     RECONNECTING: {
       description: 'The link stayed lost past the grace period (R3.2). The SDK keeps re-dialling until it succeeds (R3.3).',
-      entry: { type: 'announceState', params: { state: 'RECONNECTING' } },
+      entry: [{ type: 'announceState', params: { state: 'RECONNECTING' } }, 'tellLinkReconnecting'],
       initial: 'withinPresence',
       states: {
         withinPresence: {
@@ -240,7 +307,7 @@ export const connectionMachine = setup({
         LOGIN_REJECTED: {
           guard: 'tokenRefused',
           target: 'DISCONNECTED',
-          actions: { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } },
+          actions: ['recordRejection', { type: 'recordReason', params: { reason: 'LOGIN_FAILURE' } }],
         },
         KICKED: { target: 'ABORTED', actions: 'recordKickReason' },
         LOGOUT: { target: 'DISCONNECTED', actions: { type: 'recordReason', params: { reason: 'LOGOUT' } } },

@@ -95,6 +95,9 @@ export function machineDefinition(machine: AnyStateMachine, options: DefinitionO
     }
     // The machine's output is computed from its context by code; Stately does not import it.
     if (key === 'output' && typeof value === 'function') continue;
+    // An invoked actor (the connection machine's link) is code the importer does not have: with
+    // it, the imported chart could not even start. The link's chart is drawn beside it instead.
+    if (key === 'invoke') continue;
     definition[key] = toJson(value, key);
   }
   return { ...definition, id: machine.id, delays: delayValues(machine, context) };

@@ -30,6 +30,20 @@ function resolveInitialContext(machine: AnyStateMachine, input: unknown): unknow
   return typeof context === 'function' ? (context as (a: { input: unknown }) => unknown)({ input }) : context;
 }
 
+/** `tokenRefused`, `refusedAs(REJECTED)`, `refusedAs(INVALID_TOKEN, INVALID_ARGUMENT) and tokenStillCurrent`. */
+function guardLabel(guard: unknown): string {
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') {
+    const parts = (guard as { guards?: unknown[] }).guards;
+    const joiner = (guard as { name?: string }).name === 'or' ? ' or ' : ' and ';
+    return parts ? parts.map(guardLabel).join(joiner) : 'guard';
+  }
+  const { type, params } = (guard ?? {}) as { type?: string; params?: unknown };
+  if (!type) return 'guard';
+  const codes = (params as { codes?: unknown } | undefined)?.codes;
+  return Array.isArray(codes) ? `${type}(${codes.join(', ')})` : type;
+}
+
 function nodeName(node: AnyStateNode): string {
   return node.path.join('_') || node.machine.id;
 }
@@ -61,7 +75,7 @@ export function toMermaid(machine: AnyStateMachine, input: unknown = {}): string
     for (const [eventType, transitions] of node.transitions) {
       const seen = new Set<string>();
       for (const t of transitions) {
-        const label = eventLabel(eventType, delays, context) + (t.guard ? ` [${typeof t.guard === 'string' ? t.guard : (t.guard as { type?: string }).type ?? 'guard'}]` : '');
+        const label = eventLabel(eventType, delays, context) + (t.guard ? ` [${guardLabel(t.guard)}]` : '');
         for (const target of (t.target ?? []) as AnyStateNode[]) {
           const line = `  ${nodeName(node)} --> ${nodeName(target)}: ${label}`;
           if (!seen.has(line)) lines.push(line);

@@ -10,6 +10,16 @@ export type {
   LinkEvent,
   LinkInput,
 } from './connection.machine.js';
+export { attemptTimeoutMs, linkMachine, redialCeilingMs, redialDelayMs } from './link.machine.js';
+export type {
+  Hello,
+  LinkContext,
+  LinkGrant,
+  LinkMachine,
+  LinkMachineEvent,
+  LinkMachineInput,
+  SocketEvent,
+} from './link.machine.js';
 export { sessionMachine } from './session.machine.js';
 export type {
   SessionContext,

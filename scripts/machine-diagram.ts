@@ -5,11 +5,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connectionMachine, sessionMachine } from '../machines/index.js';
+import { connectionMachine, linkMachine, sessionMachine } from '../machines/index.js';
 import { toMermaid } from '../machines/diagram.js';
 
 export const readmePath = fileURLToPath(new URL('../README.md', import.meta.url));
-const diagrams = { connection: connectionMachine, session: sessionMachine } as const;
+const diagrams = { connection: connectionMachine, link: linkMachine, session: sessionMachine } as const;
 
 export function block(name: keyof typeof diagrams): string {
   return ['```mermaid', toMermaid(diagrams[name]), '```'].join('\n');

@@ -1,6 +1,8 @@
 /**
  * How long the link waits between dial attempts, with "equal jitter" (between half the ceiling
- * and the ceiling).
+ * and the ceiling). The link machine's `backoff` delay (machines/link.machine.ts) is this policy;
+ * the grace clock it depends on is the connection machine's, which tells the link when the
+ * connection is RECONNECTING.
  * - While logging in and inside the interruption grace (R3.1) the ceiling is
  *   min(500 ms, grace / 8) from the first retry on (the link itself re-dials a lost link at
  *   once), so a network that comes back within the grace period is found again before anyone
@@ -11,6 +13,7 @@
  *   (R3.3): small enough that a restored network is found again well within the presence
  *   window (R4.2).
  */
+import { attemptTimeoutMs, redialDelayMs } from '../../machines/link.machine.js';
 import type { Timing } from '../../machines/timing.js';
 
 export interface RedialPolicy {
@@ -20,26 +23,18 @@ export interface RedialPolicy {
    */
   delayAfter(failures: number, sinceLossMs?: number): number;
   /**
-   * How long one attempt (TCP, WebSocket handshake, login or resume) may go without progress
-   * (the socket opening, a frame arriving) before it is abandoned.
+   * How long one phase of an attempt (dialing until the socket opens, then the login or resume
+   * until it is answered) may go without progress before the attempt is abandoned.
    */
   attemptTimeoutMs: number;
 }
 
 export function redialPolicy(timing: Timing, random: () => number = Math.random): RedialPolicy {
-  const capMs = Math.min(2000, timing.interruptionGraceMs / 2);
-  const graceCapMs = Math.min(500, timing.interruptionGraceMs / 8);
-  const firstMs = Math.max(5, capMs / 16);
   return {
     delayAfter(failures, sinceLossMs) {
-      const withinGrace = sinceLossMs === undefined || sinceLossMs < timing.interruptionGraceMs;
-      const ceiling = withinGrace ? graceCapMs : Math.min(capMs, firstMs * 2 ** Math.min(failures, 16));
-      // "Equal jitter": never less than half the ceiling, so attempts stay spread out.
-      return ceiling / 2 + (random() * ceiling) / 2;
+      const reconnecting = sinceLossMs !== undefined && sinceLossMs >= timing.interruptionGraceMs;
+      return redialDelayMs(timing, failures, reconnecting, random());
     },
-    // An attempt that makes no progress for this long (a black hole) counts as failed. One second at
-    // least, so that a loaded machine is not mistaken for a dead network; never past the login
-    // timeout, which ends the first login anyway.
-    attemptTimeoutMs: Math.min(timing.loginTimeoutMs, Math.max(1000, Math.min(5000, timing.interruptionGraceMs / 2))),
+    attemptTimeoutMs: attemptTimeoutMs(timing),
   };
 }

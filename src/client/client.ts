@@ -5,7 +5,7 @@
  * sequences already received, the channels joined and the attributes set.
  */
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { connectionMachine, type LinkEvent, type LinkInput } from '../../machines/connection.machine.js';
+import { connectionMachine } from '../../machines/connection.machine.js';
 import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.js';
 import { resolveTiming, type Timing } from '../../machines/timing.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
@@ -32,8 +32,8 @@ import {
 import { RtmChannel, type ChannelHost } from './channel.js';
 import { TypedEmitter } from './emitter.js';
 import { InboxTracker } from './inbox-tracker.js';
-import { Link } from './link.js';
-import { linkActor, type AnyActorSystem } from './link.actor.js';
+import { LinkSocket } from './link.js';
+import { runtimeLink, type AnyActorSystem } from './link.actor.js';
 import { completeMessage, decodeMessage, encodeMessage } from './messages.js';
 import { Outbox, type RequestBody } from './outbox.js';
 import { PresenceWatch, type PeersOnlineStatusMap } from './presence-watch.js';
@@ -86,8 +86,19 @@ const clientOf = (system: AnyActorSystem): RtmClient => {
   return client;
 };
 const clientMachine = connectionMachine.provide({
-  actors: { link: linkActor((input, report, system) => clientOf(system)['openLink'](input, report)) },
-  actions: { restoreSession: ({ system }) => clientOf(system)['restoreSession']() },
+  actors: {
+    link: runtimeLink((system) => {
+      const client = clientOf(system);
+      return { socket: client['socket'], granted: (grant, how) => client['granted'](grant as SessionGrant, how) };
+    }),
+  },
+  actions: {
+    restoreSession: ({ system }) => clientOf(system)['restoreSession'](),
+    openOutbox: ({ system }) => clientOf(system)['linkReady'](),
+    holdOutbox: ({ system, event }) => {
+      clientOf(system)['outbox'].linkDown(event.type === 'LINK_DOWN' ? event.closeCode : undefined);
+    },
+  },
 });
 
 function createConnectionActor(client: RtmClient, options: RtmClientOptions, timing: Timing) {
@@ -102,7 +113,8 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   /** The running connection machine (for inspection, `getSnapshot()`, `subscribe`). */
   readonly actor: ConnectionActor;
   readonly timing: Timing;
-  private link: Link | null = null;
+  /** The WebSocket of the link machine's current attempt. */
+  private readonly socket: LinkSocket;
   private readonly outbox: Outbox;
   private readonly tracker = new InboxTracker();
   private readonly channels = new Map<string, RtmChannel>();
@@ -113,7 +125,6 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   /** The attributes last set, re-sent after presence expiry (R4.4). */
   private attributes: Array<[string, string]> | null = null;
   private pendingLogin: { resolve: () => void; reject: (error: RtmError) => void } | null = null;
-  private rejectionCode: string | null = null;
   private serverClockOffset = 0;
   private ackScheduled = false;
   /** The server history the sequences count in (R11.2); null before the first grant. */
@@ -139,7 +150,11 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     } catch (error) {
       throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, (error as Error).message);
     }
-    this.outbox = new Outbox((encoded) => this.link?.transmit(encoded) ?? false, this.timing.requestTimeoutMs);
+    this.socket = new LinkSocket(
+      { url: options.url, timing: this.timing, WebSocket: options.WebSocket },
+      { resumePoint: () => this.tracker.resumePoint(this.joined), onFrame: (frame) => this.route(frame) },
+    );
+    this.outbox = new Outbox((encoded) => this.socket.transmit(encoded), this.timing.requestTimeoutMs);
     this.channelHost = {
       request: (body, options) => this.outbox.request(body, options),
       ensureLoggedIn: () => this.ensureLoggedIn(),
@@ -180,7 +195,6 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     if (this.connectionState !== ConnectionState.DISCONNECTED) {
       throw new RtmError(RtmErrorCode.ALREADY_LOGIN, `login() while ${this.connectionState}; call logout() first`);
     }
-    this.rejectionCode = null;
     this.tracker.reset();
     this.epoch = null;
     this.recovery = null;
@@ -206,7 +220,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const checked = checkToken(token);
     this.ensureLoggedIn();
     this.actor.send({ type: 'RENEW_TOKEN', token: checked });
-    if (this.connectionState === ConnectionState.CONNECTED && this.link?.isUp) {
+    if (this.connectionState === ConnectionState.CONNECTED && this.socket.isUp) {
       await this.outbox.request({ t: 'token.renew', token: checked });
     }
   }
@@ -435,30 +449,10 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
 
   // ---- the link ---------------------------------------------------------------------------
 
-  /** The machine's `link` actor is built here (see createConnectionActor). */
-  private openLink(input: LinkInput, report: (event: LinkEvent) => void): Link {
-    const link = new Link(
-      { url: this.options.url, uid: input.uid, token: input.token, timing: input.timing, WebSocket: this.options.WebSocket },
-      {
-        resumePoint: () => this.tracker.resumePoint(this.joined),
-        onGranted: (grant, how) => {
-          this.outbox.paceSends(grant.sendRatePerSecond);
-          this.granted(grant, how);
-        },
-        onReady: () => {
-          this.outbox.linkUp();
-          this.reportRecoveryWhenReplayed();
-        },
-        onLost: (closeCode) => this.outbox.linkDown(closeCode),
-        onFrame: (frame) => this.route(frame),
-        report: (event) => {
-          if (event.type === 'LOGIN_REJECTED') this.rejectionCode = event.code;
-          report(event);
-        },
-      },
-    );
-    this.link = link;
-    return link;
+  /** The chart's `openOutbox`: the link is up and the session restored (R4.4); queued requests leave. */
+  private linkReady(): void {
+    this.outbox.linkUp();
+    this.reportRecoveryWhenReplayed();
   }
 
   /**
@@ -467,6 +461,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
    * Every grant but a login's first starts a recovery report (R11.1).
    */
   private granted(grant: SessionGrant, how: { fresh: boolean; sessionExpired: boolean }): void {
+    this.outbox.paceSends(grant.sendRatePerSecond);
     this.serverClockOffset = grant.serverTime - Date.now();
     const newEpoch = this.epoch !== null && grant.epoch !== this.epoch;
     this.epoch = grant.epoch;
@@ -574,7 +569,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     this.ackScheduled = true;
     queueMicrotask(() => {
       this.ackScheduled = false;
-      this.link?.transmit({ t: 'peer.ack', seq: this.tracker.lastPeerSeq });
+      this.socket.transmit({ t: 'peer.ack', seq: this.tracker.lastPeerSeq });
     });
   }
 
@@ -582,7 +577,6 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
 
   private stateChanged(state: ConnectionState, reason: ConnectionChangeReason): void {
     if (state === ConnectionState.DISCONNECTED || state === ConnectionState.ABORTED) {
-      this.link = null;
       const ended = reason === ConnectionChangeReason.LOGOUT || state === ConnectionState.ABORTED;
       this.outbox.failAll(
         ended ? RtmErrorCode.LOGGED_OUT : RtmErrorCode.NOT_LOGGED_IN,
@@ -614,7 +608,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       case ConnectionChangeReason.LOGOUT:
         return new RtmError(RtmErrorCode.LOGGED_OUT, 'logout() was called before the login finished');
       default: {
-        const code = (this.rejectionCode ?? RtmErrorCode.REJECTED) as RtmErrorCode;
+        const code = (this.actor.getSnapshot().context.rejection ?? RtmErrorCode.REJECTED) as RtmErrorCode;
         return new RtmError(code, `login refused by the server (${code})`);
       }
     }

@@ -1,30 +1,54 @@
 /**
- * The `link` child of the connection machine: a callback actor around a `Link`. The machine
- * spawns it on LOGIN and stops it on DISCONNECTED / ABORTED; stopping it logs out (if logged
- * in), closes the socket and ends every timer.
+ * The link machine as the RtmClient runs it: `linkMachine` with its socket actor, its named
+ * socket actions and the backoff's jitter supplied. One provided machine serves every client;
+ * each part finds its client's LinkSocket (and grant handler) through the actor system, which
+ * is the client's own.
  */
 import { fromCallback, type ActorSystem } from 'xstate';
-import type { LinkCommand, LinkEvent, LinkInput } from '../../machines/connection.machine.js';
+import { attemptTimeoutMs, linkMachine, redialDelayMs, type LinkGrant, type SocketEvent } from '../../machines/link.machine.js';
+import type { LinkSocket } from './link.js';
+
+/** After the next poll phase (browsers have no setImmediate: a 0 ms timeout). */
+const afterPollPhase: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
 /** The actor system of one connection machine (one per RtmClient). */
 export type AnyActorSystem = ActorSystem<any>;
 
-export interface LinkHandle {
-  start(): void;
-  renewToken(token: string): void;
-  stop(): void;
+export interface LinkRuntime {
+  socket: LinkSocket;
+  /** A grant, before the connection machine hears LINK_UP (the clock, the epoch, the send rate, R11). */
+  granted(grant: LinkGrant, how: { fresh: boolean; sessionExpired: boolean }): void;
 }
 
-/** `system` is the actor system of the connection machine the link belongs to. */
-export function linkActor(
-  createLink: (input: LinkInput, report: (event: LinkEvent) => void, system: AnyActorSystem) => LinkHandle,
-) {
-  return fromCallback<LinkCommand, LinkInput>(({ input, sendBack, receive, system }) => {
-    const link = createLink(input, sendBack, system);
-    receive((command) => {
-      if (command.type === 'RENEW_TOKEN') link.renewToken(command.token);
-    });
-    link.start();
-    return () => link.stop();
+export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, random: () => number = Math.random) {
+  return linkMachine.provide({
+    actors: {
+      socket: fromCallback<{ type: 'NONE' }, undefined>(({ sendBack, system }) => {
+        const { socket } = runtimeOf(system);
+        socket.open((event: SocketEvent) => sendBack(event));
+        return () => socket.close();
+      }),
+    },
+    actions: {
+      // After the next poll phase, and against the socket's own clock of progress: an attempt whose
+      // dial left late (the WebSocket implementation loaded first) or that heard something meanwhile
+      // is still moving, and its phase waits again.
+      judgeAttempt: ({ self, system, context }) =>
+        afterPollPhase(() => {
+          const moving = runtimeOf(system).socket.quietForMs() < attemptTimeoutMs(context.timing);
+          self.send({ type: moving ? 'PROGRESS' : 'STALLED' });
+        }),
+      sendHello: ({ system }, hello) => runtimeOf(system).socket.sendHello(hello),
+      probeHeartbeat: ({ system }, { timeoutMs }) => runtimeOf(system).socket.probeHeartbeat(timeoutMs),
+      sendLogout: ({ system }) => runtimeOf(system).socket.sendLogout(),
+      sayFarewell: ({ system }, hello) => void runtimeOf(system).socket.farewell(hello),
+      applyGrant: ({ system, event }, how) => {
+        if (event.type === 'GRANTED') runtimeOf(system).granted(event.grant, how);
+      },
+    },
+    delays: {
+      backoff: ({ context }) => redialDelayMs(context.timing, context.failures - 1, context.reconnecting, random()),
+    },
   });
 }

@@ -4,6 +4,8 @@ export type { BlackholeDirection, FaultMode, FaultProxy, FaultProxyOptions } fro
 export {
   CoverageRecorder,
   connectionStimuli,
+  linkStimuli,
+  serializeLinkState,
   definedStates,
   definedTransitions,
   delayOf,

@@ -19,9 +19,11 @@ import {
 } from 'xstate';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import { connectionMachine, type ConnectionEvent } from '../../machines/connection.machine.js';
+import type { LinkMachineEvent } from '../../machines/link.machine.js';
+import { resolveTiming } from '../../machines/timing.js';
 
 /** A machine event, or "the delay ran out" (`xstate.after.<delay>.<state id>`). */
-export type ModelEvent = ConnectionEvent | { type: `xstate.after.${string}` };
+export type ModelEvent = ConnectionEvent | LinkMachineEvent | { type: `xstate.after.${string}` };
 
 export interface ModelStep {
   event: ModelEvent;
@@ -54,6 +56,49 @@ export const connectionStimuli: readonly ModelEvent[] = [
   { type: 'KICKED', reason: 'REMOTE_LOGIN' },
   { type: 'KICKED', reason: 'BANNED_BY_SERVER' },
 ];
+
+const modelGrant = { sessionId: 'model-session', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 2000 };
+
+/**
+ * The stimuli for linkMachine: the connection machine's commands and everything the socket can
+ * report, each refusal code the link tells apart (and one it does not).
+ */
+export const linkStimuli: readonly ModelEvent[] = [
+  { type: 'OPEN', uid: 'model-user', token: 'token-1', timing: resolveTiming() },
+  { type: 'CLOSE' },
+  { type: 'RENEW_TOKEN', token: 'token-2' },
+  { type: 'CONNECTION_PHASE', reconnecting: true },
+  { type: 'SOCKET_OPEN' },
+  { type: 'SOCKET_CLOSED', code: 1006 },
+  { type: 'GRANTED', grant: { ...modelGrant, sessionExpired: false } },
+  { type: 'GRANTED', grant: { ...modelGrant, sessionExpired: true } },
+  { type: 'REFUSED', code: 'INVALID_TOKEN' },
+  { type: 'REFUSED', code: 'TOKEN_EXPIRED' },
+  { type: 'REFUSED', code: 'SESSION_EXPIRED' },
+  { type: 'REFUSED', code: 'REJECTED' },
+  { type: 'REFUSED', code: 'TOO_OFTEN' },
+  { type: 'KICK', reason: 'REMOTE_LOGIN' },
+  { type: 'SILENT', silentMs: 3000 },
+  { type: 'PROGRESS' },
+  { type: 'STALLED' },
+];
+
+/**
+ * The link's state for path generation: its value and the facts its guards read (the failure
+ * count only as "none, one, more", so that backing off in a loop is a finite graph).
+ */
+export function serializeLinkState(snapshot: { value: StateValue; context: Record<string, unknown> }): string {
+  const c = snapshot.context;
+  return JSON.stringify([
+    snapshot.value,
+    c['sessionId'] !== null,
+    c['mustRestore'],
+    c['token'],
+    c['attemptToken'] === c['token'],
+    c['reconnecting'],
+    Math.min(Number(c['failures']), 2),
+  ]);
+}
 
 /** A stable name for a transition: `source --EVENT--> [n]` (n: its place among the event's candidates). */
 export function transitionKey(transition: AnyTransitionDefinition): string {
@@ -110,6 +155,8 @@ export interface PathGenerationOptions {
   stimuli?: readonly ModelEvent[];
   /** Machine input (e.g. `{ timing }`). */
   input?: unknown;
+  /** What makes two states different for the traversal (default: value and context). */
+  serializeState?: (snapshot: { value: StateValue; context: Record<string, unknown> }) => string;
 }
 
 type AnySnapshot = { value: StateValue; context: Record<string, unknown>; _nodes?: AnyStateNode[] };
@@ -132,7 +179,8 @@ function replayModel(machine: AnyStateMachine, input: unknown, events: readonly 
     input,
     clock: new SimulatedClock(),
     inspect: (event) => {
-      if (event.type !== '@xstate.microstep') return;
+      // The machine's own steps, not those of the actors it invokes (the link has its own paths).
+      if (event.type !== '@xstate.microstep' || event.actorRef !== actor) return;
       for (const t of (event as unknown as { _transitions: AnyTransitionDefinition[] })._transitions) {
         current.push(transitionKey(t));
       }
@@ -162,8 +210,10 @@ function describeEvent(event: ModelEvent): string {
   const delay = /^xstate\.after\.([^.]+)\./.exec(event.type)?.[1];
   if (delay) return `after ${delay}`;
   const detail = Object.entries(event)
-    .filter(([key]) => key !== 'type' && key !== 'uid' && key !== 'token')
-    .map(([, value]) => String(value));
+    .filter(([key]) => key !== 'type' && key !== 'uid' && key !== 'token' && key !== 'timing')
+    .map(([, value]) =>
+      typeof value === 'object' && value !== null && 'sessionExpired' in value ? `sessionExpired=${String(value.sessionExpired)}` : String(value),
+    );
   return detail.length ? `${event.type}(${detail.join(',')})` : event.type;
 }
 
@@ -177,7 +227,8 @@ export function transitionCoveragePaths(
   options: PathGenerationOptions = {},
 ): ModelPath[] {
   const stimuli = options.stimuli ?? connectionStimuli;
-  const traversal = { input: options.input, events: eventsFor(stimuli), serializeState };
+  const serialize = options.serializeState ?? serializeState;
+  const traversal = { input: options.input, events: eventsFor(stimuli), serializeState: serialize };
   const logic = machine as unknown as AnyActorLogic;
   const adjacency = getAdjacencyMap(logic, traversal as never) as unknown as Record<
     string,
@@ -187,7 +238,7 @@ export function transitionCoveragePaths(
     state: AnySnapshot;
     steps: Array<{ event: ModelEvent }>;
   }>;
-  const pathTo = new Map(shortest.map((p) => [serializeState(p.state), withoutInit(p.steps.map((s) => s.event))]));
+  const pathTo = new Map(shortest.map((p) => [serialize(p.state), withoutInit(p.steps.map((s) => s.event))]));
   const best = new Map<string, ModelEvent[]>();
   for (const [source, { transitions }] of Object.entries(adjacency)) {
     const prefix = pathTo.get(source);
@@ -219,7 +270,7 @@ export function shortestStatePaths(
   options: PathGenerationOptions = {},
 ): ModelPath[] {
   const stimuli = options.stimuli ?? connectionStimuli;
-  const traversal = { input: options.input, events: eventsFor(stimuli), serializeState };
+  const traversal = { input: options.input, events: eventsFor(stimuli), serializeState: options.serializeState ?? serializeState };
   const paths = getShortestPaths(machine as unknown as AnyActorLogic, traversal as never) as Array<{
     steps: Array<{ event: ModelEvent }>;
   }>;

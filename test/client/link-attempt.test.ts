@@ -3,7 +3,9 @@
  * attempt timeout (a black hole), never one that is slow but moving: a WebSocket handshake that
  * completes late, a login answered late, frames arriving while the answer is awaited, an answer
  * that arrived while this process was stalled. Real sockets: small `ws` / TCP servers that
- * behave as told, and the real `Link` with a redial policy of a 500 ms attempt timeout.
+ * behave as told, and a real RtmClient (its link machine and socket adapter) whose timing makes
+ * the attempt timeout 1 s (the least it can be): each phase of an attempt (dialing until the socket
+ * opens, then the login until it is answered) gets that long without progress.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,12 +14,14 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { LinkEvent } from '../../machines/connection.machine.js';
+import { attemptTimeoutMs } from '../../machines/link.machine.js';
 import { resolveTiming } from '../../machines/timing.js';
-import { Link } from '../../src/client/link.js';
+import { RtmClient } from '../../src/client/client.js';
 import { SUBPROTOCOL } from '../../src/protocol/index.js';
 
-const ATTEMPT_MS = 500;
+/** A long login timeout (the tests watch attempts, not the login rule), a 2 s grace: 1 s attempts. */
+const timing = resolveTiming({ loginTimeoutMs: 60_000, interruptionGraceMs: 2000, presenceTimeoutMs: 10_000 });
+const ATTEMPT_MS = attemptTimeoutMs(timing);
 const GRANT = {
   sessionId: 's1',
   sessionExpired: false,
@@ -105,21 +109,18 @@ async function blackHole() {
 }
 
 function startLink(url: string) {
-  const reports: LinkEvent[] = [];
-  const link = new Link(
-    { url, uid: 'alice', token: 't', timing: resolveTiming(), policy: { attemptTimeoutMs: ATTEMPT_MS, delayAfter: () => 50 } },
-    {
-      resumePoint: () => ({ peerSeq: 0, channels: [] }),
-      onGranted: () => undefined,
-      onReady: () => undefined,
-      onLost: () => undefined,
-      onFrame: () => undefined,
-      report: (event) => void reports.push(event),
-    },
-  );
-  cleanups.push(() => link.stop());
-  link.start();
-  return { link, reports };
+  const client = new RtmClient({ url, timing });
+  const states: string[] = [];
+  client.on('ConnectionStateChanged', (state, reason) => void states.push(`${state}/${reason}`));
+  cleanups.push(async () => {
+    await client.logout();
+    client.actor.stop();
+  });
+  client.login({ uid: 'alice', token: 't' }).catch(() => undefined);
+  const link = { get isUp() { return client.connectionState === 'CONNECTED'; } };
+  /** What the link reported beyond the login's start. */
+  const reports = { map: <T>(f: (r: { type: string }) => T) => states.slice(1).map((s) => f({ type: s === 'CONNECTED/LOGIN_SUCCESS' ? 'LINK_UP' : s })) };
+  return { link, reports, states };
 }
 
 async function until(condition: () => boolean, ms: number): Promise<void> {
@@ -129,8 +130,8 @@ async function until(condition: () => boolean, ms: number): Promise<void> {
 
 describe('link attempts', () => {
   it('6 (a) a slow but progressing handshake is not abandoned: upgrade and login answered late, each phase within the attempt timeout', async () => {
-    // 300 + 300 ms: longer than one attempt timeout in all, but neither phase is silent that long.
-    const server = await slowServer({ upgradeDelayMs: 300, answerDelayMs: 300 });
+    // 0.6 + 0.6 attempt timeouts: longer than one in all, but neither phase is silent that long.
+    const server = await slowServer({ upgradeDelayMs: ATTEMPT_MS * 0.6, answerDelayMs: ATTEMPT_MS * 0.6 });
     const started = Date.now();
     const { link, reports } = startLink(server.url);
     await until(() => link.isUp, 3000);
@@ -149,20 +150,20 @@ describe('link attempts', () => {
 
   it('6 (a) R3.3 a black-holed dial (TCP accepted, no WebSocket answer) is still abandoned after the attempt timeout, and re-dialled', async () => {
     const hole = await blackHole();
-    const { reports } = startLink(hole.url);
-    await until(() => hole.opened.length >= 2 && hole.closed.length >= 1, 3000);
+    const { states } = startLink(hole.url);
+    await until(() => hole.opened.length >= 2 && hole.closed.length >= 1, 4000);
     expect(hole.opened.length).toBeGreaterThanOrEqual(2);
     const held = hole.closed[0]! - hole.opened[0]!;
     expect(held).toBeGreaterThanOrEqual(ATTEMPT_MS - 10);
     expect(held).toBeLessThan(ATTEMPT_MS + 400);
-    expect(reports).toEqual([]);
+    expect(states).toEqual(['CONNECTING/LOGIN']);
   });
 
   it('6 (a) R3.3 a login that is never answered (socket open, then silence) is abandoned one attempt timeout after the socket opened', async () => {
     const server = await slowServer({ upgradeDelayMs: 0, answerDelayMs: 60_000 });
     const started = Date.now();
     const { link } = startLink(server.url);
-    await until(() => server.connections() >= 2, 3000);
+    await until(() => server.connections() >= 2, 4000);
     const elapsed = Date.now() - started;
     expect(server.connections()).toBeGreaterThanOrEqual(2);
     expect(elapsed).toBeGreaterThanOrEqual(ATTEMPT_MS - 10);

@@ -7,9 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LinkEvent } from '../../machines/connection.machine.js';
-import { resolveTiming } from '../../machines/timing.js';
-import { Link } from '../../src/client/link.js';
+import { RtmClient } from '../../src/client/client.js';
 import { SUBPROTOCOL } from '../../src/protocol/index.js';
 
 /** Grants a session with a 100 / 300 ms heartbeat, answers pings, and sends a pong every 20 ms. */
@@ -33,9 +31,10 @@ wss.on('listening', () => console.log(wss.address().port));
 `;
 
 let server: ChildProcess | null = null;
-let link: Link | null = null;
-afterEach(() => {
-  link?.stop();
+let client: RtmClient | null = null;
+afterEach(async () => {
+  await client?.logout();
+  client?.actor.stop();
   server?.kill();
 });
 
@@ -51,27 +50,18 @@ describe('link heartbeat', () => {
     server = spawn(process.execPath, ['--input-type=module', '-e', SERVER], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
     const [chunk] = (await once(server.stdout!, 'data')) as [Buffer];
     const port = Number(String(chunk).trim());
-    const reports: LinkEvent[] = [];
-    link = new Link(
-      { url: `ws://127.0.0.1:${port}`, uid: 'alice', token: 't', timing: resolveTiming() },
-      {
-        resumePoint: () => ({ peerSeq: 0, channels: [] }),
-        onGranted: () => undefined,
-        onReady: () => undefined,
-        onLost: () => undefined,
-        onFrame: () => undefined,
-        report: (event) => void reports.push(event),
-      },
-    );
-    link.start();
-    const deadline = Date.now() + 5000;
-    while (!reports.some((r) => r.type === 'LINK_UP') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);
+    client = new RtmClient({ url: `ws://127.0.0.1:${port}` });
+    const linkStates: string[] = [];
+    await client.login({ uid: 'alice', token: 't' });
+    const link = client.actor.getSnapshot().children.link!;
+    link.subscribe((snapshot: { value: unknown }) => void linkStates.push(JSON.stringify(snapshot.value)));
+    expect(link.getSnapshot().value).toEqual({ attempt: 'up' });
     await new Promise((r) => setTimeout(r, 150));
     // Twice the 300 ms timeout without reading anything, while the server keeps sending.
     block(600);
     await new Promise((r) => setTimeout(r, 400));
-    expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);
-    expect(link.isUp).toBe(true);
+    expect(linkStates.every((value) => value === JSON.stringify({ attempt: 'up' }))).toBe(true);
+    expect(link.getSnapshot().value).toEqual({ attempt: 'up' });
+    expect(client.actor.getSnapshot().value).toEqual({ CONNECTED: 'linkUp' });
   });
 });

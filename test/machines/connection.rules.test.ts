@@ -375,3 +375,57 @@ describe('timing', () => {
     expect(resolveTiming({ loginTimeoutMs: 10 }).loginTimeoutMs).toBe(10);
   });
 });
+
+describe('R3.2 the grace counts from the last sign of life (issue 16)', () => {
+  it('R3.2 a black hole noticed after 1.5 s of silence: RECONNECTING 2.5 s later, 4 s after the last frame', () => {
+    const h = runConnection();
+    h.connect();
+    h.actor.send({ type: 'LINK_DOWN', silentMs: 1500, heartbeatTimeoutMs: 1000 });
+    h.clock.advance(2499);
+    expect(h.value()).toEqual({ CONNECTED: 'linkLost' });
+    h.clock.advance(1);
+    expect(h.value()).toEqual({ RECONNECTING: 'withinPresence' });
+    expect(h.changes().at(-1)).toBe('RECONNECTING/INTERRUPTED');
+  });
+
+  it('R3.1 R3.2 silence (nearly) past the grace still leaves one heartbeat timeout for the re-dial at once', () => {
+    const h = runConnection();
+    h.connect();
+    h.actor.send({ type: 'LINK_DOWN', silentMs: 3000, heartbeatTimeoutMs: 2000 });
+    h.clock.advance(1999);
+    h.actor.send({ type: 'LINK_UP', sessionExpired: false });
+    expect(h.value()).toEqual({ CONNECTED: 'linkUp' });
+    h.actor.send({ type: 'LINK_DOWN', silentMs: 6000, heartbeatTimeoutMs: 2000 });
+    h.clock.advance(1999);
+    expect(h.value()).toEqual({ CONNECTED: 'linkLost' });
+    h.clock.advance(1);
+    expect(h.value()).toEqual({ RECONNECTING: 'withinPresence' });
+  });
+
+  it('R3.2 a close is a sign of life: the whole grace counts from it, and the next loss starts afresh', () => {
+    const h = runConnection();
+    h.connect();
+    h.actor.send({ type: 'LINK_DOWN', silentMs: 3000, heartbeatTimeoutMs: 1000 });
+    h.actor.send({ type: 'LINK_UP', sessionExpired: false });
+    h.actor.send({ type: 'LINK_DOWN', closeCode: 1006 });
+    h.clock.advance(defaultTiming.interruptionGraceMs - 1);
+    expect(h.value()).toEqual({ CONNECTED: 'linkLost' });
+    h.clock.advance(1);
+    expect(h.value()).toEqual({ RECONNECTING: 'withinPresence' });
+  });
+
+  it('16 the chart holds the outbox on LINK_DOWN and opens it when the link is up again; the refusal code is in context', () => {
+    const h = runConnection();
+    h.connect();
+    expect(h.outbox).toEqual(['open']);
+    h.actor.send({ type: 'LINK_DOWN', closeCode: 1009 });
+    h.actor.send({ type: 'LINK_UP', sessionExpired: false });
+    expect(h.outbox).toEqual(['open', 'hold 1009', 'open']);
+    h.interrupt();
+    expect(h.link.phases).toEqual([true]);
+    h.actor.send({ type: 'LOGIN_REJECTED', code: 'INVALID_TOKEN' });
+    expect(h.actor.getSnapshot().context.rejection).toBe('INVALID_TOKEN');
+    h.login();
+    expect(h.actor.getSnapshot().context.rejection).toBeNull();
+  });
+});

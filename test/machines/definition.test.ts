@@ -140,7 +140,7 @@ function walk(machine: AnyStateMachine, c: Case, delays: Record<string, number>,
   let transitions: StepRecord['transitions'] = [];
   const inspect = (event: InspectionEvent): void => {
     coverage.inspect(event);
-    if (event.type !== '@xstate.microstep') return;
+    if (event.type !== '@xstate.microstep' || event.actorRef !== actor) return;
     for (const t of (event as unknown as { _transitions: AnyTransitionDefinition[] })._transitions) {
       transitions.push({ key: transitionKey(t), guard: t.guard ? nameOf(t.guard) : null });
     }
@@ -215,7 +215,7 @@ describe('R10 machine definition JSON: createMachine round trip', () => {
   }
 
   it('R10 connection: the context is printed (plain data for the default timing); the session\'s, a function of input, is not', () => {
-    expect(printed(connectionMachine).context).toEqual({ timing: { ...defaultTiming }, uid: null, reason: null, tokenExpiryAnnounced: false });
+    expect(printed(connectionMachine).context).toEqual({ timing: { ...defaultTiming }, uid: null, reason: null, tokenExpiryAnnounced: false, rejection: null, linkOpen: false, graceLeftMs: 4000 });
     expect(printed(sessionMachine)).not.toHaveProperty('context');
     expect(printed(sessionMachine)).not.toHaveProperty('output');
   });
@@ -245,9 +245,12 @@ function extract(source: string): ReturnType<typeof extractMachinesFromFile> & o
   return result!;
 }
 
-/** The extracted config without the root context, which the source writes as code and the JSON as data. */
+/**
+ * The extracted config without the root context, which the source writes as code and the JSON
+ * as data, and without the root invoke (the link), which the JSON leaves out (see definition.ts).
+ */
 function withoutContext(config: Extracted | undefined): Extracted {
-  const { context: _context, ...rest } = config ?? {};
+  const { context: _context, invoke: _invoke, ...rest } = config ?? {};
   return rest;
 }
 
@@ -291,6 +294,13 @@ describe('R10 machine definition JSON: Stately\'s extractor (@xstate/machine-ext
       expect(actual.transitions.some((t) => t.includes('['))).toBe(c.name === 'connection');
       // And everything else Stately reads (initial states, actions with their params, descriptions).
       expect(withoutContext(fromJson.toConfig())).toEqual(withoutContext(fromSource.toConfig()));
+    });
+
+    it(`16 ${c.name}: Stately's extractor finds the invoked child actors in ${c.source}; the JSON leaves them out`, () => {
+      const invoke = (fromSource.toConfig() as { invoke?: unknown }).invoke;
+      if (c.name === 'connection') expect(invoke).toMatchObject({ src: 'link' });
+      else expect(invoke).toBeUndefined();
+      expect((fromJson.toConfig() as { invoke?: unknown }).invoke).toBeUndefined();
     });
 
     it(`R10 ${c.name}: the printed delay values reach Stately as createMachine's delay implementations`, () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AnyStateNode } from 'xstate';
-import { connectionMachine } from '../../machines/index.js';
+import { connectionMachine, linkMachine } from '../../machines/index.js';
 import { toMermaid } from '../../machines/diagram.js';
 import { readmePath, withDiagrams } from '../../scripts/machine-diagram.js';
 
@@ -23,5 +23,18 @@ describe('README state diagram', () => {
     walk(connectionMachine.root);
     expect(mermaid).toContain('after loginTimeout (6 s)');
     expect(mermaid).toContain('after interruptionGrace (4 s)');
+  });
+
+  it('16 the README draws the link machine too: its states, its transitions and its named delays', () => {
+    const readme = readFileSync(readmePath, 'utf8');
+    const mermaid = toMermaid(linkMachine);
+    expect(readme).toContain(mermaid);
+    for (const state of ['idle', 'attempt_dialing', 'attempt_authenticating', 'attempt_up', 'backingOff', 'halted']) {
+      expect(mermaid).toContain(state);
+    }
+    expect(mermaid).toContain('after attemptTimeout (2 s)');
+    expect(mermaid).toContain('after heartbeat (1 s)');
+    expect(mermaid).toContain('after backoff (0.375 s)');
+    expect(mermaid).toContain('REFUSED [refusedAs(TOKEN_EXPIRED) and tokenStillCurrent]');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Runs connectionMachine alone on XState's SimulatedClock, with a recording link actor in
- * place of the socket, so each rule can be checked to the millisecond without waiting.
+ * place of the link machine, so each rule can be checked to the millisecond without waiting.
  */
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import {
@@ -12,9 +12,14 @@ import {
 } from '../../machines/index.js';
 
 export interface LinkRecord {
-  started: LinkInput[];
+  /** One entry per OPEN: the login the link was opened for. */
+  started: Array<{ uid: string; token: string; timing: Timing }>;
+  /** CLOSE commands. */
   stopped: number;
-  commands: LinkCommand[];
+  /** RENEW_TOKEN commands. */
+  commands: Array<Extract<LinkCommand, { type: 'RENEW_TOKEN' }>>;
+  /** CONNECTION_PHASE commands. */
+  phases: boolean[];
 }
 
 /**
@@ -37,22 +42,27 @@ export class SteppingClock extends SimulatedClock {
 
 export function runConnection(timing?: Partial<Timing>) {
   const clock = new SteppingClock();
-  const link: LinkRecord = { started: [], stopped: 0, commands: [] };
+  const link: LinkRecord = { started: [], stopped: 0, commands: [], phases: [] };
   let restoreSessionCalls = 0;
+  /** The chart's outbox actions, in order: `open`, `hold <closeCode>`. */
+  const outbox: string[] = [];
   const machine = connectionMachine.provide({
     actors: {
-      link: fromCallback<LinkCommand, LinkInput>(({ input, receive }) => {
-        link.started.push(input);
-        receive((command) => link.commands.push(command));
-        return () => {
-          link.stopped += 1;
-        };
+      link: fromCallback<LinkCommand, LinkInput>(({ receive }) => {
+        receive((command) => {
+          if (command.type === 'OPEN') link.started.push({ uid: command.uid, token: command.token, timing: command.timing });
+          else if (command.type === 'CLOSE') link.stopped += 1;
+          else if (command.type === 'RENEW_TOKEN') link.commands.push(command);
+          else link.phases.push(command.reconnecting);
+        });
       }),
     },
     actions: {
       restoreSession: () => {
         restoreSessionCalls += 1;
       },
+      openOutbox: () => void outbox.push('open'),
+      holdOutbox: ({ event }) => void outbox.push(`hold ${event.type === 'LINK_DOWN' ? event.closeCode : '?'}`),
     },
   });
   const actor = createActor(machine, { clock, input: timing ? { timing } : {} });
@@ -64,6 +74,7 @@ export function runConnection(timing?: Partial<Timing>) {
     clock,
     link,
     emitted,
+    outbox,
     get restoreSessionCalls() {
       return restoreSessionCalls;
     },
