@@ -88,9 +88,12 @@ export class RawClient {
     return (res.data ?? {}) as Frame;
   }
 
-  /** The first frame not yet taken that matches, waiting for it if needed. */
+  /**
+   * The first frame not yet taken that matches, waiting for it if needed. Deadlines here read the
+   * monotonic clock: a test may step the wall clock (11.8) while a bystander waits.
+   */
   async next(match: (frame: Frame) => boolean, waitMs = DEFAULT_WAIT_MS): Promise<Frame> {
-    const deadline = Date.now() + waitMs;
+    const deadline = performance.now() + waitMs;
     for (;;) {
       for (let i = 0; i < this.frames.length; i++) {
         if (!this.taken.has(i) && match(this.frames[i]!)) {
@@ -98,7 +101,7 @@ export class RawClient {
           return this.frames[i]!;
         }
       }
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0 || this.isClosed) {
         throw new Error(`no matching frame within ${waitMs} ms (closed: ${this.isClosed}); got ${JSON.stringify(this.frames.slice(-5))}`);
       }
@@ -113,11 +116,11 @@ export class RawClient {
 
   /** Waits until `count` frames matching have arrived in total. */
   async collect(match: (frame: Frame) => boolean, count: number, waitMs = DEFAULT_WAIT_MS): Promise<Frame[]> {
-    const deadline = Date.now() + waitMs;
+    const deadline = performance.now() + waitMs;
     for (;;) {
       const found = this.all(match);
       if (found.length >= count) return found;
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0 || this.isClosed) throw new Error(`only ${found.length}/${count} matching frames within ${waitMs} ms`);
       await this.changed(left);
     }
@@ -229,9 +232,9 @@ export class Harness {
 
 /** Polls `condition` until it holds or the deadline passes. */
 export async function until(condition: () => boolean | Promise<boolean>, waitMs = DEFAULT_WAIT_MS, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + waitMs;
+  const deadline = performance.now() + waitMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${waitMs} ms`);
+    if (performance.now() > deadline) throw new Error(`${what} did not hold within ${waitMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
