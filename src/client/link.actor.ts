@@ -49,6 +49,11 @@ export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, 
     },
     delays: {
       backoff: ({ context }) => redialDelayMs(context.timing, context.failures - 1, context.reconnecting, random()),
+      // What is left until the attempt has been quiet for a whole timeout: a phase that waits
+      // again after progress waits for the rest, not a full timeout from the judgement (a dial
+      // that left a few ms after the phase began would otherwise double the wait for a black hole).
+      attemptTimeout: ({ context, system }) =>
+        Math.max(1, attemptTimeoutMs(context.timing) - runtimeOf(system).socket.quietForMs()),
     },
   });
 }

@@ -124,6 +124,8 @@ describe('15.5 usability of the inspector page', () => {
       await expect(page.locator('.log-row[data-actor="log/x:0"]').count()).resolves.toBe(2);
       await page.locator('[data-log="pause"]').click();
       await page.locator('.log-count', { hasText: /^5 of \d+$/ }).waitFor({ timeout: 5_000 });
+      // The rows may be drawn a frame after the count.
+      await page.locator('.log-row[data-actor="log/x:0"]').nth(4).waitFor({ timeout: 5_000 });
       await expect(page.locator('.log-row[data-actor="log/x:0"]').count()).resolves.toBe(5);
 
       await page.locator('[data-log="clear"]').click();
