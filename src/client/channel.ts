@@ -4,10 +4,9 @@
  * object carries the app's calls and events.
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
-import type { ChannelMessageFrame, ResponseFrame, ServerFrame } from '../protocol/index.js';
+import { JoinResult, MembersResult, type ChannelMessageFrame, type ResponseFrame, type ServerFrame } from '../protocol/index.js';
 import { TypedEmitter } from './emitter.js';
 import type { Answer, RequestBody } from './outbox.js';
-import { ChannelJoinResult, ChannelMembersResult } from './responses.js';
 import type { ChannelAttributes } from './attributes.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 import type { MessageProps, ReceivedMessage, RtmMessage } from './types.js';
@@ -64,7 +63,7 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
         {
           onAnswer: (response) => {
             if (!response.ok) return;
-            const result = ChannelJoinResult.safeParse(response.data);
+            const result = JoinResult.safeParse(response.data);
             this.host.markJoined(this.channelId, result.success ? result.data.seq : undefined, result.success ? result.data.epoch : undefined);
             if (result.success) this.deliverMemberCount(result.data.members.length);
           },
@@ -104,7 +103,7 @@ export class RtmChannel extends TypedEmitter<RtmChannelEvents> {
     this.host.ensureLoggedIn();
     if (!this.joined) throw new RtmError(RtmErrorCode.NOT_JOINED, `not a member of ${this.channelId}`);
     const answer = await this.host.request({ t: 'channel.members', channel: this.channelId });
-    const result = ChannelMembersResult.safeParse(answer.data);
+    const result = MembersResult.safeParse(answer.data);
     if (!result.success) throw new RtmError(RtmErrorCode.INTERNAL, 'malformed channel.members answer');
     return result.data.members;
   }

@@ -10,7 +10,11 @@ import { ConnectionChangeReason, ConnectionState } from '../../machines/reasons.
 import { resolveTiming, type Timing } from '../../machines/timing.js';
 import { RtmError, RtmErrorCode } from '../errors.js';
 import {
+  AttributesResult,
   ChannelAttributesResult,
+  JoinResult,
+  PeerSendResult,
+  PresenceResult,
   MAX_MEMBER_COUNT_QUERY,
   MemberCountResult,
   PresenceStateResult,
@@ -38,7 +42,6 @@ import { completeMessage, decodeMessage, encodeMessage } from './messages.js';
 import { Outbox, type RequestBody } from './outbox.js';
 import { PresenceWatch, type PeersOnlineStatusMap } from './presence-watch.js';
 import { RecoveryCollector, type RecoveryReport } from './recovery.js';
-import { AttributesResult, ChannelJoinResult, PeerSendResult, PresenceResult } from './responses.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { MessageProps, PeerMessageDropped, ReceivedMessage, RtmMessage, SendMessageOptions } from './types.js';
 import {
@@ -508,7 +511,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
           {
             urgent: true,
             onAnswer: (response) => {
-              const result = response.ok ? ChannelJoinResult.safeParse(response.data) : undefined;
+              const result = response.ok ? JoinResult.safeParse(response.data) : undefined;
               const truncation = result?.success ? result.data.recovery : undefined;
               if (truncation) this.recovery?.channelTruncated(channel, truncation);
             },
