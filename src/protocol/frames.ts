@@ -435,17 +435,18 @@ export type ChannelMessageFrame = z.infer<typeof ChannelMessageFrame>;
 
 export type DecodeResult<T> = { ok: true; frame: T } | { ok: false; message: string };
 
-function parseJson(raw: string): { ok: true; value: unknown } | { ok: false } {
+/** JSON.parse, with undefined for text that is not JSON (no frame is `undefined`). */
+function parseJson(raw: string): unknown {
   try {
-    return { ok: true, value: JSON.parse(raw) };
+    return JSON.parse(raw);
   } catch {
-    return { ok: false };
+    return undefined;
   }
 }
 
 function decodeJson<T>(schema: z.ZodMiniType<T>, raw: string): DecodeResult<T> {
-  const json = parseJson(raw);
-  return json.ok ? decodeWith(schema, json.value) : { ok: false, message: 'frame is not JSON' };
+  const value = parseJson(raw);
+  return value === undefined ? { ok: false, message: 'frame is not JSON' } : decodeWith(schema, value);
 }
 
 function decodeWith<T>(schema: z.ZodMiniType<T>, value: unknown): DecodeResult<T> {
@@ -475,10 +476,10 @@ export function decodeClientFrame(raw: string): DecodeResult<ClientFrame> {
 }
 
 export function decodeServerFrame(raw: string): DecodeResult<ServerFrame> {
-  const json = parseJson(raw);
-  if (!json.ok) return { ok: false, message: 'frame is not JSON' };
-  const message = messageFrameOf(json.value);
-  return message ? { ok: true, frame: message } : decodeWith(ServerFrame, json.value);
+  const value = parseJson(raw);
+  if (value === undefined) return { ok: false, message: 'frame is not JSON' };
+  const message = messageFrameOf(value);
+  return message ? { ok: true, frame: message } : decodeWith(ServerFrame, value);
 }
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
