@@ -71,7 +71,7 @@ export function tableRows(reports: Reports): Row[] {
     const p = storm.params as { clients: number; outageMs: number; ratePerSec: number; stormProcesses: number };
     const where = p.stormProcesses === 1 ? '1 client process' : `${p.stormProcesses} client processes`;
     rows.push({ label: `${heading}: ${p.clients} clients cut, ${p.outageMs} ms outage, ${p.ratePerSec} msgs/s, ${where}` });
-    rows.push(rowOf('caught up / clients', storm, (r) => `${r.caughtUp} / ${r.clients}`));
+    rows.push(rowOf('caught up / clients', storm, (r, s) => `${r.caughtUp} / ${r.clients}${s === 'ws' ? ' re-opened' : ''}`));
     rows.push(rowOf('catch-up after restore p50 / p99 / max ms', storm, (r) => `${r.catchUpP50Ms} / ${r.catchUpP99Ms} / ${r.catchUpMaxMs}`));
     rows.push(rowOf('link up again p50 / max ms', storm, (r) => `${r.linkUpP50Ms} / ${r.linkUpMaxMs}`));
     rows.push(
@@ -161,10 +161,15 @@ export function evaluateTargets(reports: Reports): TargetVerdict[] {
       continue;
     }
     const ok = storm.caughtUp === storm.clients && storm.lost === 0 && storm.duplicates === 0 && storm.catchUpMaxMs <= 1500;
+    // The floor in the same run: bare ws sockets that only re-dial, in one process as ours.
+    const floor = report?.systems.ws;
+    const floorNote = floor
+      ? `; bare ws in the same process only re-dialling: ${floor.caughtUp}/${floor.clients} re-opened, the last at ${floor.catchUpMaxMs} ms`
+      : '';
     verdicts.push({
       name: `${label}: all ${storm.clients} caught up, 0 lost (or reported), 0 duplicated, within 1.5 s of the restore`,
       status: ok ? 'MET' : 'MISSED',
-      detail: `${storm.caughtUp}/${storm.clients} caught up, ${storm.lost} lost silently, ${storm.reportedLost} reported lost to ${storm.clientsReportedLoss} clients, ${storm.duplicates} duplicated, last at ${storm.catchUpMaxMs} ms: ${storm.catchUpMaxMs <= 1500 ? `${1500 - storm.catchUpMaxMs} ms to spare` : `${storm.catchUpMaxMs - 1500} ms late`}`,
+      detail: `${storm.caughtUp}/${storm.clients} caught up, ${storm.lost} lost silently, ${storm.reportedLost} reported lost to ${storm.clientsReportedLoss} clients, ${storm.duplicates} duplicated, last at ${storm.catchUpMaxMs} ms: ${storm.catchUpMaxMs <= 1500 ? `${1500 - storm.catchUpMaxMs} ms to spare` : `${storm.catchUpMaxMs - 1500} ms late`}${floorNote}`,
     });
   }
 

@@ -3,7 +3,10 @@
  * - ours: RtmClient (connection machine, link actor with heartbeat, backoff, resume and
  *   replay), logged in and joined to one channel;
  * - Socket.IO: socket.io-client with its defaults (reconnection on, connection state
- *   recovery negotiated by the server), WebSocket transport.
+ *   recovery negotiated by the server), WebSocket transport;
+ * - bare ws: a `ws` socket that re-dials like ours inside the grace period (at once, then
+ *   every 250–500 ms) and does nothing else: no login, no heartbeat, no replay. Its clients
+ *   are "back" when their socket is open again; it shows what the dials alone cost a process.
  * Every client records which channel messages it received (by key) and when; after the
  * outage the parent names how many messages had been sent before the restore, and each
  * client notes the moment it holds all of them while connected.
@@ -18,8 +21,8 @@ import { readPayload, wallClockMs } from './payload.js';
 const { RtmClient, ConnectionState, WS_CLIENT_OPTIONS } = await builtPackage('');
 
 export interface StormOpenRequest {
-  system: 'rtm' | 'socketio';
-  /** The fault proxy's URL (ws:// for ours, http:// for Socket.IO). */
+  system: 'rtm' | 'socketio' | 'ws';
+  /** The fault proxy's URL (ws:// for ours and bare ws, http:// for Socket.IO). */
   url: string;
   channel: string;
   clients: Array<{ uid: string; token?: string }>;
@@ -107,8 +110,14 @@ const lossReasons: Record<string, number> = {};
 const stateChanges: Record<string, number> = {};
 
 function noteCaughtUp(t: Tracked): void {
+  if (t.caughtUpAt !== 0 || !t.isConnected()) return;
+  // Bare ws has no replay: it is back once its socket is open again after the restore.
+  if (system === 'ws') {
+    if (restoreAtMs > 0 && t.linkUpAt >= restoreAtMs) t.caughtUpAt = wallClockMs();
+    return;
+  }
   // Caught up: connected, and every message sent before the restore is held or was reported lost.
-  if (t.caughtUpAt === 0 && t.haveBelowTarget + t.reportedLost >= mustHave && t.isConnected()) t.caughtUpAt = wallClockMs();
+  if (t.haveBelowTarget + t.reportedLost >= mustHave) t.caughtUpAt = wallClockMs();
 }
 
 function onMessage(t: Tracked, text: string, isHistorical: boolean): void {
@@ -219,6 +228,57 @@ async function openSocketIo(request: StormOpenRequest, spec: { uid: string }): P
   });
 }
 
+/** The floor: a bare `ws` socket re-dialled as ours re-dials inside the grace period. */
+async function openBareWs(request: StormOpenRequest, spec: { uid: string }): Promise<void> {
+  let socket: WebSocket | null = null;
+  let closing = false;
+  let failures = 0;
+  const t: Tracked = {
+    received: new Uint8Array(request.keySpace),
+    haveBelowTarget: 0,
+    reportedLost: 0,
+    recoveries: 0,
+    caughtUpAt: 0,
+    linkUpAt: 0,
+    dialAt: 0,
+    openAt: 0,
+    isConnected: () => socket?.readyState === WebSocket.OPEN,
+    close: () => {
+      closing = true;
+      socket?.terminate();
+    },
+  };
+  tracked.push(t);
+  const url = `${request.url}/?uid=${encodeURIComponent(spec.uid)}`;
+  const dial = (opened?: () => void) => {
+    t.dialAt = wallClockMs();
+    dials++;
+    const ws = new WebSocket(url, WS_CLIENT_OPTIONS);
+    socket = ws;
+    ws.on('error', () => undefined);
+    ws.on('open', () => {
+      failures = 0;
+      t.openAt = t.linkUpAt = wallClockMs();
+      opened?.();
+      noteCaughtUp(t);
+    });
+    ws.on('message', (data: Buffer) => onMessage(t, data.toString(), false));
+    ws.on('close', () => {
+      if (closing || socket !== ws) return;
+      failures++;
+      // As ours inside the grace period: the first re-dial at once, then 250–500 ms apart.
+      setTimeout(() => dial(), failures === 1 ? 0 : 250 + Math.random() * 250);
+    });
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bare ws connect ${spec.uid} timed out`)), 20_000);
+    dial(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 async function openAll(request: StormOpenRequest): Promise<{ opened: number; failed: number; firstError?: string }> {
   let next = 0;
   let failed = 0;
@@ -229,6 +289,7 @@ async function openAll(request: StormOpenRequest): Promise<{ opened: number; fai
       const spec = request.clients[next++]!;
       try {
         if (request.system === 'rtm') await openRtm(request, spec);
+        else if (request.system === 'ws') await openBareWs(request, spec);
         else await openSocketIo(request, spec);
       } catch (error) {
         failed++;
