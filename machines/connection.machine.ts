@@ -61,7 +61,7 @@ export type LinkEvent =
    * The socket closed or its heartbeat went unanswered. `silentMs`: nothing had been heard for
    * this long (0 for a close), so that the grace counts from the last sign of life (R3.2), and
    * `heartbeatTimeoutMs` the heartbeat's timeout; `closeCode` as the socket reported it (1009: a
-   * message was too large).
+   * message was too large; none for a silent link).
    */
   | { type: 'LINK_DOWN'; silentMs?: number; heartbeatTimeoutMs?: number; closeCode?: number }
   /**

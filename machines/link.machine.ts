@@ -118,7 +118,8 @@ export function redialDelayMs(timing: Timing, failures: number, reconnecting: bo
 
 type LinkReport =
   | { type: 'LINK_UP'; sessionExpired: boolean }
-  | { type: 'LINK_DOWN'; closeCode: number; silentMs: number; heartbeatTimeoutMs: number }
+  /** `closeCode` as the socket reported its close; none for a socket that went silent (nobody closed it). */
+  | { type: 'LINK_DOWN'; closeCode?: number; silentMs: number; heartbeatTimeoutMs: number }
   | { type: 'LOGIN_REJECTED'; code: string }
   | { type: 'TOKEN_EXPIRED' }
   | { type: 'KICKED'; reason: KickReason };
@@ -377,7 +378,7 @@ function reportFor(context: LinkContext, event: LinkMachineEvent): LinkReport | 
     case 'SOCKET_CLOSED':
       return { type: 'LINK_DOWN', closeCode: event.code, silentMs: 0, heartbeatTimeoutMs: context.heartbeatTimeoutMs };
     case 'SILENT':
-      return { type: 'LINK_DOWN', closeCode: 4000, silentMs: event.silentMs, heartbeatTimeoutMs: context.heartbeatTimeoutMs };
+      return { type: 'LINK_DOWN', silentMs: event.silentMs, heartbeatTimeoutMs: context.heartbeatTimeoutMs };
     case 'KICK':
       return { type: 'KICKED', reason: event.reason };
     case 'REFUSED':

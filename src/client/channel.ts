@@ -6,7 +6,7 @@
 import { RtmError, RtmErrorCode } from '../errors.js';
 import { JoinResult, MembersResult, type ChannelMessageFrame, type ResponseFrame, type ServerFrame } from '../protocol/index.js';
 import { TypedEmitter } from './emitter.js';
-import type { Answer, RequestBody } from './outbox.js';
+import type { Answer, RequestBody } from './pending-requests.js';
 import type { ChannelAttributes } from './attributes.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 import type { MessageProps, ReceivedMessage, RtmMessage } from './types.js';

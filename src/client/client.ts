@@ -35,13 +35,13 @@ import {
 } from './attributes.js';
 import { RtmChannel, type ChannelHost } from './channel.js';
 import { TypedEmitter } from './emitter.js';
-import { InboxTracker } from './inbox-tracker.js';
 import { LinkSocket } from './link.js';
 import { runtimeLink, type AnyActorSystem } from './link.actor.js';
 import { completeMessage, decodeMessage, encodeMessage } from './messages.js';
-import { Outbox, type RequestBody } from './outbox.js';
+import { PendingRequests, type RequestBody } from './pending-requests.js';
 import { PresenceWatch, type PeersOnlineStatusMap } from './presence-watch.js';
 import { RecoveryCollector, type RecoveryReport } from './recovery.js';
+import { SeenMessages } from './seen-messages.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { MessageProps, PeerMessageDropped, ReceivedMessage, RtmMessage, SendMessageOptions } from './types.js';
 import {
@@ -99,7 +99,7 @@ const clientMachine = connectionMachine.provide({
     restoreSession: ({ system }) => clientOf(system)['restoreSession'](),
     openOutbox: ({ system }) => clientOf(system)['linkReady'](),
     holdOutbox: ({ system, event }) => {
-      clientOf(system)['outbox'].linkDown(event.type === 'LINK_DOWN' ? event.closeCode : undefined);
+      clientOf(system)['pending'].linkDown(event.type === 'LINK_DOWN' ? event.closeCode : undefined);
     },
   },
 });
@@ -118,8 +118,8 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   readonly timing: Timing;
   /** The WebSocket of the link machine's current attempt. */
   private readonly socket: LinkSocket;
-  private readonly outbox: Outbox;
-  private readonly tracker = new InboxTracker();
+  private readonly pending: PendingRequests;
+  private readonly seen = new SeenMessages();
   private readonly channels = new Map<string, RtmChannel>();
   /** Channels the app has joined (rejoined after presence expiry, R4.4). */
   private readonly joined = new Set<string>();
@@ -155,22 +155,22 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     }
     this.socket = new LinkSocket(
       { url: options.url, timing: this.timing, WebSocket: options.WebSocket },
-      { resumePoint: () => this.tracker.resumePoint(this.joined), onFrame: (frame) => this.route(frame) },
+      { resumePoint: () => this.seen.resumePoint(this.joined), onFrame: (frame) => this.route(frame) },
     );
-    this.outbox = new Outbox((encoded) => this.socket.transmit(encoded), this.timing.requestTimeoutMs);
+    this.pending = new PendingRequests((encoded) => this.socket.transmit(encoded), this.timing.requestTimeoutMs);
     this.channelHost = {
-      request: (body, options) => this.outbox.request(body, options),
+      request: (body, options) => this.pending.request(body, options),
       ensureLoggedIn: () => this.ensureLoggedIn(),
       isJoined: (channelId) => this.joined.has(channelId),
       markJoined: (channelId, seq) => {
         this.joined.add(channelId);
-        this.tracker.channelJoined(channelId, seq);
+        this.seen.channelJoined(channelId, seq);
         if (seq === undefined && !this.joinedAt.has(channelId)) this.joinedAt.set(channelId, this.serverNow());
       },
       markLeft: (channelId) => {
         this.joined.delete(channelId);
         this.joinedAt.delete(channelId);
-        this.tracker.channelLeft(channelId);
+        this.seen.channelLeft(channelId);
       },
       newMessageId: () => this.newMessageId(),
     };
@@ -198,7 +198,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     if (this.connectionState !== ConnectionState.DISCONNECTED) {
       throw new RtmError(RtmErrorCode.ALREADY_LOGIN, `login() while ${this.connectionState}; call logout() first`);
     }
-    this.tracker.reset();
+    this.seen.reset();
     this.epoch = null;
     this.recovery = null;
     const done = new Promise<void>((resolve, reject) => {
@@ -224,7 +224,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     this.ensureLoggedIn();
     this.actor.send({ type: 'RENEW_TOKEN', token: checked });
     if (this.connectionState === ConnectionState.CONNECTED && this.socket.isUp) {
-      await this.outbox.request({ t: 'token.renew', token: checked });
+      await this.pending.request({ t: 'token.renew', token: checked });
     }
   }
 
@@ -238,7 +238,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const encoded = encodeMessage(message);
     const to = checkId(peerId, 'peerId');
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({
+    const answer = await this.pending.request({
       t: 'peer.send',
       msgId: this.newMessageId(),
       to,
@@ -251,7 +251,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   async queryPeersOnlineStatus(uids: string[]): Promise<Record<string, boolean>> {
     const checked = checkUidList(uids);
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'presence.query', uids: checked });
+    const answer = await this.pending.request({ t: 'presence.query', uids: checked });
     const status: Record<string, boolean> = {};
     for (const [uid, online] of this.parse(PresenceResult, answer.data, 'presence.query').status) {
       Object.defineProperty(status, uid, { value: online, enumerable: true, writable: true, configurable: true });
@@ -263,14 +263,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   async setLocalUserAttributes(attributes: Record<string, string>): Promise<void> {
     const attrs = checkAttributes(attributes);
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'attrs.set', attrs });
+    await this.pending.request({ t: 'attrs.set', attrs });
     this.attributes = attrs;
   }
 
   async getUserAttributes(uid: string): Promise<Record<string, string>> {
     const checked = checkId(uid, 'uid');
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'attrs.get', uid: checked });
+    const answer = await this.pending.request({ t: 'attrs.get', uid: checked });
     return pairsToRecord(this.parse(AttributesResult, answer.data, 'attrs.get').attrs);
   }
 
@@ -280,20 +280,20 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   async addOrUpdateLocalUserAttributes(attributes: AttributesMap): Promise<void> {
     const attrs = checkAttributes(attributes);
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'attrs.update', attrs });
+    await this.pending.request({ t: 'attrs.update', attrs });
     this.attributes = changedAttributes(this.attributes ?? [], { set: attrs });
   }
 
   async deleteLocalUserAttributesByKeys(attributeKeys: string[]): Promise<void> {
     const keys = checkAttributeKeys(attributeKeys);
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'attrs.delete', keys });
+    await this.pending.request({ t: 'attrs.delete', keys });
     this.attributes = changedAttributes(this.attributes ?? [], { remove: keys });
   }
 
   async clearLocalUserAttributes(): Promise<void> {
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'attrs.set', attrs: [] });
+    await this.pending.request({ t: 'attrs.set', attrs: [] });
     this.attributes = [];
   }
 
@@ -302,7 +302,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const uid = checkId(userId, 'userId');
     const keys = checkAttributeKeys(attributeKeys);
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'attrs.getKeys', uid, keys });
+    const answer = await this.pending.request({ t: 'attrs.getKeys', uid, keys });
     return pairsToRecord(this.parse(AttributesResult, answer.data, 'attrs.getKeys').attrs);
   }
 
@@ -321,20 +321,20 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const keys = checkAttributeKeys(attributeKeys);
     const notify = notifyOption(options);
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'channel.attrs.delete', channel, keys, notify });
+    await this.pending.request({ t: 'channel.attrs.delete', channel, keys, notify });
   }
 
   async clearChannelAttributes(channelId: string, options?: ChannelAttributeOptions): Promise<void> {
     const channel = checkId(channelId, 'channelId');
     const notify = notifyOption(options);
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'channel.attrs.clear', channel, notify });
+    await this.pending.request({ t: 'channel.attrs.clear', channel, notify });
   }
 
   async getChannelAttributes(channelId: string): Promise<ChannelAttributes> {
     const channel = checkId(channelId, 'channelId');
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'channel.attrs.get', channel });
+    const answer = await this.pending.request({ t: 'channel.attrs.get', channel });
     return toChannelAttributes(this.parse(ChannelAttributesResult, answer.data, 'channel.attrs.get').attrs);
   }
 
@@ -342,7 +342,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const channel = checkId(channelId, 'channelId');
     const checked = checkAttributeKeys(keys);
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'channel.attrs.get', channel, keys: checked });
+    const answer = await this.pending.request({ t: 'channel.attrs.get', channel, keys: checked });
     return toChannelAttributes(this.parse(ChannelAttributesResult, answer.data, 'channel.attrs.get').attrs);
   }
 
@@ -353,7 +353,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     }
     const channels = channelIds.map((id) => checkId(id, 'channelId'));
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'channel.counts', channels });
+    const answer = await this.pending.request({ t: 'channel.counts', channels });
     const counts: Record<string, number> = {};
     for (const [channel, count] of this.parse(MemberCountResult, answer.data, 'channel.counts').counts) {
       Object.defineProperty(counts, channel, { value: count, enumerable: true, writable: true, configurable: true });
@@ -369,14 +369,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   async subscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
     const uids = checkUidList(peerIds);
     this.ensureLoggedIn();
-    const answer = await this.outbox.request({ t: 'presence.subscribe', uids });
+    const answer = await this.pending.request({ t: 'presence.subscribe', uids });
     this.presenceWatch.subscribed(this.parse(PresenceStateResult, answer.data, 'presence.subscribe').status);
   }
 
   async unsubscribePeersOnlineStatus(peerIds: string[]): Promise<void> {
     const uids = checkUidList(peerIds);
     this.ensureLoggedIn();
-    await this.outbox.request({ t: 'presence.unsubscribe', uids });
+    await this.pending.request({ t: 'presence.unsubscribe', uids });
     this.presenceWatch.unsubscribed(uids);
   }
 
@@ -404,14 +404,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     const attrs = checkAttributes(attributes);
     const notify = notifyOption(options);
     this.ensureLoggedIn();
-    await this.outbox.request({ t, channel, attrs, notify });
+    await this.pending.request({ t, channel, attrs, notify });
   }
 
   /** After a reconnect: ask again for every watched user and report what changed while away. */
   private refreshPresenceWatch(): void {
     const watched = this.presenceWatch.watched;
     for (let i = 0; i < watched.length; i += 256) {
-      this.outbox
+      this.pending
         .request({ t: 'presence.subscribe', uids: watched.slice(i, i + 256) })
         .then((answer) => {
           const result = PresenceStateResult.safeParse(answer.data);
@@ -454,7 +454,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
 
   /** The chart's `openOutbox`: the link is up and the session restored (R4.4); queued requests leave. */
   private linkReady(): void {
-    this.outbox.linkUp();
+    this.pending.linkUp();
     this.reportRecoveryWhenReplayed();
   }
 
@@ -464,12 +464,12 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
    * Every grant but a login's first starts a recovery report (R11.1).
    */
   private granted(grant: SessionGrant, how: { fresh: boolean; sessionExpired: boolean }): void {
-    this.outbox.paceSends(grant.sendRatePerSecond);
+    this.pending.paceSends(grant.sendRatePerSecond);
     this.serverClockOffset = grant.serverTime - Date.now();
     const newEpoch = this.epoch !== null && grant.epoch !== this.epoch;
     this.epoch = grant.epoch;
-    if (newEpoch) this.tracker.newEpoch();
-    else if (how.fresh) this.tracker.resetPeer();
+    if (newEpoch) this.seen.newEpoch();
+    else if (how.fresh) this.seen.resetPeer();
     const dropped = newEpoch || how.fresh ? 0 : Math.max(0, grant.inboxDropped - this.inboxDroppedSeen);
     this.inboxDroppedSeen = grant.inboxDropped;
     this.emitRecovery(); // one still waiting for rejoins that a new cut interrupted
@@ -505,9 +505,9 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   /** R4.4: the server forgot the presence session; rejoin the app's channels and re-send attributes. */
   private restoreSession(): void {
     for (const channel of this.joined) {
-      const rejoin = this.outbox
+      const rejoin = this.pending
         .request(
-          { t: 'channel.join', channel, lastSeq: this.tracker.channelSeq(channel) ?? 0 },
+          { t: 'channel.join', channel, lastSeq: this.seen.channelSeq(channel) ?? 0 },
           {
             urgent: true,
             onAnswer: (response) => {
@@ -521,14 +521,14 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       this.restoring.push(rejoin);
     }
     if (this.attributes) {
-      this.outbox.request({ t: 'attrs.set', attrs: this.attributes }, { urgent: true }).catch(() => undefined);
+      this.pending.request({ t: 'attrs.set', attrs: this.attributes }, { urgent: true }).catch(() => undefined);
     }
   }
 
   private route(frame: ServerFrame): void {
     switch (frame.t) {
       case 'res':
-        return this.outbox.settle(frame);
+        return this.pending.settle(frame);
       case 'peer.msg':
         return this.deliverPeerMessage(frame);
       case 'channel.msg':
@@ -544,7 +544,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   }
 
   private deliverPeerMessage(frame: PeerMessageFrame): void {
-    const fresh = this.tracker.acceptPeer(frame);
+    const fresh = this.seen.acceptPeer(frame);
     this.scheduleAck();
     if (!fresh) return;
     if (frame.offline) this.recovery?.peerDelivered();
@@ -561,7 +561,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     // Without a history position from the join, a replay could reach back before the join.
     const joinedAt = this.joinedAt.get(frame.channel);
     if (frame.historical && joinedAt !== undefined && frame.ts < joinedAt) return;
-    if (!this.tracker.acceptChannel(frame)) return;
+    if (!this.seen.acceptChannel(frame)) return;
     if (frame.historical) this.recovery?.channelDelivered(frame.channel);
     channel.deliverMessage(frame);
   }
@@ -572,7 +572,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
     this.ackScheduled = true;
     queueMicrotask(() => {
       this.ackScheduled = false;
-      this.socket.transmit({ t: 'peer.ack', seq: this.tracker.lastPeerSeq });
+      this.socket.transmit({ t: 'peer.ack', seq: this.seen.lastPeerSeq });
     });
   }
 
@@ -581,7 +581,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   private stateChanged(state: ConnectionState, reason: ConnectionChangeReason): void {
     if (state === ConnectionState.DISCONNECTED || state === ConnectionState.ABORTED) {
       const ended = reason === ConnectionChangeReason.LOGOUT || state === ConnectionState.ABORTED;
-      this.outbox.failAll(
+      this.pending.failAll(
         ended ? RtmErrorCode.LOGGED_OUT : RtmErrorCode.NOT_LOGGED_IN,
         ended ? `the connection ended (${reason})` : `login failed (${reason})`,
       );

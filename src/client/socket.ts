@@ -5,6 +5,7 @@
  * MAX_CLIENT_MESSAGE_BYTES or MAX_FRAMES_PER_MESSAGE, and come in decoded and validated.
  */
 import {
+  CloseCode,
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_FRAMES_PER_MESSAGE,
   SUBPROTOCOL,
@@ -142,7 +143,7 @@ export class FrameSocket {
   }
 
   /** Sends what is queued, then closes. No handler is called afterwards. */
-  close(code = 1000): void {
+  close(code: number = CloseCode.NORMAL): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
@@ -203,8 +204,8 @@ export class FrameSocket {
 
   /** A server that breaks the protocol is treated like a lost link. */
   private fail(): void {
-    this.close(4000);
-    this.handlers.onClose(4000);
+    this.close(CloseCode.PROTOCOL_ERROR);
+    this.handlers.onClose(CloseCode.PROTOCOL_ERROR);
   }
 
   private finish(code: number): void {

@@ -1,8 +1,8 @@
 /**
  * One client socket: its outgoing queue, its incoming request queue and its link to a session.
  *
- * Outgoing frames are coalesced: everything queued for a socket until the shared `Outbox` gets
- * to it leaves as one WebSocket message (frames joined by '\n'). The outbox starts at the end
+ * Outgoing frames are coalesced: everything queued for a socket until the shared `WriteScheduler`
+ * gets to it leaves as one WebSocket message (frames joined by '\n'). The scheduler starts at the end
  * of the event-loop turn and writes the waiting sockets a slice per turn, so what arrives
  * meanwhile joins the sockets not written yet. A channel message is encoded and framed once
  * (`SharedFrame`) and the same bytes are written to every recipient's TCP socket; sockets with
@@ -72,7 +72,7 @@ export interface ChannelRecovery {
   truncatedBy: 'REPLAY_CAP' | 'REPLAY_WINDOW' | null;
 }
 
-/** Sockets written per turn of the event loop while the outbox sweeps through its dirty list. */
+/** Sockets written per turn of the event loop while the write scheduler sweeps through its dirty list. */
 export const FLUSH_SLICE = 32;
 /** Joined messages kept for reuse within one sweep. */
 const MAX_JOINED_FRAMES = 1024;
@@ -149,7 +149,8 @@ export class SendBudget {
   }
 }
 
-export class Outbox {
+/** Writes the sockets that have frames queued, a slice of them per turn of the event loop. */
+export class WriteScheduler {
   /** Sockets with something queued, in the order they were marked; `next` is where the sweep is. */
   private dirty: Connection[] = [];
   private next = 0;
@@ -250,7 +251,7 @@ export class Connection {
     private readonly ws: WebSocket,
     /** The TCP socket under `ws`, written to directly with prebuilt frames. */
     private readonly socket: Duplex,
-    private readonly outbox: Outbox,
+    private readonly writes: WriteScheduler,
     private readonly onClosed: (connection: Connection, code: number) => void,
   ) {}
 
@@ -260,7 +261,7 @@ export class Connection {
 
   sendEncoded(payload: Outgoing): void {
     if (this.closed) return;
-    if (this.queue.push(payload) === 1) this.outbox.mark(this);
+    if (this.queue.push(payload) === 1) this.writes.mark(this);
   }
 
   /** A live message on a stream; held back while a replay is being assembled. */
@@ -301,7 +302,7 @@ export class Connection {
     this.queue = [];
     if (this.closed) return;
     const only = queue.length === 1 ? queue[0]! : null;
-    this.write(only instanceof SharedFrame ? only.frame : only ? textFrame(only) : this.outbox.joinedFrame(queue));
+    this.write(only instanceof SharedFrame ? only.frame : only ? textFrame(only) : this.writes.joinedFrame(queue));
   }
 
   private write(frame: Buffer): void {
@@ -313,7 +314,7 @@ export class Connection {
     if (buffered === this.buffered) return;
     const before = this.buffered;
     this.buffered = buffered;
-    const budget = this.outbox.budget;
+    const budget = this.writes.budget;
     if (buffered > budget.maxPerSocket) this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow');
     budget.changed(this, before, buffered);
   }
@@ -354,7 +355,7 @@ export class Connection {
   /** The socket closed by itself (peer closed, network error). */
   closedByPeer(code: number): void {
     clearTimeout(this.terminateTimer);
-    this.outbox.budget.forget(this);
+    this.writes.budget.forget(this);
     this.buffered = 0;
     if (this.closed) return;
     this.closed = true;

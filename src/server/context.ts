@@ -21,13 +21,6 @@ export interface ServerContext {
   readonly epoch: string;
 }
 
-/** Thrown by a service when the answer is a kick (resume of a session ended by a login elsewhere or a ban). */
-export class KickSignal extends Error {
-  constructor(readonly reason: 'REMOTE_LOGIN' | 'BANNED_BY_SERVER') {
-    super(`session was ended: ${reason}`);
-  }
-}
-
 /** Runs `task` after every earlier task for the same key has settled (per-uid login/resume/ban ordering). */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();

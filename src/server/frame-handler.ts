@@ -21,13 +21,13 @@ import {
 import type { AttributeService } from './attribute-service.js';
 import type { ChannelService } from './channel-service.js';
 import { MAX_PENDING_REQUESTS, type Connection, type Replay } from './connection.js';
-import { KickSignal, type ServerContext } from './context.js';
+import type { ServerContext } from './context.js';
 import type { LocalSession } from './local-session.js';
 import type { MemberCounts } from './member-counts.js';
 import type { RequestKind } from './rate-limit.js';
 import type { PeerService } from './peer-service.js';
 import type { PresenceSubscriptions } from './presence-subscriptions.js';
-import type { SessionService } from './session-service.js';
+import type { Kicked, SessionService } from './session-service.js';
 import type { UserService } from './user-service.js';
 
 const PONG = Buffer.from(encodeFrame({ t: 'pong' }));
@@ -39,7 +39,7 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set(
 /** A request whose envelope is right but one of these fields is wrong gets an error answer, not a close. */
 const ARGUMENT_FIELDS: ReadonlySet<string> = new Set(['uid', 'to', 'channel', 'uids', 'attrs', 'msgId', 'lastSeq', 'keys', 'channels']);
 
-type Outcome = { data?: unknown; replay?: Replay };
+type Outcome = { data?: unknown; replay?: Replay } | Kicked;
 
 /**
  * login and resume requests one socket may make. A client makes one per socket (it dials a new
@@ -171,17 +171,17 @@ export class FrameHandler {
     let replay: Replay | undefined;
     try {
       const outcome = await this.dispatch(connection, frame);
+      if ('kick' in outcome) {
+        connection.sendFrame({ t: 'kick', reason: outcome.kick });
+        connection.close(CloseCode.KICKED, outcome.kick);
+        return;
+      }
       replay = outcome.replay;
       connection.sendFrame(
         outcome.data === undefined ? { t: 'res', id: frame.id, ok: true } : { t: 'res', id: frame.id, ok: true, data: outcome.data },
       );
       if (frame.t === 'logout') connection.close(CloseCode.LOGGED_OUT, 'logged out');
     } catch (error) {
-      if (error instanceof KickSignal) {
-        connection.sendFrame({ t: 'kick', reason: error.reason });
-        connection.close(CloseCode.KICKED, error.reason);
-        return;
-      }
       const rtm = isRtmError(error) ? error : this.internal(error);
       connection.sendFrame({ t: 'res', id: frame.id, ok: false, code: rtm.code, message: rtm.message });
     } finally {

@@ -14,7 +14,7 @@ import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
 import { AttributeService } from './attribute-service.js';
 import { ChannelService } from './channel-service.js';
 import { SessionHost } from './local-session.js';
-import { Connection, Outbox, SendBudget } from './connection.js';
+import { Connection, SendBudget, WriteScheduler } from './connection.js';
 import type { ServerContext } from './context.js';
 import { FrameHandler } from './frame-handler.js';
 import { silentLogger, type RtmLogger } from './logger.js';
@@ -120,7 +120,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const users = new UserService(ctx);
   const attributes = new AttributeService(ctx, channels);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
-  const outbox = new Outbox(
+  const writes = new WriteScheduler(
     config.flushDelayMs,
     undefined,
     new SendBudget(config.limits.maxBufferedBytesPerSocket, config.limits.maxBufferedBytes),
@@ -167,7 +167,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   };
 
   const onConnection = (ws: WebSocket, socket: Duplex): void => {
-    const connection = new Connection(ws, socket, outbox, onConnectionClosed);
+    const connection = new Connection(ws, socket, writes, onConnectionClosed);
     (ws as SocketWithConnection)[CONNECTION] = connection;
     ctx.connections.add(connection);
     awaitingLogin.push({ connection, openedAt: connection.lastSeen });
@@ -265,7 +265,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
       if (connection.lastSeen < silentSince) connection.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
     }
     closeLateLogins(now);
-    outbox.budget.refresh();
+    writes.budget.refresh();
   };
   const heartbeatSweep = setInterval(() => setImmediate(sweepSilent), config.heartbeat.intervalMs);
   heartbeatSweep.unref();

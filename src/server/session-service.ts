@@ -10,7 +10,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, type ClientFrameOf, type SessionGrant } from '../protocol/index.js';
 import type { ChannelService } from './channel-service.js';
 import { mergeReplays, type Connection, type Replay } from './connection.js';
-import { KeyedLock, KickSignal, type ServerContext } from './context.js';
+import { KeyedLock, type ServerContext } from './context.js';
 import { LocalSession } from './local-session.js';
 import type { PeerService } from './peer-service.js';
 import { verifyToken } from './token.js';
@@ -18,6 +18,11 @@ import { verifyToken } from './token.js';
 export interface Granted {
   data: SessionGrant;
   replay: Replay;
+}
+
+/** A resume answered by ending its socket: the session was ended by a login elsewhere or a ban. */
+export interface Kicked {
+  kick: 'REMOTE_LOGIN' | 'BANNED_BY_SERVER';
 }
 
 /** What the Agora-compatibility services (14.2) hear of sessions: presence notices, token expiry notices. */
@@ -62,12 +67,12 @@ export class SessionService {
     });
   }
 
-  resume(connection: Connection, frame: ClientFrameOf<'resume'>): Promise<Granted> {
+  resume(connection: Connection, frame: ClientFrameOf<'resume'>): Promise<Granted | Kicked> {
     const { uid, sessionId } = frame;
-    return this.lock.run(uid, async () => {
+    return this.lock.run(uid, async (): Promise<Granted | Kicked> => {
       // Checked like a login; a failure leaves the session as it is (the client renews the token).
       const expiresAt = this.checkToken(uid, frame.token);
-      if (await this.ctx.store.isBanned(uid)) throw new KickSignal('BANNED_BY_SERVER');
+      if (await this.ctx.store.isBanned(uid)) return { kick: 'BANNED_BY_SERVER' };
       if (connection.closed) throw new RtmError(RtmErrorCode.LOGGED_OUT, 'socket closed');
       let live = this.ctx.sessions.get(uid);
       // Its presence ran out a moment ago and the end waits for this lock: carry it out first,
@@ -95,11 +100,11 @@ export class SessionService {
       }
       const ended = await this.ctx.store.getEndedSession(sessionId);
       const endReason = ended?.uid === uid ? ended.reason : undefined;
-      if (endReason === 'REMOTE_LOGIN') throw new KickSignal('REMOTE_LOGIN');
-      if (endReason === 'BANNED_BY_SERVER') throw new KickSignal('BANNED_BY_SERVER');
+      if (endReason === 'REMOTE_LOGIN') return { kick: 'REMOTE_LOGIN' };
+      if (endReason === 'BANNED_BY_SERVER') return { kick: 'BANNED_BY_SERVER' };
       if (endReason === 'LOGOUT') throw new RtmError(RtmErrorCode.SESSION_EXPIRED, 'the session was logged out');
       // Another session of this uid is live: the named one was replaced by a login elsewhere.
-      if (live || (await this.ctx.store.getSession(uid))) throw new KickSignal('REMOTE_LOGIN');
+      if (live || (await this.ctx.store.getSession(uid))) return { kick: 'REMOTE_LOGIN' };
       if (endReason !== 'PRESENCE_EXPIRED' && !(await this.ctx.store.isLoggedIn(uid))) {
         throw new RtmError(RtmErrorCode.SESSION_EXPIRED, 'unknown session');
       }

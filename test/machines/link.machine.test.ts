@@ -122,7 +122,7 @@ describe('16 linkMachine', () => {
     const h = runLink();
     h.up();
     h.send({ type: 'SILENT', silentMs: 2900 });
-    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', closeCode: 4000, silentMs: 2900, heartbeatTimeoutMs: 2000 });
+    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', silentMs: 2900, heartbeatTimeoutMs: 2000 });
     h.stop();
   });
 

@@ -1,5 +1,5 @@
 /**
- * The server's outbox: queued frames leave in slices of sockets, one slice per event-loop turn,
+ * The server's write scheduler: queued frames leave in slices of sockets, one slice per event-loop turn,
  * and what is queued between slices joins the sockets not written yet. The sockets here are
  * stand-ins that record what is written to them; fan-out over real sockets is in channel and
  * load tests.
@@ -7,7 +7,7 @@
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Connection, Outbox } from '../../src/server/connection.js';
+import { Connection, WriteScheduler } from '../../src/server/connection.js';
 import { SharedFrame } from '../../src/server/ws-frame.js';
 
 /** A TCP socket stand-in: keeps every buffer written to it. */
@@ -20,11 +20,11 @@ class RecordingSocket extends Duplex {
   override _read(): void {}
 }
 
-function connections(outbox: Outbox, count: number) {
+function connections(writes: WriteScheduler, count: number) {
   return Array.from({ length: count }, () => {
     const socket = new RecordingSocket();
     const ws = { readyState: WebSocket.OPEN } as unknown as WebSocket;
-    return { socket, connection: new Connection(ws, socket, outbox, () => undefined) };
+    return { socket, connection: new Connection(ws, socket, writes, () => undefined) };
   });
 }
 
@@ -43,10 +43,10 @@ async function drained(sockets: RecordingSocket[], expectedWrites: number): Prom
   for (let i = 0; i < 100 && sockets.reduce((n, s) => n + s.writes.length, 0) < expectedWrites; i++) await turn();
 }
 
-describe('outbox', () => {
+describe('write scheduler', () => {
   it('writes the sockets a slice per turn, and a frame queued between slices rides with the first on the sockets not written yet', async () => {
-    const outbox = new Outbox(0, 4);
-    const all = connections(outbox, 10);
+    const writes = new WriteScheduler(0, 4);
+    const all = connections(writes, 10);
     const a = new SharedFrame(Buffer.from('{"m":"a"}'));
     const b = new SharedFrame(Buffer.from('{"m":"b"}'));
     for (const { connection } of all) connection.deliver('room', 1, a);
@@ -66,8 +66,8 @@ describe('outbox', () => {
   });
 
   it('a frame of one socket alone is joined for that socket only, and order on each socket is kept', async () => {
-    const outbox = new Outbox(0, 2);
-    const all = connections(outbox, 3);
+    const writes = new WriteScheduler(0, 2);
+    const all = connections(writes, 3);
     const shared = new SharedFrame(Buffer.from('{"m":"s"}'));
     all[0]!.connection.deliver('room', 1, shared);
     all[0]!.connection.sendEncoded(Buffer.from('{"m":"own"}'));

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RtmErrorCode, type RtmError } from '../../src/errors.js';
-import { Outbox, type RequestFrame } from '../../src/client/outbox.js';
+import { PendingRequests, type RequestFrame } from '../../src/client/pending-requests.js';
 import { FrameSocket, type WebSocketLike } from '../../src/client/socket.js';
 import {
   CloseCode,
@@ -17,13 +17,13 @@ import {
 
 let wire: RequestFrame[];
 let up: boolean;
-let outbox: Outbox;
+let pending: PendingRequests;
 
 beforeEach(() => {
   vi.useFakeTimers();
   wire = [];
   up = false;
-  outbox = new Outbox((encoded) => {
+  pending = new PendingRequests((encoded) => {
     if (!up) return false;
     wire.push(JSON.parse(encoded.text) as RequestFrame);
     return true;
@@ -35,18 +35,18 @@ afterEach(() => {
 
 let messageCount = 0;
 const send = (text: string) =>
-  outbox.request({ t: 'peer.send', msgId: `id-${messageCount++}`, to: 'bob', text, offline: false });
-const query = () => outbox.request({ t: 'presence.query', uids: ['bob'] });
+  pending.request({ t: 'peer.send', msgId: `id-${messageCount++}`, to: 'bob', text, offline: false });
+const query = () => pending.request({ t: 'presence.query', uids: ['bob'] });
 const codeOf = (promise: Promise<unknown>) => promise.then(() => 'resolved', (e: RtmError) => e.code);
-const answer = (frame: RequestFrame) => outbox.settle({ t: 'res', id: frame.id, ok: true, data: {} });
+const answer = (frame: RequestFrame) => pending.settle({ t: 'res', id: frame.id, ok: true, data: {} });
 const texts = () => wire.map((f) => (f.t === 'peer.send' ? f.text : f.t));
 const connect = () => {
   up = true;
-  outbox.linkUp();
+  pending.linkUp();
 };
 const lose = (code: number = CloseCode.NORMAL) => {
   up = false;
-  outbox.linkDown(code);
+  pending.linkDown(code);
 };
 
 describe('11.4 R8 nothing leaves that the server cannot take', () => {
@@ -56,9 +56,9 @@ describe('11.4 R8 nothing leaves that the server cannot take', () => {
     const controls = '\u0001'.repeat(12 * 1024);
     expect(await codeOf(send(controls))).toBe(RtmErrorCode.INVALID_MESSAGE);
     const attrs = Array.from({ length: 32 }, (_, i): [string, string] => [`k${i}`, 'v'.repeat(8 * 1024)]);
-    expect(await codeOf(outbox.request({ t: 'attrs.set', attrs }))).toBe(RtmErrorCode.INVALID_ARGUMENT);
+    expect(await codeOf(pending.request({ t: 'attrs.set', attrs }))).toBe(RtmErrorCode.INVALID_ARGUMENT);
     expect(wire).toEqual([]);
-    expect(outbox.size).toBe(0);
+    expect(pending.size).toBe(0);
     // Just under the limit goes out.
     void send('x'.repeat(MAX_FRAME_BYTES - 200));
     expect(wire).toHaveLength(1);
@@ -75,7 +75,7 @@ describe('11.4 R8 nothing leaves that the server cannot take', () => {
     expect(wire).toHaveLength(4200);
     expect(wire.map((f) => f.id)).toEqual([...wire.map((f) => f.id)].sort((a, b) => a - b));
     await Promise.all(all);
-    expect(outbox.size).toBe(0);
+    expect(pending.size).toBe(0);
   });
 
   it('R8 11.4 after a close with 1009 the requests on the socket go one at a time; one meeting 1009 alone fails, the others succeed', async () => {
@@ -138,7 +138,7 @@ describe('11.4 R8 nothing leaves that the server cannot take', () => {
 
 describe('11.2 R5.5 the flush after an outage keeps to the announced send rate', () => {
   it('R5.5 11.2 queued sends leave at most 75% of the rate at once, then 90% of it a second; non-sends behind them keep their turn', async () => {
-    outbox.paceSends(60);
+    pending.paceSends(60);
     const sends = Array.from({ length: 100 }, (_, i) => send(`m${i}`));
     const q = query();
     connect();
@@ -154,14 +154,14 @@ describe('11.2 R5.5 the flush after an outage keeps to the announced send rate',
   });
 
   it('R8 11.2 live sends on an idle outbox go straight out, past the budget: the server decides TOO_OFTEN', () => {
-    outbox.paceSends(10);
+    pending.paceSends(10);
     connect();
     for (let i = 0; i < 30; i++) void send(`m${i}`).catch(() => undefined);
     expect(wire).toHaveLength(30);
   });
 
   it('R5.5 11.2 the pacer counts live sends: a flush right after a burst waits for the budget to refill', () => {
-    outbox.paceSends(10);
+    pending.paceSends(10);
     connect();
     for (let i = 0; i < 7; i++) void send(`live${i}`);
     for (const frame of wire) answer(frame);
@@ -174,7 +174,7 @@ describe('11.2 R5.5 the flush after an outage keeps to the announced send rate',
   });
 
   it('R5.5 11.2 a send lost with its socket is re-sent at once: the copy, not the lost one, pays', () => {
-    outbox.paceSends(10);
+    pending.paceSends(10);
     connect();
     for (let i = 0; i < 7; i++) void send(`m${i}`);
     lose();
@@ -183,13 +183,13 @@ describe('11.2 R5.5 the flush after an outage keeps to the announced send rate',
   });
 
   it('R5.5 11.2 a paced send rejects TIMEOUT at requestTimeoutMs from the call and is never sent', async () => {
-    outbox.paceSends(0.1); // one send, then the next only after 11 s
+    pending.paceSends(0.1); // one send, then the next only after 11 s
     const first = codeOf(send('first'));
     const second = codeOf(send('second'));
     connect();
     expect(texts()).toEqual(['first']);
     vi.advanceTimersByTime(9_999);
-    expect(outbox.size).toBe(2);
+    expect(pending.size).toBe(2);
     vi.advanceTimersByTime(1);
     expect(await second).toBe(RtmErrorCode.TIMEOUT);
     expect(await first).toBe(RtmErrorCode.TIMEOUT);
@@ -198,10 +198,10 @@ describe('11.2 R5.5 the flush after an outage keeps to the announced send rate',
   });
 
   it('R8 11.2 a send refused TOO_OFTEN gives its token back', () => {
-    outbox.paceSends(4); // burst 3
+    pending.paceSends(4); // burst 3
     connect();
     for (let i = 0; i < 3; i++) void send(`m${i}`).catch(() => undefined);
-    for (const frame of wire) outbox.settle({ t: 'res', id: frame.id, ok: false, code: 'TOO_OFTEN', message: 'slow down' });
+    for (const frame of wire) pending.settle({ t: 'res', id: frame.id, ok: false, code: 'TOO_OFTEN', message: 'slow down' });
     lose();
     for (let i = 0; i < 3; i++) void send(`q${i}`);
     connect();

@@ -40,7 +40,8 @@ class RecentIds {
   }
 }
 
-export class InboxTracker {
+/** The last sequence seen per stream (the peer inbox, each channel) and the ids seen recently. */
+export class SeenMessages {
   private peerSeq = 0;
   private readonly channelSeqs = new Map<string, number>();
   private readonly recentPeerIds = new RecentIds();

@@ -11,7 +11,7 @@
  * - at most MAX_IN_FLIGHT_REQUESTS are on a socket unanswered; the rest wait in call order;
  * - sends that waited for the link (and those queued behind them) are released no faster than
  *   the send rate the server announced (see SendPacer), so an outage does not turn a legal rate
- *   into a burst the server refuses. Live sends on an idle outbox go out at once: a real flood
+ *   into a burst the server refuses. Live sends on an idle link go out at once: a real flood
  *   still meets the server's TOO_OFTEN;
  * - a socket the server closes with 1009 (message too large, a server with a smaller message
  *   limit than the client's) is not answered by re-sending the same batch: the requests that
@@ -33,7 +33,7 @@ export interface Answer {
   resent: boolean;
 }
 
-interface Pending {
+interface PendingRequest {
   readonly frame: RequestFrame;
   readonly encoded: EncodedFrame;
   /** A peer or channel send: it counts against the server's send rate. */
@@ -51,11 +51,15 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-export class Outbox {
+/**
+ * The client's outbox (the chart opens it when the link is up and holds it when the link is
+ * down): every request without its answer yet, queued or on the current socket.
+ */
+export class PendingRequests {
   /** Every unsettled request, in call order. */
-  private readonly pending = new Map<number, Pending>();
+  private readonly unsettled = new Map<number, PendingRequest>();
   /** Requests not on the current socket, in the order they leave; settled ones are skipped. */
-  private queue: Pending[] = [];
+  private queue: PendingRequest[] = [];
   private head = 0;
   /** Requests on the current socket without their answer. */
   private inFlight = 0;
@@ -71,9 +75,9 @@ export class Outbox {
   private paceTimer: ReturnType<typeof setTimeout> | null = null;
   /**
    * After a socket closed with 1009: the requests that were on it. Until each is settled the
-   * outbox sends one request at a time, so that a second 1009 names the one too large.
+   * client sends one request at a time, so that a second 1009 names the one too large.
    */
-  private suspects: Set<Pending> | null = null;
+  private suspects: Set<PendingRequest> | null = null;
 
   constructor(
     private readonly transmit: (frame: EncodedFrame) => boolean,
@@ -81,7 +85,7 @@ export class Outbox {
   ) {}
 
   get size(): number {
-    return this.pending.size;
+    return this.unsettled.size;
   }
 
   /** The send rate the server announced in its grant (0 = no limit). */
@@ -109,7 +113,7 @@ export class Outbox {
         return reject(tooLarge(frame, `its frame is ${encoded.bytes} bytes, more than the ${MAX_FRAME_BYTES} a frame may have`));
       }
       const isSend = frame.t === 'peer.send' || frame.t === 'channel.send';
-      const entry: Pending = {
+      const entry: PendingRequest = {
         frame,
         encoded,
         isSend,
@@ -123,7 +127,7 @@ export class Outbox {
         timer: undefined,
       };
       entry.timer = setTimeout(() => this.expire(entry), this.timeoutMs);
-      this.pending.set(id, entry);
+      this.unsettled.set(id, entry);
       if (entry.urgent) {
         if (!this.transmitEntry(entry)) this.requeue({ socketLost: false });
         return;
@@ -151,12 +155,12 @@ export class Outbox {
     // A send lost with the socket costs the server one token whether it arrived or not: if it
     // did, the re-sent copy (same msgId) is free; if not, the copy pays. The copy is what the
     // pacer counts, so the lost transmission is given back.
-    for (const entry of this.pending.values()) if (entry.state === 'sent' && entry.isSend) this.pacer.refund();
+    for (const entry of this.unsettled.values()) if (entry.state === 'sent' && entry.isSend) this.pacer.refund();
     this.requeue({ socketLost: true });
   }
 
   settle(response: ResponseFrame): void {
-    const entry = this.pending.get(response.id);
+    const entry = this.unsettled.get(response.id);
     if (!entry) return; // timed out already, or answered twice
     this.finish(entry);
     entry.onAnswer?.(response);
@@ -179,8 +183,8 @@ export class Outbox {
     this.open = false;
     this.pacing = true;
     this.stopPacing();
-    const entries = [...this.pending.values()];
-    this.pending.clear();
+    const entries = [...this.unsettled.values()];
+    this.unsettled.clear();
     this.queue = [];
     this.head = 0;
     this.inFlight = 0;
@@ -218,7 +222,7 @@ export class Outbox {
     }
   }
 
-  private transmitEntry(entry: Pending): boolean {
+  private transmitEntry(entry: PendingRequest): boolean {
     if (!this.transmit(entry.encoded)) return false;
     entry.state = 'sent';
     entry.transmissions += 1;
@@ -232,9 +236,9 @@ export class Outbox {
    * `socketLost` what was on the socket too (paced when re-sent, like everything queued).
    */
   private requeue({ socketLost }: { socketLost: boolean }): void {
-    const urgent: Pending[] = [];
-    const rest: Pending[] = [];
-    for (const entry of this.pending.values()) {
+    const urgent: PendingRequest[] = [];
+    const rest: PendingRequest[] = [];
+    for (const entry of this.unsettled.values()) {
       if (entry.state === 'sent') {
         if (!socketLost) continue;
         entry.state = 'queued';
@@ -248,12 +252,12 @@ export class Outbox {
   }
 
   /**
-   * A socket closed with 1009. If the outbox was already sending one request at a time, the
+   * A socket closed with 1009. If it was already sending one request at a time, the
    * request on it is too large for this server: it fails. Otherwise everything that was on the
    * socket becomes a suspect, to be sent again one at a time.
    */
   private blameTooLarge(): void {
-    const onSocket = [...this.pending.values()].filter((entry) => entry.state === 'sent');
+    const onSocket = [...this.unsettled.values()].filter((entry) => entry.state === 'sent');
     if (!this.suspects) {
       if (onSocket.length > 0) this.suspects = new Set(onSocket);
       return;
@@ -265,7 +269,7 @@ export class Outbox {
   }
 
   /** No answer within the deadline (R5.5); never sent afterwards. */
-  private expire(entry: Pending): void {
+  private expire(entry: PendingRequest): void {
     if (entry.state === 'done') return;
     this.finish(entry);
     entry.reject(new RtmError(RtmErrorCode.TIMEOUT, `no answer to ${entry.frame.t} within ${this.timeoutMs} ms`));
@@ -273,8 +277,8 @@ export class Outbox {
   }
 
   /** Takes a request out of the books; the queue skips it if it is still there. */
-  private finish(entry: Pending): void {
-    this.pending.delete(entry.frame.id);
+  private finish(entry: PendingRequest): void {
+    this.unsettled.delete(entry.frame.id);
     clearTimeout(entry.timer);
     if (entry.state === 'sent') this.inFlight -= 1;
     entry.state = 'done';
