@@ -143,7 +143,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   /** Users watched with subscribePeersOnlineStatus (14.2). */
   private readonly presenceWatch = new PresenceWatch((status) => this.emit('PeersOnlineStatusChanged', status));
 
-  constructor(private readonly options: RtmClientOptions) {
+  constructor(options: RtmClientOptions) {
     super();
     if (typeof options?.url !== 'string' || !/^wss?:\/\//.test(options.url)) {
       throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, 'options.url must be a ws:// or wss:// URL');

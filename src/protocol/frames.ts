@@ -2,8 +2,8 @@
  * Every frame of the RTM protocol, client → server and server → client, with its schema.
  * Frames are JSON text, one object each, told apart by `t`. Requests carry an `id` that the
  * server echoes in its `res`. This module is the only place frames are defined; the client and
- * the server both build and read them through `encodeFrame` / `decodeClientFrame` /
- * `decodeServerFrame`.
+ * the server both build and read them through `encodeFrame`, `clientFrameParser` (the server)
+ * and `decodeServerFrame` (the client).
  *
  * The schemas use `zod/mini`, whose functional API lets a bundler keep only the validators used
  * here: the client ships in browsers, and classic `zod` would be most of its bundle. A namespace
@@ -310,9 +310,6 @@ export type PresenceResult = z.infer<typeof PresenceResult>;
 export const AttributesResult = z.object({ attrs: z.array(z.tuple([z.string(), z.string()])) });
 export type AttributesResult = z.infer<typeof AttributesResult>;
 
-/** `data` of requests that answer nothing but success (logout, channel.leave, channel.send, attrs.set). */
-export const EmptyResult = z.optional(z.object({}));
-
 /**
  * The answer to a ping, when nothing else answers it: the server answers a ping with the next
  * frame it writes to that socket, whatever it is (clients count any frame received as a sign of
@@ -444,11 +441,6 @@ function parseJson(raw: string): unknown {
   }
 }
 
-function decodeJson<T>(schema: z.ZodMiniType<T>, raw: string): DecodeResult<T> {
-  const value = parseJson(raw);
-  return value === undefined ? { ok: false, message: 'frame is not JSON' } : decodeWith(schema, value);
-}
-
 function decodeWith<T>(schema: z.ZodMiniType<T>, value: unknown): DecodeResult<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -469,10 +461,6 @@ let compiledClientFrame: typeof ClientFrame | undefined;
  */
 export function clientFrameParser(): typeof ClientFrame {
   return (compiledClientFrame ??= z.compile(ClientFrame));
-}
-
-export function decodeClientFrame(raw: string): DecodeResult<ClientFrame> {
-  return decodeJson(clientFrameParser(), raw);
 }
 
 export function decodeServerFrame(raw: string): DecodeResult<ServerFrame> {
