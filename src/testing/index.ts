@@ -2,6 +2,7 @@
 export { createFaultProxy } from './fault-proxy.js';
 export type { BlackholeDirection, FaultMode, FaultProxy, FaultProxyOptions } from './fault-proxy.js';
 export {
+  afterDelay,
   CoverageRecorder,
   connectionStimuli,
   linkStimuli,
@@ -10,6 +11,7 @@ export {
   definedTransitions,
   delayOf,
   executePath,
+  pathOf,
   shortestStatePaths,
   transitionCoveragePaths,
   transitionKey,

@@ -128,15 +128,25 @@ export function definedStates(machine: AnyStateMachine = connectionMachine): str
   return ids;
 }
 
-/** Records transitions and states from an actor's inspection stream (pass `recorder.inspect` to createActor). */
+/**
+ * Records transitions and states from an actor's inspection stream (pass `recorder.inspect` to
+ * createActor): the actor's and those of the actors it invokes, such as the link. `onTransition`
+ * hears each transition as it is taken, with the snapshot it led to.
+ */
 export class CoverageRecorder {
   readonly transitions = new Set<string>();
   readonly states = new Set<string>();
 
+  constructor(private readonly onTransition?: (key: string, snapshot: { value: StateValue }) => void) {}
+
   readonly inspect = (event: InspectionEvent): void => {
     if (event.type !== '@xstate.microstep') return;
     const microstep = event as InspectionEvent & { _transitions: AnyTransitionDefinition[] };
-    for (const t of microstep._transitions) this.transitions.add(transitionKey(t));
+    for (const t of microstep._transitions) {
+      const key = transitionKey(t);
+      this.transitions.add(key);
+      this.onTransition?.(key, event.snapshot as unknown as { value: StateValue });
+    }
     const nodes = (event.snapshot as unknown as { _nodes?: AnyStateNode[] })._nodes ?? [];
     for (const node of nodes) this.states.add(node.id);
   };
@@ -262,6 +272,16 @@ export function transitionCoveragePaths(
       description: events.map(describeEvent).join(' → '),
       steps: replayModel(machine, options.input, events),
     }));
+}
+
+/** The model's path for a given sequence of events: each step with the states and transitions it predicts. */
+export function pathOf(machine: AnyStateMachine, events: readonly ModelEvent[], options: { input?: unknown } = {}): ModelPath {
+  return { description: events.map(describeEvent).join(' → '), steps: replayModel(machine, options.input, events) };
+}
+
+/** The event of the delay `delay` of the state `stateId` running out (`xstate.after.<delay>.<state id>`). */
+export function afterDelay(delay: string, stateId: string): ModelEvent {
+  return { type: `xstate.after.${delay}.${stateId}` };
 }
 
 /** Shortest paths to every reachable state (as `xstate/graph` finds them), as model paths. */

@@ -7,17 +7,30 @@
  * client's machine state and the (state, reason) events it announced must be those the model
  * predicts. The transitions the real client's actor took are recorded; the last test fails if
  * any transition of the machine was not taken, so a new transition without a mapping fails.
+ *
+ * The link machine (issue 16) is covered the same way: the recorder sees the real link actor
+ * (the connection machine's child) through the client's inspection stream, on the paths above
+ * and on link paths — sequences of link events replayed on linkMachine, which predicts each
+ * step's transitions and state — that a real client takes against the real server through the
+ * fault proxy. Their last test fails if a link transition was not taken on a real client.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtmClient, type Timing } from '../../src/index.js';
+import type { StateValue } from 'xstate';
+import { WebSocket } from 'ws';
+import { linkMachine } from '../../machines/index.js';
+import { RtmClient, type Timing, type WebSocketConstructor } from '../../src/index.js';
 import { createRtmServer, type RtmServer } from '../../src/server/index.js';
 import {
+  afterDelay,
   CoverageRecorder,
   createFaultProxy,
   delayOf,
+  definedTransitions,
   executePath,
+  pathOf,
   transitionCoveragePaths,
   type FaultProxy,
+  type ModelEvent,
   type ModelPath,
   type ModelStep,
 } from '../../src/testing/index.js';
@@ -234,5 +247,306 @@ describe('connectionMachine paths executed against the real client, server and n
   it('the executed paths took every transition and visited every state of connectionMachine on the real client', () => {
     expect(coverage.uncoveredTransitions()).toEqual([]);
     expect(coverage.unvisitedStates()).toEqual([]);
+  });
+});
+
+// ---- the link machine on the real client ----------------------------------------------------
+
+/**
+ * The link's timing: an attempt timeout (1 s) shorter than the login timeout, so that an
+ * unanswered login is abandoned by the link, not ended by the connection machine; a 400 ms grace
+ * makes the backoff short (25–50 ms).
+ */
+const linkTiming: Timing = { ...timing, loginTimeoutMs: 3000, presenceTimeoutMs: 3000 };
+const linkHeartbeat = { intervalMs: 100, timeoutMs: 1000 };
+const linkSecret = 'link-model-secret';
+
+/** The model that predicts the real link: the client judges an overdue attempt later (STALLED or PROGRESS), as the model's stimuli do. */
+const linkModel = linkMachine.provide({ actions: { judgeAttempt: () => undefined } });
+
+const dialTimeout = afterDelay('attemptTimeout', 'link.attempt.dialing.waiting');
+const answerTimeout = afterDelay('attemptTimeout', 'link.attempt.authenticating.waiting');
+const heartbeat = afterDelay('heartbeat', 'link.attempt.up');
+const backoff = afterDelay('backoff', 'link.backingOff');
+const open: ModelEvent = { type: 'OPEN', uid: 'model-user', token: 'token-1', timing: linkTiming };
+const granted: ModelEvent = { type: 'GRANTED', grant: { sessionId: 's', sessionExpired: false, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 } };
+const socketClosed: ModelEvent = { type: 'SOCKET_CLOSED', code: 1006 };
+
+/**
+ * Transitions of the real link that no network, server or app action can make the client take:
+ * the test below asserts every other transition of linkMachine was taken on a real client.
+ */
+const UNREACHABLE_ON_THE_REAL_CLIENT: Record<string, string> = {
+  'link.idle --CLOSE--> [0]': 'the connection machine closes only an open link (closeLink is guarded by linkOpen)',
+  'link.attempt.dialing.waiting --PROGRESS--> [0]':
+    "the client's socket adapter tells a dial's progress only when judged (judgeAttempt), never while the phase waits",
+  'link.attempt.authenticating.overdue --PROGRESS--> [0]':
+    'needs a frame other than the answer to arrive within one poll phase after the attempt timeout: a race, not a path',
+  'link.attempt.authenticating --REFUSED--> [6]':
+    'a refusal the link does not tell apart (TOO_OFTEN, INTERNAL): the server answers one hello a socket with none of them',
+};
+
+/** Transitions the real link may take between the model's steps: timers and commands that do not change its course. */
+const AMBIENT = new Set([
+  'link.attempt.up --xstate.after.heartbeat.link.attempt.up--> [0]',
+  'link --CONNECTION_PHASE--> [0]',
+  // A dial that left a few ms after its phase began is judged moving once, then waits out the rest.
+  'link.attempt.dialing.waiting --xstate.after.attemptTimeout.link.attempt.dialing.waiting--> [0]',
+  'link.attempt.dialing.overdue --PROGRESS--> [0]',
+]);
+
+/** A WebSocket whose constructor takes 300 ms: the dial leaves late, as when the implementation loads first. */
+const LateDial: WebSocketConstructor = class extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    const leaves = Date.now() + 300;
+    while (Date.now() < leaves) {
+      // the dial is still being set up
+    }
+    super(url, protocols);
+  }
+} as unknown as WebSocketConstructor;
+
+interface LinkRun {
+  server: RtmServer;
+  proxy: FaultProxy;
+  client: RtmClient;
+  uid: string;
+  /** Promises of actions started inside a step (a logout, a restart), awaited at the end. */
+  pending: Array<Promise<unknown>>;
+  /** Servers started by the path, closed at the end. */
+  servers: RtmServer[];
+}
+
+interface LinkScenario {
+  /** The rules the path exercises, for the title. */
+  rules: string;
+  events: ModelEvent[];
+  /** The real action behind step `index`, run the moment the step before it was taken on the real link (0: at the start). */
+  drive: Record<number, (run: LinkRun) => void | Promise<unknown>>;
+  WebSocket?: WebSocketConstructor;
+}
+
+/** Resolves once the proxy accepted a dial it will hold (silent mode), so that restoring it ends that dial. */
+async function parkedDial(run: LinkRun, acceptedBefore: number): Promise<void> {
+  await waitFor(() => run.proxy.acceptedCount > acceptedBefore, 'the held dial', 3000);
+}
+
+const linkScenarios: LinkScenario[] = [
+  {
+    rules: 'R3.1 R3.2 heartbeat, then a black hole',
+    events: [open, { type: 'SOCKET_OPEN' }, granted, heartbeat, { type: 'SILENT', silentMs: 1000 }, { type: 'CLOSE' }],
+    drive: {
+      4: ({ proxy }) => proxy.blackhole(),
+      5: (run) => void run.pending.push(run.client.logout()),
+    },
+  },
+  {
+    rules: '11.6a a login whose answer never comes',
+    events: [open, { type: 'SOCKET_OPEN' }, answerTimeout, { type: 'STALLED' }, backoff, { type: 'CLOSE' }],
+    drive: {
+      2: ({ proxy }) => proxy.blackhole('toClient'),
+      5: (run) => void run.pending.push(run.client.logout()),
+    },
+  },
+  {
+    rules: '11.6a a dial that left late is judged moving, then stalled',
+    events: [open, dialTimeout, { type: 'PROGRESS' }, dialTimeout, { type: 'STALLED' }, { type: 'CLOSE' }],
+    drive: {
+      0: ({ proxy }) => proxy.silent(),
+      5: (run) => void run.pending.push(run.client.logout()),
+    },
+    WebSocket: LateDial,
+  },
+  {
+    rules: 'R3.1 a socket lost before its answer',
+    events: [open, { type: 'SOCKET_OPEN' }, socketClosed, backoff, { type: 'SOCKET_OPEN' }, granted, { type: 'CLOSE' }],
+    drive: {
+      2: ({ proxy }) => proxy.cut(),
+      6: (run) => void run.pending.push(run.client.logout()),
+    },
+  },
+  {
+    rules: 'R3.6 a refusal of a token the app has replaced since is old news',
+    events: [
+      open, { type: 'SOCKET_OPEN' }, granted, socketClosed,
+      { type: 'RENEW_TOKEN', token: 'token-2' }, socketClosed, backoff, { type: 'SOCKET_OPEN' },
+      { type: 'RENEW_TOKEN', token: 'token-3' }, { type: 'REFUSED', code: 'INVALID_TOKEN' }, backoff, { type: 'SOCKET_OPEN' },
+      granted, { type: 'CLOSE' },
+    ],
+    drive: {
+      3: ({ proxy }) => {
+        proxy.silent();
+        proxy.cut();
+      },
+      4: (run) => {
+        const accepted = run.proxy.acceptedCount;
+        void run.client.renewToken('not-a-valid-token');
+        // Step 5: the held dial ends when the network is restored.
+        run.pending.push(parkedDial(run, accepted).then(() => run.proxy.restore()));
+      },
+      8: (run) => void run.pending.push(run.client.renewToken(run.server.createToken(run.uid))),
+      13: (run) => void run.pending.push(run.client.logout()),
+    },
+  },
+  {
+    rules: 'R4.4 R6.2 a restarted server forgot the session; the fresh login finds a ban',
+    events: [
+      open, { type: 'SOCKET_OPEN' }, granted, socketClosed,
+      socketClosed, backoff, { type: 'SOCKET_OPEN' }, { type: 'REFUSED', code: 'SESSION_EXPIRED' },
+      backoff, socketClosed, backoff, { type: 'SOCKET_OPEN' }, { type: 'REFUSED', code: 'REJECTED' },
+      { type: 'CLOSE' },
+    ],
+    drive: {
+      3: ({ proxy }) => {
+        proxy.silent();
+        proxy.cut();
+      },
+      4: (run) => {
+        const accepted = run.proxy.acceptedCount;
+        run.pending.push(
+          (async () => {
+            await parkedDial(run, accepted);
+            const port = Number(new URL(run.server.url).port);
+            await run.server.close();
+            run.server = await createRtmServer({ port, secret: linkSecret, inspector: false, timing: linkTiming, heartbeat: linkHeartbeat });
+            run.servers.push(run.server);
+            run.proxy.restore(); // step 4: the held dial ends; the next reaches the new server
+          })(),
+        );
+      },
+      9: (run) => {
+        // Hold the next dial until the ban has landed: it must meet the fresh login, not the resume.
+        const accepted = run.proxy.acceptedCount;
+        run.proxy.silent();
+        run.pending.push(
+          (async () => {
+            await run.server.ban(run.uid);
+            await parkedDial(run, accepted);
+            run.proxy.restore();
+          })(),
+        );
+      },
+    },
+  },
+];
+
+/**
+ * Follows the real link's transitions against the model's path. Each transition the link takes
+ * must be the next one the model predicts (or an ambient one); when a step's transitions are all
+ * taken, the link's state must be the model's, and the action behind the next step runs at once,
+ * inside that same turn, so that it lands before the network answers.
+ */
+class LinkFollower {
+  private step = 0;
+  private taken = 0;
+  private settle!: { resolve: () => void; reject: (error: Error) => void };
+  readonly finished = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+  private over = false;
+
+  constructor(
+    private readonly path: ModelPath,
+    private readonly run: () => LinkRun,
+    private readonly drive: LinkScenario['drive'],
+  ) {}
+
+  start(): void {
+    this.act(0);
+  }
+
+  get progress(): string {
+    return `step ${this.step} (${this.path.steps[this.step]?.event.type ?? 'end'}), ${this.taken} of its transitions taken`;
+  }
+
+  readonly onTransition = (key: string, snapshot: { value: StateValue }): void => {
+    if (this.over || !/^link[ .]/.test(key)) return;
+    const step = this.path.steps[this.step]!;
+    if (key !== step.transitions[this.taken]) {
+      if (AMBIENT.has(key)) return;
+      return this.fail(`the real link took ${key}, the model predicts ${step.transitions[this.taken]}`);
+    }
+    this.taken += 1;
+    if (this.taken < step.transitions.length) return;
+    if (JSON.stringify(snapshot.value) !== JSON.stringify(step.to)) {
+      return this.fail(`the real link is in ${JSON.stringify(snapshot.value)}, the model predicts ${JSON.stringify(step.to)}`);
+    }
+    this.step += 1;
+    this.taken = 0;
+    if (this.step === this.path.steps.length) {
+      this.over = true;
+      return this.settle.resolve();
+    }
+    this.act(this.step);
+  };
+
+  private act(index: number): void {
+    try {
+      const done = this.drive[index]?.(this.run());
+      if (done instanceof Promise) done.catch((error: unknown) => this.fail(String(error)));
+    } catch (error) {
+      this.fail(String(error));
+    }
+  }
+
+  fail(message: string): void {
+    if (this.over) return;
+    this.over = true;
+    this.settle.reject(new Error(`${this.path.description}: at ${this.progress}: ${message}`));
+  }
+}
+
+describe('16 linkMachine paths executed against the real client, server and network', () => {
+  it('16 each link path is a path of the model, whose every step takes a transition', () => {
+    for (const scenario of linkScenarios) {
+      const path = pathOf(linkModel, scenario.events);
+      for (const step of path.steps) expect(step.transitions.length, `${path.description}: ${step.event.type}`).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(linkScenarios.map((s) => [s.rules, s] as const))('16 link path: %s', async (_, scenario) => {
+    const path = pathOf(linkModel, scenario.events);
+    const server = await createRtmServer({ port: 0, secret: linkSecret, inspector: false, timing: linkTiming, heartbeat: linkHeartbeat });
+    const proxy = await createFaultProxy({ target: server.url });
+    const uid = `l-${Math.random().toString(36).slice(2, 10)}`;
+    let run!: LinkRun;
+    const follower = new LinkFollower(path, () => run, scenario.drive);
+    const perPath = new CoverageRecorder(follower.onTransition);
+    const client = new RtmClient({
+      url: proxy.url,
+      timing: linkTiming,
+      inspect: (event) => {
+        coverage.inspect(event);
+        perPath.inspect(event);
+      },
+      ...(scenario.WebSocket ? { WebSocket: scenario.WebSocket } : {}),
+    });
+    run = { server, proxy, client, uid, pending: [], servers: [server] };
+    const { drive } = scenario;
+    try {
+      // Step 0 is the login itself; its own action (a network mode) runs first.
+      follower.start();
+      if (!drive[0] || path.steps[0]!.event.type === 'OPEN') {
+        run.pending.push(client.login({ uid, token: server.createToken(uid) }).catch(() => undefined));
+      }
+      const deadline = setTimeout(() => follower.fail('timed out'), 10_000);
+      try {
+        await follower.finished;
+      } finally {
+        clearTimeout(deadline);
+      }
+      await Promise.all(run.pending);
+    } finally {
+      await client.logout();
+      client.actor.stop();
+      await proxy.close();
+      for (const s of run.servers) await s.close().catch(() => undefined);
+    }
+  });
+
+  it('16 the real link took every transition of linkMachine but those no action can cause', () => {
+    const defined = definedTransitions(linkMachine);
+    for (const key of Object.keys(UNREACHABLE_ON_THE_REAL_CLIENT)) expect(defined).toContain(key);
+    const missing = coverage.uncoveredTransitions(linkMachine).filter((key) => !(key in UNREACHABLE_ON_THE_REAL_CLIENT));
+    expect(missing).toEqual([]);
+    expect(coverage.unvisitedStates(linkMachine)).toEqual([]);
   });
 });
