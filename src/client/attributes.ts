@@ -3,7 +3,7 @@
  * key by key, and channel attributes with who set each one last and when.
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
-import { ATTRIBUTE_KEY_PATTERN, FORBIDDEN_KEYS, MAX_ATTRIBUTES, type ChannelAttributeEntry } from '../protocol/index.js';
+import { ATTRIBUTE_KEY_PATTERN, FORBIDDEN_KEYS, MAX_ATTRIBUTES, type ChannelAttributeEntry } from '../protocol/client.js';
 
 /** `{ key: value }`, as `setLocalUserAttributes` takes and `getUserAttributes` answers. */
 export type AttributesMap = Record<string, string>;

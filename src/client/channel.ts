@@ -4,7 +4,7 @@
  * object carries the app's calls and events.
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
-import { JoinResult, MembersResult, type ChannelMessageFrame, type ResponseFrame, type ServerFrame } from '../protocol/index.js';
+import { JoinResult, MembersResult, type ChannelMessageFrame, type ResponseFrame, type ServerFrame } from '../protocol/client.js';
 import { TypedEmitter } from './emitter.js';
 import type { Answer, RequestBody } from './pending-requests.js';
 import type { ChannelAttributes } from './attributes.js';

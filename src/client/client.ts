@@ -22,7 +22,7 @@ import {
   type PeerMessageFrame,
   type ServerFrame,
   type SessionGrant,
-} from '../protocol/index.js';
+} from '../protocol/client.js';
 import { PeerSubscriptionOption } from '../status-codes.js';
 import {
   changedAttributes,

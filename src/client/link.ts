@@ -9,7 +9,7 @@
  */
 import { attemptTimeoutMs, type SocketEvent } from '../../machines/link.machine.js';
 import type { Timing } from '../../machines/timing.js';
-import { CloseCode, PROTOCOL_VERSION, SessionGrant, type ClientFrame, type ServerFrame } from '../protocol/index.js';
+import { CloseCode, PROTOCOL_VERSION, SessionGrant, type ClientFrame, type ServerFrame } from '../protocol/client.js';
 import { FrameSocket, resolveWebSocket, type EncodedFrame, type WebSocketConstructor } from './socket.js';
 
 const defer: (fn: () => void) => void =

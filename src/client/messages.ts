@@ -4,7 +4,7 @@
  * (raw: bytes and description together), checked before anything is sent (R8).
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
-import { MAX_MESSAGE_BYTES, MAX_RAW_MESSAGE_BYTES, utf8Length } from '../protocol/index.js';
+import { MAX_MESSAGE_BYTES, MAX_RAW_MESSAGE_BYTES, utf8Length } from '../protocol/client.js';
 import type { ReceivedMessage } from './types.js';
 
 /** The fields of a send frame that carry the message. */

@@ -18,7 +18,7 @@
  *   were on it go out one at a time, and one that meets 1009 alone fails with a typed error.
  */
 import { RtmError, RtmErrorCode } from '../errors.js';
-import { CloseCode, MAX_FRAME_BYTES, MAX_IN_FLIGHT_REQUESTS, type ClientFrame, type ResponseFrame } from '../protocol/index.js';
+import { CloseCode, MAX_FRAME_BYTES, MAX_IN_FLIGHT_REQUESTS, type ClientFrame, type ResponseFrame } from '../protocol/client.js';
 import { SendPacer } from './send-pacer.js';
 import { encodeOutgoing, type EncodedFrame } from './socket.js';
 

@@ -8,7 +8,7 @@
  * (the epoch). A report is assembled from the grant, the answers to the rejoins of a restore
  * (R4.4), and the replayed frames that follow them.
  */
-import type { ChannelRecovery } from '../protocol/index.js';
+import type { ChannelRecovery } from '../protocol/client.js';
 
 /** What cut a replay short. */
 export type RecoveryLoss =

@@ -6,7 +6,7 @@
  * fresh login whose inbox numbering is unknown, and a server with a new history (epoch, R11.2)
  * that numbers from 1 again and may carry a retry of a message the old one had delivered.
  */
-import type { ChannelMessageFrame, PeerMessageFrame } from '../protocol/index.js';
+import type { ChannelMessageFrame, PeerMessageFrame } from '../protocol/client.js';
 import type { ResumePoint } from './link.js';
 
 /** Ids remembered per kind: between this and twice this many, the most recent. */

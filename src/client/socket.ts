@@ -16,7 +16,7 @@ import {
   utf8Length,
   type ClientFrame,
   type ServerFrame,
-} from '../protocol/index.js';
+} from '../protocol/client.js';
 
 /** A client frame already turned into text, with its size in UTF-8 bytes (what the server counts). */
 export interface EncodedFrame {

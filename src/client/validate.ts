@@ -9,7 +9,7 @@ import {
   MAX_PRESENCE_QUERY,
   isValidId,
   utf8Length,
-} from '../protocol/index.js';
+} from '../protocol/client.js';
 
 export function checkId(value: unknown, what: string): string {
   if (!isValidId(value)) {
