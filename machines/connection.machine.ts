@@ -119,8 +119,11 @@ export const connectionMachine = setup({
   actions: {
     recordReason: assign({ reason: (_, params: { reason: ConnectionChangeReason }) => params.reason }),
     recordKickReason: assign(({ event }) => (event.type === 'KICKED' ? { reason: event.reason } : {})),
-    rememberUid: assign(({ event }) =>
-      event.type === 'LOGIN' ? { uid: event.uid, tokenExpiryAnnounced: false, rejection: null } : {},
+    /** R1.1: one assign for everything a login sets (the uid, the reason, the link now open): a login is frequent. */
+    startLogin: assign(({ event }) =>
+      event.type === 'LOGIN'
+        ? { uid: event.uid, tokenExpiryAnnounced: false, rejection: null, reason: 'LOGIN' as ConnectionChangeReason, linkOpen: true }
+        : {},
     ),
     recordRejection: assign(({ event }) => (event.type === 'LOGIN_REJECTED' ? { rejection: event.code } : {})),
     recordSilence: assign(({ context, event }) => {
@@ -138,13 +141,14 @@ export const connectionMachine = setup({
         enqueue.emit({ type: 'ConnectionStateChanged', state: params.state, reason: context.reason });
       }
     }),
+    /** Opens the link for the login (`startLogin` marked it open). */
     openLink: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
       never, never, never, never, ConnectionEmitted
     >(({ context, event, enqueue, self }) => {
-      if (event.type !== 'LOGIN') return;
-      enqueue.assign({ linkOpen: true });
-      if (hasLink(self)) enqueue.sendTo('link', { type: 'OPEN', uid: event.uid, token: event.token, timing: context.timing } satisfies LinkCommand);
+      if (event.type === 'LOGIN' && hasLink(self)) {
+        enqueue.sendTo('link', { type: 'OPEN', uid: event.uid, token: event.token, timing: context.timing } satisfies LinkCommand);
+      }
     }),
     closeLink: enqueueActions<
       ConnectionContext, ConnectionEvent, undefined, ConnectionEvent,
@@ -203,7 +207,7 @@ export const connectionMachine = setup({
       on: {
         LOGIN: {
           target: 'CONNECTING',
-          actions: ['rememberUid', { type: 'recordReason', params: { reason: 'LOGIN' } }, 'openLink'],
+          actions: ['startLogin', 'openLink'],
         },
       },
     },
