@@ -18,6 +18,7 @@ export type {
   LinkMachine,
   LinkMachineEvent,
   LinkMachineInput,
+  SocketCommand,
   SocketEvent,
 } from './link.machine.js';
 export { sessionMachine } from './session.machine.js';

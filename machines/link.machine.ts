@@ -8,13 +8,16 @@
  * connection is RECONNECTING, which is all the backoff needs to know (R3.1, R3.3).
  *
  * The machine is pure like the connection machine. The WebSocket is the child actor `socket`,
- * invoked for one attempt (dial, authenticate, up) and stopped when the attempt ends; it reports
- * SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK and SILENT. What goes out on the socket
+ * invoked for the life of the link: told DIAL as an attempt (dial, authenticate, up) begins and
+ * HANG_UP as it ends, it reports SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK, SILENT and
+ * PROGRESS for the attempt under way. (One long-lived child rather than one invoked per attempt:
+ * creating and stopping an actor on every login and re-dial was most of the cost of a login in
+ * the connection-machine benchmark.) What goes out on the socket
  * (the login or resume, the heartbeat probe, the logout, the farewell of a logout while the link
  * is down) is named actions, and the backoff's jitter a named delay; the runtime supplies them
  * through `linkMachine.provide`. Ordinary data frames never pass through the machine.
  */
-import { and, assign, enqueueActions, fromCallback, raise, setup, type AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup, type AnyActorRef } from 'xstate';
 import type { KickReason } from './reasons.js';
 import { resolveTiming, type Timing } from './timing.js';
 
@@ -37,7 +40,10 @@ export type LinkCommand =
   /** The connection's phase, which sets the backoff: the grace clock is the connection machine's. */
   | { type: 'CONNECTION_PHASE'; reconnecting: boolean };
 
-/** What the socket actor reports. */
+/** What the link tells its socket actor. */
+export type SocketCommand = { type: 'DIAL' } | { type: 'HANG_UP' };
+
+/** What the socket actor reports, for the attempt under way. */
 export type SocketEvent =
   | { type: 'SOCKET_OPEN' }
   /** The socket closed, or could not be opened at all; `code` as the WebSocket reported it. */
@@ -133,8 +139,8 @@ export const linkMachine = setup({
     events: {} as LinkMachineEvent,
   },
   actors: {
-    /** One WebSocket. The default never opens, so the machine can run alone. */
-    socket: fromCallback<{ type: 'NONE' }, undefined>(() => undefined),
+    /** The WebSocket of each attempt in turn. The default never opens, so the machine can run alone. */
+    socket: fromCallback<SocketCommand, undefined>(() => undefined),
   },
   delays: {
     attemptTimeout: ({ context }) => attemptTimeoutMs(context.timing),
@@ -198,6 +204,10 @@ export const linkMachine = setup({
      * the next poll phase, so that an answer that arrived during an event-loop stall is read first.
      */
     judgeAttempt: raise({ type: 'STALLED' as const }),
+    /** The attempt begins: the socket dials. */
+    dial: sendTo('socket', { type: 'DIAL' } satisfies SocketCommand),
+    /** The attempt ends: the socket closes without a word; nothing it reports afterwards reaches the link. */
+    hangUp: sendTo('socket', { type: 'HANG_UP' } satisfies SocketCommand),
     /** Sends the login (no session, or the server forgot it) or the resume. Supplied by the runtime. */
     sendHello: (_, _params: Hello) => undefined,
     /** Pings, or reports SILENT when nothing was heard for `timeoutMs`. Supplied by the runtime. */
@@ -224,6 +234,7 @@ export const linkMachine = setup({
     heartbeatIntervalMs: 1000,
     heartbeatTimeoutMs: 2000,
   }),
+  invoke: { id: 'socket', src: 'socket' },
   initial: 'idle',
   on: {
     RENEW_TOKEN: { actions: 'takeToken' },
@@ -250,7 +261,8 @@ export const linkMachine = setup({
     },
     attempt: {
       description: 'One WebSocket: dialled, then authenticated, then up until it is lost.',
-      invoke: { id: 'socket', src: 'socket' },
+      entry: 'dial',
+      exit: 'hangUp',
       initial: 'dialing',
       on: {
         KICK: { target: 'halted', actions: 'report' },

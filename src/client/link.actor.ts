@@ -1,11 +1,11 @@
 /**
- * The link machine as the RtmClient runs it: `linkMachine` with its socket actor, its named
+ * The link machine as the RtmClient runs it: `linkMachine` with its `socket` actor, its named
  * socket actions and the backoff's jitter supplied. One provided machine serves every client;
  * each part finds its client's LinkSocket (and grant handler) through the actor system, which
  * is the client's own.
  */
 import { fromCallback, type ActorSystem } from 'xstate';
-import { attemptTimeoutMs, linkMachine, redialDelayMs, type LinkGrant, type SocketEvent } from '../../machines/link.machine.js';
+import { attemptTimeoutMs, linkMachine, redialDelayMs, type LinkGrant, type SocketCommand, type SocketEvent } from '../../machines/link.machine.js';
 import type { LinkSocket } from './link.js';
 
 /** After the next poll phase (browsers have no setImmediate: a 0 ms timeout). */
@@ -24,10 +24,19 @@ export interface LinkRuntime {
 export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, random: () => number = Math.random) {
   return linkMachine.provide({
     actors: {
-      socket: fromCallback<{ type: 'NONE' }, undefined>(({ sendBack, system }) => {
-        const { socket } = runtimeOf(system);
-        socket.open((event: SocketEvent) => sendBack(event));
-        return () => socket.close();
+      // One for the life of the link: DIAL opens the attempt's WebSocket, HANG_UP (or the link
+      // stopping) closes it.
+      socket: fromCallback<SocketCommand, undefined>(({ sendBack, receive, system }) => {
+        let dialled = false;
+        receive((command) => {
+          const { socket } = runtimeOf(system);
+          if (command.type === 'HANG_UP') return socket.close();
+          dialled = true;
+          socket.open((event: SocketEvent) => sendBack(event));
+        });
+        return () => {
+          if (dialled) runtimeOf(system).socket.close();
+        };
       }),
     },
     actions: {

@@ -13,6 +13,7 @@ import {
   resolveTiming,
   scaleTiming,
   type LinkMachineEvent,
+  type SocketCommand,
 } from '../../machines/index.js';
 import {
   CoverageRecorder,
@@ -47,8 +48,11 @@ function runLink(coverage?: CoverageRecorder, options: { judgeLater?: boolean } 
   const reports: EventObject[] = [];
   const link = linkMachine.provide({
     actors: {
-      socket: fromCallback(() => {
-        calls.sockets += 1;
+      // Counts the attempts' dials (the socket actor lives as long as the link).
+      socket: fromCallback<SocketCommand, undefined>(({ receive }) => {
+        receive((command) => {
+          if (command.type === 'DIAL') calls.sockets += 1;
+        });
       }),
     },
     actions: {
