@@ -116,8 +116,8 @@ export type AttributesResult = Infer<typeof AttributesResult>;
  */
 export const PongFrame = object({ t: literal('pong') });
 
-export const PeerMessageFrame = object({
-  t: literal('peer.msg'),
+/** What every delivered message carries, peer or channel. */
+const messageShape = {
   seq,
   msgId: messageId,
   from: id,
@@ -125,6 +125,11 @@ export const PeerMessageFrame = object({
   /** A raw message's bytes (base64); `text` is then its description (14.2). */
   raw: optional(rawPayload),
   ts: timestamp,
+};
+
+export const PeerMessageFrame = object({
+  t: literal('peer.msg'),
+  ...messageShape,
   /** Delivered by a replay rather than live (API: isOfflineMessage). */
   offline: boolean(),
 });
@@ -132,13 +137,7 @@ export const PeerMessageFrame = object({
 export const ChannelMessageFrame = object({
   t: literal('channel.msg'),
   channel: id,
-  seq,
-  msgId: messageId,
-  from: id,
-  text,
-  /** A raw message's bytes (base64); `text` is then its description (14.2). */
-  raw: optional(rawPayload),
-  ts: timestamp,
+  ...messageShape,
   /** Delivered by a replay rather than live (API: isHistoricalMessage). */
   historical: boolean(),
 });

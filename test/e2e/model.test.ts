@@ -326,6 +326,12 @@ interface LinkScenario {
   WebSocket?: WebSocketConstructor;
 }
 
+/** The socket that is up is cut, and the re-dial it brings is held (accepted, never answered). */
+const cutAndHoldTheDial = ({ proxy }: LinkRun): void => {
+  proxy.silent();
+  proxy.cut();
+};
+
 /** Resolves once the proxy accepted a dial it will hold (silent mode), so that restoring it ends that dial. */
 async function parkedDial(run: LinkRun, acceptedBefore: number): Promise<void> {
   await waitFor(() => run.proxy.acceptedCount > acceptedBefore, 'the held dial', 3000);
@@ -374,10 +380,7 @@ const linkScenarios: LinkScenario[] = [
       granted, { type: 'CLOSE' },
     ],
     drive: {
-      3: ({ proxy }) => {
-        proxy.silent();
-        proxy.cut();
-      },
+      3: cutAndHoldTheDial,
       4: (run) => {
         const accepted = run.proxy.acceptedCount;
         void run.client.renewToken('not-a-valid-token');
@@ -397,10 +400,7 @@ const linkScenarios: LinkScenario[] = [
       { type: 'CLOSE' },
     ],
     drive: {
-      3: ({ proxy }) => {
-        proxy.silent();
-        proxy.cut();
-      },
+      3: cutAndHoldTheDial,
       4: (run) => {
         const accepted = run.proxy.acceptedCount;
         run.pending.push(
