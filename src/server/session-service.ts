@@ -98,8 +98,7 @@ export class SessionService {
         this.ctx.logger.log('info', 'session.resumed', { uid, sessionId });
         return { data: { ...(await this.grant(live, false)), recovery: { channels: channels.recovery } }, replay };
       }
-      const ended = await this.ctx.store.getEndedSession(sessionId);
-      const endReason = ended?.uid === uid ? ended.reason : undefined;
+      const endReason = (await this.ctx.store.getEndedSession(uid, sessionId))?.reason;
       if (endReason === 'REMOTE_LOGIN') return { kick: 'REMOTE_LOGIN' };
       if (endReason === 'BANNED_BY_SERVER') return { kick: 'BANNED_BY_SERVER' };
       if (endReason === 'LOGOUT') throw new RtmError(RtmErrorCode.SESSION_EXPIRED, 'the session was logged out');

@@ -16,13 +16,46 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       await fresh();
       await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1 });
       expect(await store.getSession('a')).toEqual({ uid: 'a', sessionId: 's1', startedAt: 1 });
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 1 }, 999)).toBe(false);
       expect(await store.areOnline(['a', 'b'])).toEqual([true, false]);
       await store.endSession('a', 'old', { uid: 'a', reason: 'REMOTE_LOGIN', endedAt: 2 });
       expect(await store.getSession('a')).toBeDefined();
-      await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 3 });
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 3 })).toBe(true);
       expect(await store.getSession('a')).toBeUndefined();
-      expect(await store.getEndedSession('s1')).toEqual({ uid: 'a', reason: 'LOGOUT', endedAt: 3 });
-      expect(await store.getEndedSession('old')).toMatchObject({ reason: 'REMOTE_LOGIN' });
+      expect(await store.getEndedSession('a', 's1')).toEqual({ uid: 'a', reason: 'LOGOUT', endedAt: 3 });
+      expect(await store.getEndedSession('a', 'old')).toMatchObject({ reason: 'REMOTE_LOGIN' });
+      expect(await store.getEndedSession('b', 's1')).toBeUndefined();
+    });
+
+    it('R12.3 putSession replaces in one step and names what it replaced; of two at once exactly one replaces the other', async () => {
+      await fresh();
+      expect((await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' })).replaced).toBeUndefined();
+      const second = await store.putSession({ uid: 'a', sessionId: 's2', startedAt: 2, node: 'n2' });
+      expect(second.replaced).toEqual({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' });
+      expect(await store.getSession('a')).toEqual({ uid: 'a', sessionId: 's2', startedAt: 2, node: 'n2' });
+      const [x, y] = await Promise.all([
+        store.putSession({ uid: 'b', sessionId: 'x', startedAt: 1, node: 'n1' }),
+        store.putSession({ uid: 'b', sessionId: 'y', startedAt: 1, node: 'n2' }),
+      ]);
+      // One of them saw the other: the node that replaced it ends it.
+      expect([x.replaced?.sessionId, y.replaced?.sessionId].filter(Boolean)).toHaveLength(1);
+    });
+
+    it('R12.2 claimSession fences the node that held the session: its end is refused, the claimer\'s is not', async () => {
+      await fresh();
+      const { generation: first } = await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' });
+      expect(await store.claimSession('a', 'other', 'n2')).toBeUndefined();
+      const claim = await store.claimSession('a', 's1', 'n2');
+      expect(claim).toMatchObject({ previousNode: 'n1' });
+      expect(claim!.generation).toBeGreaterThan(first);
+      expect(await store.getSession('a')).toMatchObject({ sessionId: 's1', node: 'n2' });
+      // The old owner's presence runs out: refused, the session stays.
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'PRESENCE_EXPIRED', endedAt: 5 }, first)).toBe(false);
+      expect(await store.getSession('a')).toMatchObject({ sessionId: 's1', node: 'n2' });
+      expect(await store.getEndedSession('a', 's1')).toBeUndefined();
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 6 }, claim!.generation)).toBe(true);
+      expect(await store.getSession('a')).toBeUndefined();
+      expect(await store.getEndedSession('a', 's1')).toMatchObject({ reason: 'LOGOUT' });
     });
 
     it('accounts and bans', async () => {

@@ -14,6 +14,8 @@ import type {
   InboxRefusal,
   RtmStore,
   SendOutcome,
+  SessionClaim,
+  SessionPut,
   SessionRecord,
   StoredChannelAttribute,
   StoredChannelMessage,
@@ -59,6 +61,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements RtmStore {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly ended = new Map<string, EndedSession>();
+  /** Per uid with a live session, its generation (what fencing compares; forgotten with the session). */
+  private readonly generations = new Map<string, number>();
   private readonly loggedIn = new Set<string>();
   private readonly banned = new Set<string>();
   private readonly inboxes = new Map<string, Inbox>();
@@ -92,21 +96,47 @@ export class MemoryStore implements RtmStore {
     return this.sessions.get(uid);
   }
 
-  async putSession(record: SessionRecord): Promise<void> {
+  async putSession(record: SessionRecord): Promise<SessionPut> {
+    const replaced = this.sessions.get(record.uid);
     this.sessions.set(record.uid, { ...record });
+    const generation = this.bumpGeneration(record.uid);
+    return replaced ? { generation, replaced } : { generation };
   }
 
-  async endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void> {
-    if (this.sessions.get(uid)?.sessionId === sessionId) this.sessions.delete(uid);
+  async claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined> {
+    const live = this.sessions.get(uid);
+    if (live?.sessionId !== sessionId) return undefined;
+    const previousNode = live.node;
+    this.sessions.set(uid, { ...live, node });
+    const generation = this.bumpGeneration(uid);
+    return previousNode === undefined ? { generation } : { generation, previousNode };
+  }
+
+  private bumpGeneration(uid: string): number {
+    const generation = (this.generations.get(uid) ?? 0) + 1;
+    this.generations.set(uid, generation);
+    return generation;
+  }
+
+  async endSession(uid: string, sessionId: string, ended: EndedSession, generation?: number): Promise<boolean> {
+    let removed = false;
+    if (this.sessions.get(uid)?.sessionId === sessionId) {
+      if (generation !== undefined && generation !== this.generations.get(uid)) return false;
+      this.sessions.delete(uid);
+      this.generations.delete(uid);
+      removed = true;
+    }
     this.ended.set(sessionId, { ...ended });
     if (this.ended.size > this.endedSessionsMax) {
       const oldest = this.ended.keys().next().value;
       if (oldest !== undefined) this.ended.delete(oldest);
     }
+    return removed;
   }
 
-  async getEndedSession(sessionId: string): Promise<EndedSession | undefined> {
-    return this.ended.get(sessionId);
+  async getEndedSession(uid: string, sessionId: string): Promise<EndedSession | undefined> {
+    const ended = this.ended.get(sessionId);
+    return ended?.uid === uid ? ended : undefined;
   }
 
   async areOnline(uids: readonly string[]): Promise<boolean[]> {

@@ -93,30 +93,60 @@ return redis.call('GET', KEYS[1])
 );
 
 /**
- * KEYS: session, generation. ARGV: sessionId, startedAt. Each new session bumps the uid's
- * generation, which outlives the session: the next step's fencing compares it.
+ * KEYS: session, generation. ARGV: sessionId, startedAt, node ('' = none).
+ * Replaces the uid's session in one step and bumps its generation, which outlives the session.
+ * Answers: generation, then the replaced session's id, start and node ('' when there was none).
  */
 export const SESSION_PUT = script(
   'session_put',
   2,
   `
+local old = redis.call('HMGET', KEYS[1], 'id', 'start', 'node')
 local gen = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'start', ARGV[2], 'gen', gen)
-return gen
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'node', ARGV[3]) end
+return {tostring(gen), old[1] or '', old[2] or '', old[3] or ''}
 `,
 );
 
-/** KEYS: session. ARGV: sessionId. Removes the session only if it is still that one. */
+/**
+ * KEYS: session, generation. ARGV: sessionId, node.
+ * A node takes over the live session (a resume elsewhere): bumps the generation and records the
+ * node, so every later end by the node that held it is refused. Answers '' when sessionId is not
+ * the live session, else { generation, previous node ('' for none) }.
+ */
+export const SESSION_CLAIM = script(
+  'session_claim',
+  2,
+  `
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return '' end
+local previous = redis.call('HGET', KEYS[1], 'node') or ''
+local gen = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'gen', gen, 'node', ARGV[2])
+return {tostring(gen), previous}
+`,
+);
+
+/**
+ * KEYS: session, ended. ARGV: sessionId, generation ('' = any), ended JSON, ended TTL (ms).
+ * Ends the live session if it is still sessionId at that generation (answers 1: the caller
+ * carries out the rest). A stale generation (another node claimed it) changes nothing (answers
+ * 0). Another live session or none: the reason is remembered (answers 0).
+ */
 export const SESSION_END = script(
   'session_end',
-  1,
+  2,
   `
-if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
+local live = redis.call('HMGET', KEYS[1], 'id', 'gen')
+local removed = 0
+if live[1] == ARGV[1] then
+  if ARGV[2] ~= '' and live[2] ~= ARGV[2] then return 0 end
   redis.call('DEL', KEYS[1])
-  return 1
+  removed = 1
 end
-return 0
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return removed
 `,
 );
 

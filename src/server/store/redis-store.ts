@@ -23,6 +23,7 @@ import {
   INBOX_APPEND,
   INBOX_EXPIRE,
   INBOX_REMOVE,
+  SESSION_CLAIM,
   SESSION_END,
   SESSION_PUT,
   type ScriptSource,
@@ -38,6 +39,8 @@ import type {
   ReplayTruncation,
   RtmStore,
   SendOutcome,
+  SessionClaim,
+  SessionPut,
   SessionRecord,
   StoredChannelAttribute,
   StoredChannelMessage,
@@ -175,31 +178,52 @@ export class RedisStore implements RtmStore {
   // ---- sessions, presence, accounts ----
 
   async getSession(uid: string): Promise<SessionRecord | undefined> {
-    const [sessionId, startedAt] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start')) as Array<string | null>;
+    const [sessionId, startedAt, node] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start', 'node')) as Array<string | null>;
     if (sessionId == null || startedAt == null) return undefined;
-    return { uid, sessionId, startedAt: Number(startedAt) };
+    return { uid, sessionId, startedAt: Number(startedAt), ...(node == null ? {} : { node }) };
   }
 
-  async putSession(record: SessionRecord): Promise<void> {
-    await this.run(SESSION_PUT, [this.uidKey(record.uid, 'session'), this.uidKey(record.uid, 'generation')], [record.sessionId, record.startedAt]);
+  async putSession(record: SessionRecord): Promise<SessionPut> {
+    const { uid } = record;
+    const [generation, id, start, node] = (await this.run(
+      SESSION_PUT,
+      [this.uidKey(uid, 'session'), this.uidKey(uid, 'generation')],
+      [record.sessionId, record.startedAt, record.node ?? ''],
+    )) as [string, string, string, string];
+    if (id === '') return { generation: Number(generation) };
+    return { generation: Number(generation), replaced: { uid, sessionId: id, startedAt: Number(start), ...(node === '' ? {} : { node }) } };
   }
 
-  /** How many sessions this uid has had (bumped by each putSession); the next step fences by it. */
+  async claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined> {
+    const reply = (await this.run(SESSION_CLAIM, [this.uidKey(uid, 'session'), this.uidKey(uid, 'generation')], [sessionId, node])) as
+      | [string, string]
+      | string;
+    if (!Array.isArray(reply)) return undefined;
+    const [generation, previousNode] = reply;
+    return previousNode === '' ? { generation: Number(generation) } : { generation: Number(generation), previousNode };
+  }
+
+  /** How many sessions and claims this uid has had (kept after a session ends). */
   async sessionGeneration(uid: string): Promise<number> {
     return Number((await this.command('GET', this.uidKey(uid, 'generation'))) ?? 0);
   }
 
-  async endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void> {
-    await this.run(SESSION_END, [this.uidKey(uid, 'session')], [sessionId]);
-    await this.command('SET', this.endedKey(sessionId), JSON.stringify(ended), 'PX', String(this.endedTtlMs));
+  async endSession(uid: string, sessionId: string, ended: EndedSession, generation?: number): Promise<boolean> {
+    const reply = await this.run(
+      SESSION_END,
+      [this.uidKey(uid, 'session'), this.endedKey(uid, sessionId)],
+      [sessionId, generation === undefined ? '' : String(generation), JSON.stringify(ended), this.endedTtlMs],
+    );
+    return reply === 1;
   }
 
-  private endedKey(sessionId: string): string {
-    return `${this.prefix}{s:${sessionId}}:ended`;
+  /** On the uid's slot, so that ending a session is one script. */
+  private endedKey(uid: string, sessionId: string): string {
+    return this.uidKey(uid, `ended:${sessionId}`);
   }
 
-  async getEndedSession(sessionId: string): Promise<EndedSession | undefined> {
-    const raw = await this.command('GET', this.endedKey(sessionId));
+  async getEndedSession(uid: string, sessionId: string): Promise<EndedSession | undefined> {
+    const raw = await this.command('GET', this.endedKey(uid, sessionId));
     return typeof raw === 'string' ? (JSON.parse(raw) as EndedSession) : undefined;
   }
 

@@ -13,6 +13,20 @@ export interface SessionRecord {
   uid: string;
   sessionId: string;
   startedAt: number;
+  /** The node holding the session (several nodes on one shared store); absent for a single node. */
+  node?: string;
+}
+
+/** What `putSession` answers: the new session's generation, and the session it replaced, if any. */
+export interface SessionPut {
+  generation: number;
+  replaced?: SessionRecord;
+}
+
+/** What `claimSession` answers: the session's new generation and the node that held it before. */
+export interface SessionClaim {
+  generation: number;
+  previousNode?: string;
 }
 
 export interface EndedSession {
@@ -133,11 +147,28 @@ export interface RtmStore {
   // ---- sessions, presence, accounts ----
   /** The live session of a uid (online or away), if any. */
   getSession(uid: string): Promise<SessionRecord | undefined>;
-  putSession(record: SessionRecord): Promise<void>;
-  /** Removes the uid's session if it is still `sessionId`, and remembers why it ended. */
-  endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void>;
-  /** Why a session ended, while remembered (bounded). */
-  getEndedSession(sessionId: string): Promise<EndedSession | undefined>;
+  /**
+   * Makes `record` the uid's live session, replacing any other, in one step: of two logins at
+   * once exactly one replaces the other, and learns which. Bumps the uid's generation (which
+   * outlives its sessions) and answers it.
+   */
+  putSession(record: SessionRecord): Promise<SessionPut>;
+  /**
+   * A node takes over the uid's live session `sessionId` (a resume on a node that does not hold
+   * it): the generation goes up and the session records `node`. Undefined, with nothing changed,
+   * when `sessionId` is not the live session. Every later end by the node that held it before
+   * names the old generation and is refused (fencing).
+   */
+  claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined>;
+  /**
+   * Ends the uid's session if it is still `sessionId` (and, when `generation` is given, still at
+   * that generation) and answers true: the caller is the one that ended it and carries out the
+   * rest (channels, attributes). A stale generation changes nothing and answers false; another
+   * live session (or none) is left as it is, the reason is remembered, and the answer is false.
+   */
+  endSession(uid: string, sessionId: string, ended: EndedSession, generation?: number): Promise<boolean>;
+  /** Why the uid's session `sessionId` ended, while remembered (bounded). */
+  getEndedSession(uid: string, sessionId: string): Promise<EndedSession | undefined>;
   /** Online = has a live session (attached or within the presence window). Same order as `uids`. */
   areOnline(uids: readonly string[]): Promise<boolean[]>;
   /** Logged in and not logged out since: its inbox keeps every peer message (R5.1). */
