@@ -36,7 +36,8 @@ export class PeerService {
     const { store, config } = this.ctx;
     const { limits } = config;
     const { to, msgId, text } = frame;
-    const known = (await store.getSession(to)) !== undefined || (await store.isLoggedIn(to));
+    const recipient = await store.getSession(to);
+    const known = recipient !== undefined || (await store.isLoggedIn(to));
     if (!known && !frame.offline) return { hasPeerReceived: false };
     const result = await store.appendToInbox(
       { msgId, from, to, text, ...(frame.raw === undefined ? {} : { raw: frame.raw }), ts: Date.now() },
@@ -51,11 +52,19 @@ export class PeerService {
     );
     this.reportDropped(result.expired, 'EXPIRED');
     if (!result.stored) throw new RtmError(RtmErrorCode.MESSAGE_DROPPED, refusalMessage(result.reason, to, limits));
-    // Live delivery reaches sockets of this node (several nodes: publish to the recipient's node).
-    const connection = this.ctx.sessions.get(to)?.connection;
-    if (!connection) return { hasPeerReceived: false };
-    connection.deliver(PEER_STREAM, result.stored.seq, Buffer.from(encodeFrame(peerFrame(result.stored, false))));
-    return { hasPeerReceived: true };
+    // Live delivery: the node bus takes it to the node holding the recipient (this one, or the
+    // one its session names: the inbox append published it there).
+    this.ctx.bus.peerMessage(result.stored);
+    const node = recipient?.node;
+    if (node !== undefined && node !== this.ctx.bus.nodeId) return { hasPeerReceived: true };
+    return { hasPeerReceived: Boolean(this.ctx.sessions.get(to)?.connection) };
+  }
+
+  /** A stored message for a recipient on this node, as the node bus hands it here: to its socket, unless it had it. */
+  deliverLive(message: StoredPeerMessage): void {
+    const connection = this.ctx.sessions.get(message.to)?.connection;
+    if (!connection || message.seq <= connection.peerSeqSent) return;
+    connection.deliver(PEER_STREAM, message.seq, Buffer.from(encodeFrame(peerFrame(message, false))));
   }
 
   async ack(uid: string, seq: number): Promise<void> {

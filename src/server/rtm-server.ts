@@ -13,6 +13,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
 import { AttributeService } from './attribute-service.js';
 import { ChannelService } from './channel-service.js';
+import { LocalBus, type NodeBus } from './bus/node-bus.js';
 import { SessionHost } from './local-session.js';
 import { Connection, SendBudget, WriteScheduler } from './connection.js';
 import type { ServerContext } from './context.js';
@@ -82,10 +83,13 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 
   const ownsStore = !options.store;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? (options.redis ? await openRedisStore(options.redis, logger) : new MemoryStore());
+  const { store, bus } = options.redis
+    ? await openRedisNode(options.redis, logger)
+    : { store: options.store ?? new MemoryStore(), bus: new LocalBus() };
   const ctx: ServerContext = {
     config,
     store,
+    bus,
     epoch: await store.epoch(),
     logger,
     sessions: new Map(),
@@ -120,6 +124,14 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const users = new UserService(ctx);
   const attributes = new AttributeService(ctx, channels);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
+  await bus.start({
+    channelMessage: (message) => channels.fanOut(message),
+    memberEvent: (channel, uid, joined) => channels.memberEvent(channel, uid, joined),
+    peerMessage: (message) => peers.deliverLive(message),
+    control: (message) => {
+      sessions.released(message).catch((error: unknown) => logger.log('error', 'bus.control_failed', { error: String(error) }));
+    },
+  });
   const writes = new WriteScheduler(
     config.flushDelayMs,
     undefined,
@@ -294,6 +306,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     clearInterval(heartbeatSweep);
     clearInterval(housekeeping);
     await inspector?.close();
+    await bus.close();
     if (ownsStore) await store.close();
     throw error;
   }
@@ -321,6 +334,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
         http.closeAllConnections();
       });
       for (const connection of ctx.connections) connection.terminate();
+      await bus.close();
       if (ownsStore) await ctx.store.close();
       ctx.logger.log('info', 'server.closed', {});
     })());
@@ -360,14 +374,20 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-/** The Redis store, imported only here so that a server without `redis` never loads the client. */
-async function openRedisStore(option: string | RedisOption, logger: RtmLogger): Promise<RtmStore> {
-  const { url, keyPrefix } = typeof option === 'string' ? { url: option, keyPrefix: undefined } : option;
+/**
+ * One node of a cluster: the Redis store and the node bus beside it, imported only here so that
+ * a server without `redis` never loads the client.
+ */
+async function openRedisNode(option: string | RedisOption, logger: RtmLogger): Promise<{ store: RtmStore; bus: NodeBus }> {
+  const { url, keyPrefix, nodeId } = typeof option === 'string' ? { url: option, keyPrefix: undefined, nodeId: undefined } : option;
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new RangeError('redis must be a redis:// or rediss:// URL');
-  const { createRedisStore } = await import('./store/redis-store.js');
-  return createRedisStore({
+  if (nodeId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new RangeError('redis.nodeId must be 1–64 letters, digits, - or _');
+  const [{ createRedisStore }, { RedisBus }] = await Promise.all([import('./store/redis-store.js'), import('./bus/redis-bus.js')]);
+  const store = await createRedisStore({
     url,
+    live: true,
     ...(keyPrefix !== undefined ? { keyPrefix } : {}),
     onError: (error) => logger.log('warn', 'redis.error', { error: String(error) }),
   });
+  return { store, bus: new RedisBus(store, logger, nodeId) };
 }

@@ -13,6 +13,8 @@ import { mergeReplays, type Connection, type Replay } from './connection.js';
 import { KeyedLock, type ServerContext } from './context.js';
 import { LocalSession } from './local-session.js';
 import type { PeerService } from './peer-service.js';
+import type { ControlMessage } from './bus/node-bus.js';
+import type { SessionRecord } from './store/store.js';
 import { verifyToken } from './token.js';
 
 export interface Granted {
@@ -126,6 +128,11 @@ export class SessionService {
       await this.ctx.store.ban(uid);
       const live = this.ctx.sessions.get(uid);
       if (live) await this.endUnderLock(live, 'BANNED_BY_SERVER');
+      else {
+        // Held by another node (or by none, its node gone): ended here, kicked there (R12.3).
+        const record = await this.ctx.store.getSession(uid);
+        if (record) await this.endElsewhere(record, 'BANNED_BY_SERVER', true);
+      }
       this.ctx.logger.log('info', 'user.banned', { uid });
     });
   }
@@ -209,27 +216,76 @@ export class SessionService {
     this.ctx.sessions.set(uid, session);
     this.observer.online(session);
     this.attach(session, connection);
-    await this.ctx.store.putSession({ uid, sessionId: session.sessionId, startedAt: Date.now() });
+    const { nodeId } = this.ctx.bus;
+    const put = await this.ctx.store.putSession({ uid, sessionId: session.sessionId, startedAt: Date.now(), ...(nodeId ? { node: nodeId } : {}) });
+    session.generation = put.generation;
+    // A session of this uid that another node holds (or held): this login replaced it, so this
+    // node ends it (R6.1 across nodes). The store named it to this caller alone.
+    if (put.replaced) await this.endElsewhere(put.replaced, 'REMOTE_LOGIN', false);
     await this.ctx.store.setLoggedIn(uid, true);
     this.ctx.logger.log('info', 'session.started', { uid, sessionId: session.sessionId });
     return session;
   }
 
   /**
-   * A session a shared store keeps but no node holds (its node was restarted): this node takes
-   * it over, channels and all. The next step (issue 13) fences this against a live owner.
+   * A session a shared store keeps but this node does not hold (its node died or was restarted,
+   * or the client left it for this one): this node claims it (the store bumps its generation,
+   * so the node that held it can no longer end it) and takes it over, channels and all; the node
+   * that held it, if alive, lets it go.
    */
   private async adopt(uid: string, sessionId: string, connection: Connection): Promise<LocalSession | undefined> {
-    if ((await this.ctx.store.getSession(uid))?.sessionId !== sessionId) return undefined;
+    const claim = await this.ctx.store.claimSession(uid, sessionId, this.ctx.bus.nodeId ?? '');
+    if (!claim) return undefined;
     const session = new LocalSession(uid, sessionId, {
       host: this.ctx.sessionHost,
       timing: this.ctx.config.timing,
     });
+    session.generation = claim.generation;
     this.ctx.sessions.set(uid, session);
     this.attach(session, connection);
     await this.channels.adopt(session);
-    this.ctx.logger.log('info', 'session.adopted', { uid, sessionId });
+    const { previousNode } = claim;
+    if (previousNode && previousNode !== this.ctx.bus.nodeId) {
+      await this.ctx.bus.control(previousNode, { t: 'claimed', uid, sessionId });
+    }
+    this.ctx.logger.log('info', 'session.adopted', { uid, sessionId, from: previousNode });
     return session;
+  }
+
+  /**
+   * Ends a session this node does not hold: the store's part (why it ended, its channels with
+   * MemberLeft, its attributes; for a ban its inbox too) is done here, and the node holding it
+   * is told to kick its socket. `removeLive`: the session is still the live one (a ban), so the
+   * store must end it, and only the caller it answers does the rest.
+   */
+  private async endElsewhere(record: SessionRecord, reason: 'REMOTE_LOGIN' | 'BANNED_BY_SERVER', removeLive: boolean): Promise<void> {
+    const { uid, sessionId, node } = record;
+    const ended = await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() });
+    if (removeLive && !ended) return;
+    await this.channels.leaveAll(uid);
+    await this.ctx.store.deleteAttributes(uid);
+    if (reason === 'BANNED_BY_SERVER') {
+      await this.ctx.store.setLoggedIn(uid, false);
+      await this.ctx.store.clearInbox(uid);
+    }
+    if (node && node !== this.ctx.bus.nodeId) await this.ctx.bus.control(node, { t: 'kick', uid, sessionId, reason });
+    this.ctx.logger.log('info', 'session.ended_elsewhere', { uid, sessionId, reason, node });
+  }
+
+  /**
+   * Another node ended (kick) or took over (claimed) a session this node holds: it goes here
+   * without a store write. A kick tells the socket why; a claimed one's socket (if the client
+   * left one behind) is just closed.
+   */
+  released(message: ControlMessage): Promise<void> {
+    const { uid, sessionId } = message;
+    return this.lock.run(uid, async () => {
+      const session = this.ctx.sessions.get(uid);
+      if (!session || session.sessionId !== sessionId || session.ended) return;
+      session.fencedBy = message.t === 'kick' ? 'kick' : 'claim';
+      this.ctx.logger.log('info', 'session.released', { uid, sessionId, why: message.t });
+      await session.end(message.t === 'kick' ? message.reason : 'REMOTE_LOGIN');
+    });
   }
 
   private attach(session: LocalSession, connection: Connection): void {
@@ -274,19 +330,26 @@ export class SessionService {
       session.connection = null;
       if (connection) {
         connection.session = null;
-        if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
+        if (session.fencedBy === 'claim') connection.close(CloseCode.NORMAL, 'resumed elsewhere');
+        else if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
           connection.sendFrame({ t: 'kick', reason });
           connection.close(CloseCode.KICKED, reason);
         }
       }
-      await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() });
-      await this.channels.leaveAll(session);
-      await this.ctx.store.deleteAttributes(uid);
-      if (reason === 'LOGOUT' || reason === 'BANNED_BY_SERVER') {
-        await this.ctx.store.setLoggedIn(uid, false);
-        await this.ctx.store.clearInbox(uid);
+      // Only the node the store answers "ended" carries out the rest: one whose session another
+      // node ended or took over (fenced, or a stale generation) just lets it go here.
+      const ended =
+        session.fencedBy === null && (await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() }, session.generation));
+      if (ended) {
+        await this.channels.leaveAll(uid, session);
+        await this.ctx.store.deleteAttributes(uid);
+        if (reason === 'LOGOUT' || reason === 'BANNED_BY_SERVER') {
+          await this.ctx.store.setLoggedIn(uid, false);
+          await this.ctx.store.clearInbox(uid);
+        }
       }
-      this.ctx.logger.log('info', 'session.ended', { uid, sessionId, reason });
+      this.channels.forgetLocal(session);
+      this.ctx.logger.log('info', 'session.ended', { uid, sessionId, reason, ...(ended ? {} : { fenced: true }) });
     } catch (error) {
       this.ctx.logger.log('error', 'session.end_failed', { uid, sessionId, error: String(error) });
     } finally {

@@ -151,9 +151,11 @@ return removed
 );
 
 /**
- * KEYS: inbox, seq, dropped, usage. ARGV: now, maxMessages, maxAgeMs, from, json, bytes,
+ * KEYS: inbox, seq, dropped, usage, session. ARGV: now, maxMessages, maxAgeMs, from, json, bytes,
  * maxBytes, maxMessagesPerSender, maxBytesPerSender, offlineMaxBytesPerSender ('' = none),
- * offline key prefix, offline key suffix.
+ * offline key prefix, offline key suffix, node channel prefix, suffix ('' = publish nothing).
+ * A stored message is published (`p<seq>\n<ts>\n<json>`) to the node the recipient's session
+ * names, in the same step: that node hears its users' messages in seq order.
  * Drops what aged out, refuses when still full (count or bytes), when the sender holds its share
  * of this inbox, or when it holds its offline allowance over all inboxes; else stamps the next
  * seq and appends. Answers: stored seq (0 = refused), timestamp, refusal ('' when stored), then
@@ -162,7 +164,7 @@ return removed
  */
 export const INBOX_APPEND = script(
   'inbox_append',
-  4,
+  5,
   `
 local now = clock(ARGV[1])
 local usage = KEYS[4]
@@ -198,6 +200,8 @@ else
   redis.call('HINCRBY', usage, 'b:' .. from, bytes)
   if offline then redis.call('INCRBY', offKey, bytes) end
   result[1] = tostring(seq)
+  local node = redis.call('HGET', KEYS[5], 'node')
+  if node and ARGV[14] ~= '' then redis.call('PUBLISH', ARGV[13] .. node .. ARGV[14], 'p' .. seq .. '\\n' .. now .. '\\n' .. ARGV[5]) end
 end
 result[2] = tostring(now)
 result[3] = refusal
@@ -246,8 +250,11 @@ return 0
 );
 
 /**
- * KEYS: history, seq, maxAge. ARGV: now, maxMessages, maxAgeMs, from, json.
- * Stamps the next seq, appends, trims by age and count, and keeps the age bound for the sweep.
+ * KEYS: history, seq, maxAge. ARGV: now, maxMessages, maxAgeMs, from, json, publish command
+ * ('' = none, else PUBLISH or SPUBLISH), live channel.
+ * Stamps the next seq, appends, trims by age and count, keeps the age bound for the sweep, and
+ * publishes the message to the channel's live feed (`c<seq>\n<ts>\n<json>`) in the same step, so
+ * every node hears the channel's messages in seq order and none is stored without being sent.
  * Answers: seq, timestamp.
  */
 export const CHANNEL_APPEND = script(
@@ -260,6 +267,7 @@ redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', ARGV
 dropOlder(KEYS[1], now - tonumber(ARGV[3]), nil)
 redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3])
+if ARGV[6] ~= '' then redis.call(ARGV[6], ARGV[7], 'c' .. seq .. '\\n' .. now .. '\\n' .. ARGV[5]) end
 return {tostring(seq), tostring(now)}
 `,
 );

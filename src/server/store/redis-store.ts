@@ -70,15 +70,32 @@ export interface RedisStoreOptions {
   onError?: (error: unknown) => void;
   /** How long the first connection may take before `createRedisStore` fails. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Publish every stored channel and peer message from the script that stores it, for the node
+   * bus (`RedisBus`) of a cluster node. Off for a store used alone.
+   */
+  live?: boolean;
 }
 
+/** A message of a live feed, as the append scripts (and `publishMember`) publish it. */
+export type LiveFeedItem =
+  | { kind: 'channel'; message: StoredChannelMessage }
+  | { kind: 'peer'; message: StoredPeerMessage }
+  | { kind: 'member'; uid: string; joined: boolean };
+
 /** The part of the node-redis client this store uses. */
-interface RedisConnection {
+export interface RedisConnection {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
   sendCommand(args: string[]): Promise<unknown>;
-  on(event: 'error', listener: (error: unknown) => void): unknown;
+  on(event: 'error' | 'ready' | 'end', listener: (error: unknown) => void): unknown;
+  duplicate(): RedisConnection;
+  readonly isReady: boolean;
+  subscribe(channels: string, listener: (message: string) => void): Promise<void>;
+  unsubscribe(channels: string): Promise<void>;
+  sSubscribe(channels: string, listener: (message: string) => void): Promise<void>;
+  sUnsubscribe(channels: string): Promise<void>;
 }
 
 type Reply = string | number | null | Reply[];
@@ -108,7 +125,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     client.destroy();
     throw error;
   }
-  return new RedisStore(client, options);
+  const store = new RedisStore(client, options);
+  if (options.live) await store.detectShardedPubSub();
+  return store;
 }
 
 export class RedisStore implements RtmStore {
@@ -117,15 +136,69 @@ export class RedisStore implements RtmStore {
   private readonly endedTtlMs: number;
   private readonly emptyChannelTtlMs: number;
   private readonly shas = new Map<ScriptSource, string>();
+  private readonly live: boolean;
+  /** Sharded pub/sub (Redis ≥ 7) carries channel feeds when the server has it (see detectShardedPubSub). */
+  sharded = false;
 
   constructor(
-    private readonly client: RedisConnection,
+    /** The connection; the node bus opens its own beside it with `duplicate()`. */
+    readonly client: RedisConnection,
     options: Omit<RedisStoreOptions, 'url'> = {},
   ) {
+    this.live = options.live ?? false;
     this.prefix = checkPrefix(options.keyPrefix);
     this.callerClock = (options.clock ?? 'redis') === 'caller';
     this.endedTtlMs = Math.max(1, Math.round(options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000));
     this.emptyChannelTtlMs = Math.max(1, Math.round(options.emptyChannelAttributesTtlMs ?? 2 * 60 * 1000));
+  }
+
+  // ---- live feeds and control streams (the node bus) ----
+
+  /** Asks the server whether it has SPUBLISH (Redis ≥ 7); channel feeds use it then, else PUBLISH. */
+  async detectShardedPubSub(): Promise<void> {
+    const info = (await this.command('COMMAND', 'INFO', 'SPUBLISH')) as unknown[];
+    this.sharded = Array.isArray(info) && info[0] != null;
+  }
+
+  /** The pub/sub channel of a channel's live messages and member events (on the channel's slot). */
+  channelFeed(channel: string): string {
+    return this.channelKey(channel, 'live');
+  }
+
+  /** The pub/sub channel that carries peer messages to the node holding their recipient. */
+  nodeFeed(node: string): string {
+    return `${this.prefix}{n:${node}}:live`;
+  }
+
+  /** A node's control stream: kicks and claims for it, read with XREAD, kept a while if it is gone. */
+  controlStream(node: string): string {
+    return `${this.prefix}{n:${node}}:control`;
+  }
+
+  async publishMember(channel: string, uid: string, joined: boolean): Promise<void> {
+    await this.command(this.sharded ? 'SPUBLISH' : 'PUBLISH', this.channelFeed(channel), `m${joined ? 1 : 0}${uid}`);
+  }
+
+  /** Appends to a node's control stream; a stream nobody reads (its node died) goes after a minute. */
+  async appendControl(node: string, json: string, keepMs = 60_000): Promise<void> {
+    const key = this.controlStream(node);
+    await this.command('XADD', key, 'MAXLEN', '~', '10000', '*', 'm', json);
+    await this.command('PEXPIRE', key, String(keepMs));
+  }
+
+  /** Reads a live feed message back. */
+  static parseFeed(payload: string, channel?: string): LiveFeedItem | undefined {
+    const tag = payload[0];
+    if (tag === 'm') return channel === undefined ? undefined : { kind: 'member', joined: payload[1] === '1', uid: payload.slice(2) };
+    const first = payload.indexOf('\n');
+    const second = payload.indexOf('\n', first + 1);
+    if (first < 0 || second < 0) return undefined;
+    const seq = Number(payload.slice(1, first));
+    const ts = Number(payload.slice(first + 1, second));
+    const rest = JSON.parse(payload.slice(second + 1)) as Record<string, unknown>;
+    if (tag === 'c') return { kind: 'channel', message: { ...(rest as Omit<StoredChannelMessage, 'seq' | 'ts'>), seq, ts } };
+    if (tag === 'p') return { kind: 'peer', message: { ...(rest as Omit<StoredPeerMessage, 'seq' | 'ts'>), seq, ts } };
+    return undefined;
   }
 
   // ---- keys ----
@@ -274,7 +347,7 @@ export class RedisStore implements RtmStore {
     const optional = (value: number | undefined) => (value === undefined ? '' : bound(value));
     const reply = (await this.run(
       INBOX_APPEND,
-      [inbox, seq, dropped, usage],
+      [inbox, seq, dropped, usage, this.uidKey(message.to, 'session')],
       [
         this.now(message.ts),
         bound(bounds.maxMessages),
@@ -287,6 +360,7 @@ export class RedisStore implements RtmStore {
         optional(bounds.maxBytesPerSender),
         optional(bounds.offlineMaxBytesPerSender),
         ...this.offlineKeyParts(),
+        ...(this.live ? [`${this.prefix}{n:`, '}:live'] : ['', '']),
       ],
     )) as string[];
     // The index lets expireInboxes find every inbox (its own slot, so a separate command).
@@ -393,7 +467,15 @@ export class RedisStore implements RtmStore {
     const [seq, ts] = (await this.run(
       CHANNEL_APPEND,
       [this.channelKey(channel, 'history'), this.channelKey(channel, 'seq'), this.channelKey(channel, 'max-age')],
-      [this.now(message.ts), bound(Math.floor(bounds.maxMessages)), bound(bounds.maxAgeMs), message.from, body],
+      [
+        this.now(message.ts),
+        bound(Math.floor(bounds.maxMessages)),
+        bound(bounds.maxAgeMs),
+        message.from,
+        body,
+        this.live ? (this.sharded ? 'SPUBLISH' : 'PUBLISH') : '',
+        this.channelFeed(channel),
+      ],
     )) as [string, string];
     await this.command('SADD', this.key('{index}:channels'), channel);
     return { ...message, seq: Number(seq), ts: Number(ts) };
