@@ -21,6 +21,8 @@ import { RedisStore, type RedisConnection } from '../store/redis-store.js';
 import type { StoredChannelMessage } from '../store/store.js';
 import type { BusListener, ControlMessage, NodeBus } from './node-bus.js';
 
+type StreamEntries = Array<[string, string[]]>;
+
 /** How many missed messages one refill reads at most (more than the history keeps is pointless). */
 const REFILL_MAX = 10_000;
 
@@ -193,9 +195,11 @@ export class RedisBus implements NodeBus {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      if (!Array.isArray(reply)) continue;
+      if (reply == null || typeof reply !== 'object') continue;
       const ids: string[] = [];
-      for (const [, entries] of reply as Array<[string, Array<[string, string[]]>]>) {
+      // One stream: [[key, entries]] (RESP2), or { key: entries } as the client maps it.
+      const streams = Array.isArray(reply) ? (reply as Array<[string, StreamEntries]>).map(([, entries]) => entries) : Object.values(reply as Record<string, StreamEntries>);
+      for (const entries of streams) {
         for (const [id, fields] of entries) {
           after = id;
           ids.push(id);
