@@ -108,14 +108,20 @@ export class ChannelService {
     if (!session.channels.has(channel)) throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
     checkMessageSize(text, raw);
     // The rate token is taken only by a send the server has not seen: a retry costs nothing.
-    await rememberedSend(this.ctx, `c\n${session.uid}\n${msgId}`, async () => {
+    const key = `c\n${session.uid}\n${msgId}`;
+    await rememberedSend(this.ctx, key, async () => {
       takeSendToken(session);
       const { limits, timing } = this.ctx.config;
       const stored = await this.ctx.store.appendToChannel(
         { channel, msgId, from: session.uid, text, ...(raw === undefined ? {} : { raw }), ts: Date.now() },
-        { maxMessages: Math.max(limits.channelHistoryMax, timing.channelReplayMax), maxAgeMs: timing.channelReplayWindowMs },
+        {
+          maxMessages: Math.max(limits.channelHistoryMax, timing.channelReplayMax),
+          maxAgeMs: timing.channelReplayWindowMs,
+          // A retry whose first attempt was stored by a node that died before remembering it.
+          dedup: { key, ttlMs: limits.dedupWindowMs },
+        },
       );
-      this.ctx.bus.channelMessage(stored);
+      if (!stored.duplicate) this.ctx.bus.channelMessage(stored);
       return {};
     });
   }

@@ -58,6 +58,23 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       expect(await store.getEndedSession('a', 's1')).toMatchObject({ reason: 'LOGOUT' });
     });
 
+    it('R5.5 R12.2 an append claims its de-dup key in the same step: a second one stores nothing and answers the first seq or refusal', async () => {
+      await fresh();
+      const dedup = (key: string) => ({ key, ttlMs: 60_000 });
+      const first = await store.appendToChannel({ channel: 'r', msgId: 'm1', from: 'a', text: 'x', ts: 1000 }, { ...bounds, dedup: dedup('c1') });
+      const again = await store.appendToChannel({ channel: 'r', msgId: 'm1', from: 'a', text: 'x', ts: 1001 }, { ...bounds, dedup: dedup('c1') });
+      expect(first.duplicate).toBeUndefined();
+      expect(again).toMatchObject({ seq: first.seq, ts: first.ts, duplicate: true });
+      expect(await store.lastChannelSeq('r')).toBe(first.seq);
+      const put = (msgId: string, key: string) =>
+        store.appendToInbox({ to: 'b', msgId, from: 'x', text: msgId, ts: 1000 }, { ...bounds, maxMessages: 1, dedup: dedup(key) });
+      const stored = await put('p1', 'k1');
+      expect(await put('p1', 'k1')).toMatchObject({ stored: { seq: stored.stored!.seq }, duplicate: true });
+      expect(await put('p2', 'k2')).toMatchObject({ stored: null, reason: 'INBOX_FULL' });
+      expect(await put('p2', 'k2')).toMatchObject({ stored: null, reason: 'INBOX_FULL', duplicate: true });
+      expect((await store.readInbox('b', 0)).map((m) => m.msgId)).toEqual(['p1']);
+    });
+
     it('accounts and bans', async () => {
       await fresh();
       expect(await store.isLoggedIn('a')).toBe(false);

@@ -14,6 +14,8 @@ import type {
   InboxRefusal,
   RtmStore,
   SendOutcome,
+  AppendDedup,
+  ChannelBounds,
   SessionClaim,
   SessionPut,
   SessionRecord,
@@ -22,6 +24,9 @@ import type {
   StoredPeerMessage,
 } from './store.js';
 import { peerMessageBytes } from './store.js';
+
+/** What an append that claimed a de-dup key did: stored with this seq and time, or refused. */
+type Appended = { seq: number; ts: number } | { refusal: InboxRefusal };
 
 interface Inbox {
   nextSeq: number;
@@ -69,7 +74,8 @@ export class MemoryStore implements RtmStore {
   /** Messages stored under a sender's offline allowance (to a recipient not logged in), and each sender's total of them. */
   private readonly offlineHeld = new WeakSet<StoredPeerMessage>();
   private readonly offlineBytes = new Map<string, number>();
-  private readonly sends = new Map<string, { outcome: SendOutcome; expiresAt: number }>();
+  /** Remembered sends by de-dup key; an append that claimed the key keeps what it did here too (`appended`). */
+  private readonly sends = new Map<string, { outcome: SendOutcome | null; expiresAt: number; appended?: Appended }>();
   private readonly channels = new Map<string, ChannelState>();
   private readonly memberships = new Map<string, Set<string>>();
   private readonly attributes = new Map<string, Array<[string, string]>>();
@@ -167,6 +173,12 @@ export class MemoryStore implements RtmStore {
   // ---- peer inbox ----
 
   async appendToInbox(message: Omit<StoredPeerMessage, 'seq'>, bounds: InboxBounds): Promise<InboxAppendResult> {
+    const earlier = this.claimed(bounds.dedup);
+    if (earlier) {
+      return 'refusal' in earlier
+        ? { stored: null, reason: earlier.refusal, expired: [], duplicate: true }
+        : { stored: { ...message, ...earlier }, expired: [], duplicate: true };
+    }
     let inbox = this.inboxes.get(message.to);
     if (!inbox) {
       inbox = { nextSeq: 1, messages: [], dropped: 0, bytes: 0, bySender: new Map() };
@@ -178,6 +190,7 @@ export class MemoryStore implements RtmStore {
     const mine = inbox.bySender.get(message.from) ?? { messages: 0, bytes: 0 };
     const refuse = (reason: InboxRefusal): InboxAppendResult => {
       inbox.dropped += 1;
+      this.claim(bounds.dedup, { refusal: reason });
       return { stored: null, reason, expired };
     };
     if (inbox.messages.length >= bounds.maxMessages || inbox.bytes + bytes > (bounds.maxBytes ?? Infinity)) return refuse('INBOX_FULL');
@@ -195,6 +208,7 @@ export class MemoryStore implements RtmStore {
       this.offlineHeld.add(stored);
       this.offlineBytes.set(message.from, offlineTotal + bytes);
     }
+    this.claim(bounds.dedup, { seq: stored.seq, ts: stored.ts });
     return { stored, expired };
   }
 
@@ -256,13 +270,28 @@ export class MemoryStore implements RtmStore {
   async recallSend(key: string): Promise<SendOutcome | undefined> {
     const entry = this.sends.get(key);
     if (!entry || entry.expiresAt <= Date.now()) return undefined;
-    return entry.outcome;
+    return entry.outcome ?? undefined;
   }
 
   async rememberSend(key: string, outcome: SendOutcome, ttlMs: number): Promise<void> {
+    const appended = this.sends.get(key)?.appended;
     // Re-inserting keeps the Map ordered by expiry, so the sweep can stop at the first live entry.
     this.sends.delete(key);
-    this.sends.set(key, { outcome, expiresAt: Date.now() + ttlMs });
+    this.sends.set(key, { outcome, expiresAt: Date.now() + ttlMs, ...(appended ? { appended } : {}) });
+  }
+
+  /** What an earlier append with this de-dup key did, while claimed. */
+  private claimed(dedup: AppendDedup | undefined): Appended | undefined {
+    if (!dedup) return undefined;
+    const entry = this.sends.get(dedup.key);
+    return entry && entry.expiresAt > Date.now() ? entry.appended : undefined;
+  }
+
+  private claim(dedup: AppendDedup | undefined, appended: Appended): void {
+    if (!dedup) return;
+    const outcome = this.sends.get(dedup.key)?.outcome ?? null;
+    this.sends.delete(dedup.key);
+    this.sends.set(dedup.key, { outcome, expiresAt: Date.now() + dedup.ttlMs, appended });
   }
 
   // ---- channels ----
@@ -315,12 +344,12 @@ export class MemoryStore implements RtmStore {
     return [...(this.memberships.get(uid) ?? [])];
   }
 
-  async appendToChannel(
-    message: Omit<StoredChannelMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<StoredChannelMessage> {
+  async appendToChannel(message: Omit<StoredChannelMessage, 'seq'>, bounds: ChannelBounds): Promise<StoredChannelMessage & { duplicate?: true }> {
+    const earlier = this.claimed(bounds.dedup);
+    if (earlier && 'seq' in earlier) return { ...message, ...earlier, duplicate: true };
     const state = this.channel(message.channel);
     const stored: StoredChannelMessage = { ...message, seq: state.nextSeq++ };
+    this.claim(bounds.dedup, { seq: stored.seq, ts: stored.ts });
     const history = state.history;
     state.maxAgeMs = bounds.maxAgeMs;
     history.push(stored);

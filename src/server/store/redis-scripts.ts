@@ -151,9 +151,12 @@ return removed
 );
 
 /**
- * KEYS: inbox, seq, dropped, usage, session. ARGV: now, maxMessages, maxAgeMs, from, json, bytes,
- * maxBytes, maxMessagesPerSender, maxBytesPerSender, offlineMaxBytesPerSender ('' = none),
- * offline key prefix, offline key suffix, node channel prefix, suffix ('' = publish nothing).
+ * KEYS: inbox, seq, dropped, usage, session, dedup claim. ARGV: now, maxMessages, maxAgeMs, from,
+ * json, bytes, maxBytes, maxMessagesPerSender, maxBytesPerSender, offlineMaxBytesPerSender
+ * ('' = none), offline key prefix, offline key suffix, node channel prefix, suffix ('' = publish
+ * nothing), dedup TTL ms ('' = no de-duplication).
+ * An append whose dedup claim exists stores nothing and answers what the first one did
+ * (`<seq>:<ts>:<refusal>` in the claim), flagged duplicate.
  * A stored message is published (`p<seq>\n<ts>\n<json>`) to the node the recipient's session
  * names, in the same step: that node hears its users' messages in seq order.
  * Drops what aged out, refuses when still full (count or bytes), when the sender holds its share
@@ -164,8 +167,15 @@ return removed
  */
 export const INBOX_APPEND = script(
   'inbox_append',
-  5,
+  6,
   `
+if ARGV[15] ~= '' then
+  local earlier = redis.call('GET', KEYS[6])
+  if earlier then
+    local seq, ts, refusal = string.match(earlier, '^(%d+):(%d+):(.*)$')
+    return {seq, ts, refusal, '1'}
+  end
+end
 local now = clock(ARGV[1])
 local usage = KEYS[4]
 local offPre, offPost = ARGV[11], ARGV[12]
@@ -205,6 +215,8 @@ else
 end
 result[2] = tostring(now)
 result[3] = refusal
+result[4] = '0'
+if ARGV[15] ~= '' then redis.call('SET', KEYS[6], result[1] .. ':' .. result[2] .. ':' .. refusal, 'PX', ARGV[15]) end
 for i = 1, #out do result[#result + 1] = out[i] end
 return result
 `,
@@ -250,8 +262,10 @@ return 0
 );
 
 /**
- * KEYS: history, seq, maxAge. ARGV: now, maxMessages, maxAgeMs, from, json, publish command
- * ('' = none, else PUBLISH or SPUBLISH), live channel.
+ * KEYS: history, seq, maxAge, dedup claim. ARGV: now, maxMessages, maxAgeMs, from, json, publish
+ * command ('' = none, else PUBLISH or SPUBLISH), live channel, dedup TTL ms ('' = none).
+ * An append whose dedup claim exists stores and publishes nothing and answers the first one's
+ * seq and timestamp, flagged duplicate.
  * Stamps the next seq, appends, trims by age and count, keeps the age bound for the sweep, and
  * publishes the message to the channel's live feed (`c<seq>\n<ts>\n<json>`) in the same step, so
  * every node hears the channel's messages in seq order and none is stored without being sent.
@@ -259,8 +273,15 @@ return 0
  */
 export const CHANNEL_APPEND = script(
   'channel_append',
-  3,
+  4,
   `
+if ARGV[8] ~= '' then
+  local earlier = redis.call('GET', KEYS[4])
+  if earlier then
+    local seq, ts = string.match(earlier, '^(%d+):(%d+)$')
+    return {seq, ts, '1'}
+  end
+end
 local now = clock(ARGV[1])
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', ARGV[4], 'j', ARGV[5])
@@ -268,7 +289,8 @@ dropOlder(KEYS[1], now - tonumber(ARGV[3]), nil)
 redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3])
 if ARGV[6] ~= '' then redis.call(ARGV[6], ARGV[7], 'c' .. seq .. '\\n' .. now .. '\\n' .. ARGV[5]) end
-return {tostring(seq), tostring(now)}
+if ARGV[8] ~= '' then redis.call('SET', KEYS[4], seq .. ':' .. now, 'PX', ARGV[8]) end
+return {tostring(seq), tostring(now), '0'}
 `,
 );
 

@@ -39,6 +39,7 @@ import type {
   ReplayTruncation,
   RtmStore,
   SendOutcome,
+  ChannelBounds,
   SessionClaim,
   SessionPut,
   SessionRecord,
@@ -347,7 +348,7 @@ export class RedisStore implements RtmStore {
     const optional = (value: number | undefined) => (value === undefined ? '' : bound(value));
     const reply = (await this.run(
       INBOX_APPEND,
-      [inbox, seq, dropped, usage, this.uidKey(message.to, 'session')],
+      [inbox, seq, dropped, usage, this.uidKey(message.to, 'session'), this.uidKey(message.to, `sent:${bounds.dedup?.key ?? ''}`)],
       [
         this.now(message.ts),
         bound(bounds.maxMessages),
@@ -361,14 +362,16 @@ export class RedisStore implements RtmStore {
         optional(bounds.offlineMaxBytesPerSender),
         ...this.offlineKeyParts(),
         ...(this.live ? [`${this.prefix}{n:`, '}:live'] : ['', '']),
+        bounds.dedup ? String(Math.max(1, Math.round(bounds.dedup.ttlMs))) : '',
       ],
     )) as string[];
     // The index lets expireInboxes find every inbox (its own slot, so a separate command).
     await this.command('SADD', this.key('{index}:inboxes'), message.to);
-    const expired = peerMessages(reply.slice(3));
+    const expired = peerMessages(reply.slice(4));
     const storedSeq = Number(reply[0]);
-    if (storedSeq === 0) return { stored: null, reason: reply[2] as InboxRefusal, expired };
-    return { stored: { ...message, seq: storedSeq, ts: Number(reply[1]) }, expired };
+    const duplicate = reply[3] === '1' ? ({ duplicate: true } as const) : {};
+    if (storedSeq === 0) return { stored: null, reason: reply[2] as InboxRefusal, expired, ...duplicate };
+    return { stored: { ...message, seq: storedSeq, ts: Number(reply[1]) }, expired, ...duplicate };
   }
 
   async readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]> {
@@ -458,15 +461,17 @@ export class RedisStore implements RtmStore {
     return (await this.command('SMEMBERS', this.uidKey(uid, 'channels'))) as string[];
   }
 
-  async appendToChannel(
-    message: Omit<StoredChannelMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<StoredChannelMessage> {
+  async appendToChannel(message: Omit<StoredChannelMessage, 'seq'>, bounds: ChannelBounds): Promise<StoredChannelMessage & { duplicate?: true }> {
     const { channel } = message;
     const body = JSON.stringify({ channel, msgId: message.msgId, from: message.from, text: message.text, ...rawOf(message) });
-    const [seq, ts] = (await this.run(
+    const [seq, ts, duplicate] = (await this.run(
       CHANNEL_APPEND,
-      [this.channelKey(channel, 'history'), this.channelKey(channel, 'seq'), this.channelKey(channel, 'max-age')],
+      [
+        this.channelKey(channel, 'history'),
+        this.channelKey(channel, 'seq'),
+        this.channelKey(channel, 'max-age'),
+        this.channelKey(channel, `sent:${bounds.dedup?.key ?? ''}`),
+      ],
       [
         this.now(message.ts),
         bound(Math.floor(bounds.maxMessages)),
@@ -475,10 +480,11 @@ export class RedisStore implements RtmStore {
         body,
         this.live ? (this.sharded ? 'SPUBLISH' : 'PUBLISH') : '',
         this.channelFeed(channel),
+        bounds.dedup ? String(Math.max(1, Math.round(bounds.dedup.ttlMs))) : '',
       ],
-    )) as [string, string];
+    )) as [string, string, string];
     await this.command('SADD', this.key('{index}:channels'), channel);
-    return { ...message, seq: Number(seq), ts: Number(ts) };
+    return { ...message, seq: Number(seq), ts: Number(ts), ...(duplicate === '1' ? { duplicate: true as const } : {}) };
   }
 
   async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage> {

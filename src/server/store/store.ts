@@ -86,6 +86,24 @@ export function peerMessageBytes(message: Pick<StoredPeerMessage, 'text' | 'raw'
 }
 
 /**
+ * Retry de-duplication inside an append (R5.5 across nodes): the first append with `key` claims
+ * it for `ttlMs` in the same atomic step; a later one with the same key stores nothing and
+ * answers what the first one did (its seq, or its refusal). So a retry that reaches another node
+ * after the first node stored the message and died is not stored twice.
+ */
+export interface AppendDedup {
+  key: string;
+  ttlMs: number;
+}
+
+/** Bounds of a channel append. */
+export interface ChannelBounds {
+  maxMessages: number;
+  maxAgeMs: number;
+  dedup?: AppendDedup;
+}
+
+/**
  * Bounds of one append. Count and age bound the inbox; the optional ones bound it in bytes
  * (`peerMessageBytes`), bound what one sender may hold in it, and bound what one sender may
  * hold over all inboxes in messages kept only because it asked for offline storage to a
@@ -94,6 +112,8 @@ export function peerMessageBytes(message: Pick<StoredPeerMessage, 'text' | 'raw'
 export interface InboxBounds {
   maxMessages: number;
   maxAgeMs: number;
+  /** Retry de-duplication claimed inside the append (see AppendDedup). */
+  dedup?: AppendDedup;
   maxBytes?: number;
   maxMessagesPerSender?: number;
   maxBytesPerSender?: number;
@@ -106,9 +126,10 @@ export interface InboxBounds {
  */
 export type InboxRefusal = 'INBOX_FULL' | 'SENDER_SHARE' | 'OFFLINE_ALLOWANCE';
 
+/** `duplicate`: an earlier append claimed the dedup key; nothing was stored now (`stored.seq` is the earlier one's). */
 export type InboxAppendResult =
-  | { stored: StoredPeerMessage; expired: StoredPeerMessage[] }
-  | { stored: null; reason: InboxRefusal; expired: StoredPeerMessage[] };
+  | { stored: StoredPeerMessage; expired: StoredPeerMessage[]; duplicate?: true }
+  | { stored: null; reason: InboxRefusal; expired: StoredPeerMessage[]; duplicate?: true };
 
 export interface ChannelHistoryQuery {
   /** Only messages with a larger seq. */
@@ -209,11 +230,11 @@ export interface RtmStore {
   /** How many members the channel has (0 for an unknown channel), without listing them. */
   channelMemberCount(channel: string): Promise<number>;
   channelsOf(uid: string): Promise<string[]>;
-  /** Stamps the next seq and keeps at most `maxMessages` messages no older than `maxAgeMs`. */
-  appendToChannel(
-    message: Omit<StoredChannelMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<StoredChannelMessage>;
+  /**
+   * Stamps the next seq and keeps at most `maxMessages` messages no older than `maxAgeMs`.
+   * `duplicate`: an earlier append claimed `bounds.dedup`; nothing was stored now.
+   */
+  appendToChannel(message: Omit<StoredChannelMessage, 'seq'>, bounds: ChannelBounds): Promise<StoredChannelMessage & { duplicate?: true }>;
   channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage>;
   /** The seq of the channel's latest message; 0 before the first. */
   lastChannelSeq(channel: string): Promise<number>;
