@@ -90,9 +90,10 @@ export class LocalSession {
   generation = 0;
   /**
    * Set when another node ended the session (`'kick'`: a login there, a ban) or took it over
-   * (`'claim'`: a resume there): this node lets it go without writing to the store.
+   * (`'claim'`: a resume there), or this node lost the shared store (`'fence'`): this node lets
+   * it go without writing to the store.
    */
-  fencedBy: 'kick' | 'claim' | null = null;
+  fencedBy: 'kick' | 'claim' | 'fence' | null = null;
   /** Set once the session has ended (by the host, from the actor's output); later events are ignored. */
   endReason: SessionEndReason | null = null;
   /** The end being carried out (SessionService.finishOnce), once it has started. */

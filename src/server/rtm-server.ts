@@ -84,7 +84,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const ownsStore = !options.store;
   const logger = options.logger ?? silentLogger;
   const { store, bus } = options.redis
-    ? await openRedisNode(options.redis, logger)
+    ? await openRedisNode(options.redis, logger, config.timing.presenceTimeoutMs)
     : { store: options.store ?? new MemoryStore(), bus: new LocalBus() };
   const ctx: ServerContext = {
     config,
@@ -124,12 +124,22 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const users = new UserService(ctx);
   const attributes = new AttributeService(ctx, channels);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
+  /** Set while this node cannot reach the shared store (see the bus's `fenced`). */
+  let fenced = false;
   await bus.start({
     channelMessage: (message) => channels.fanOut(message),
     memberEvent: (channel, uid, joined) => channels.memberEvent(channel, uid, joined),
     peerMessage: (message) => peers.deliverLive(message),
     control: (message) => {
       sessions.released(message).catch((error: unknown) => logger.log('error', 'bus.control_failed', { error: String(error) }));
+    },
+    orphanExpired: (session) => sessions.expireOrphan(session),
+    fenced: (on) => {
+      // Fail closed (R12.3): without the shared store this node serves nobody from memory.
+      fenced = on;
+      if (!on) return;
+      sessions.releaseAll();
+      for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'lost the shared store');
     },
   });
   const writes = new WriteScheduler(
@@ -232,8 +242,8 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const serveHttp = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ status: 'ok', ...stats() }));
+      res.writeHead(fenced ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: fenced ? 'fenced' : 'ok', ...(bus.spansNodes ? { fenced } : {}), ...stats() }));
       return;
     }
     res.writeHead(path === '/' ? 426 : 404, { 'content-type': 'text/plain' });
@@ -243,7 +253,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     if (refused.has(socket)) return;
     handshakeDone(req.socket);
     if (inspector?.handleUpgrade(req, socket, head)) return;
-    if (closing || ctx.connections.size >= config.limits.maxConnections) {
+    if (closing || fenced || ctx.connections.size >= config.limits.maxConnections) {
       refuse(socket, SERVICE_UNAVAILABLE);
       return;
     }
@@ -378,7 +388,7 @@ function destroyOnError(this: Duplex): void {
  * One node of a cluster: the Redis store and the node bus beside it, imported only here so that
  * a server without `redis` never loads the client.
  */
-async function openRedisNode(option: string | RedisOption, logger: RtmLogger): Promise<{ store: RtmStore; bus: NodeBus }> {
+async function openRedisNode(option: string | RedisOption, logger: RtmLogger, presenceTimeoutMs: number): Promise<{ store: RtmStore; bus: NodeBus }> {
   const { url, keyPrefix, nodeId } = typeof option === 'string' ? { url: option, keyPrefix: undefined, nodeId: undefined } : option;
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new RangeError('redis must be a redis:// or rediss:// URL');
   if (nodeId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new RangeError('redis.nodeId must be 1–64 letters, digits, - or _');
@@ -389,5 +399,5 @@ async function openRedisNode(option: string | RedisOption, logger: RtmLogger): P
     ...(keyPrefix !== undefined ? { keyPrefix } : {}),
     onError: (error) => logger.log('warn', 'redis.error', { error: String(error) }),
   });
-  return { store, bus: new RedisBus(store, logger, nodeId) };
+  return { store, bus: new RedisBus(store, logger, { ...(nodeId ? { nodeId } : {}), presenceTimeoutMs }) };
 }

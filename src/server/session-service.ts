@@ -13,7 +13,7 @@ import { mergeReplays, type Connection, type Replay } from './connection.js';
 import { KeyedLock, type ServerContext } from './context.js';
 import { LocalSession } from './local-session.js';
 import type { PeerService } from './peer-service.js';
-import type { ControlMessage } from './bus/node-bus.js';
+import type { ControlMessage, OrphanedSession } from './bus/node-bus.js';
 import type { SessionRecord } from './store/store.js';
 import { verifyToken } from './token.js';
 
@@ -94,6 +94,7 @@ export class SessionService {
         this.observer.online(live);
         this.attach(live, connection);
         live.resumed();
+        if (this.ctx.bus.spansNodes) this.markAway(live, false);
         this.observer.tokenPresented(live, expiresAt);
         const channels = await this.channels.replay(uid, frame.channels);
         const replay = mergeReplays(await this.peers.replay(uid, frame.peerSeq), channels);
@@ -152,7 +153,11 @@ export class SessionService {
     if (!session || session.connection !== connection) return;
     session.connection = null;
     session.linkLost();
-    if (!session.ended) this.observer.away(session);
+    if (!session.ended) {
+      this.observer.away(session);
+      // The store knows since when, so that a sweeper can end it if this node dies (R12.2).
+      if (this.ctx.bus.spansNodes) this.markAway(session, true);
+    }
     this.ctx.logger.log('info', 'session.away', { uid: session.uid, sessionId: session.sessionId });
   }
 
@@ -252,6 +257,40 @@ export class SessionService {
     return session;
   }
 
+  private markAway(session: LocalSession, away: boolean): void {
+    this.ctx.store.markAway(session.uid, session.sessionId, session.generation, away).catch((error: unknown) => {
+      this.ctx.logger.log('warn', 'session.mark_away_failed', { uid: session.uid, error: String(error) });
+    });
+  }
+
+  /**
+   * The sweeper (this node holds its lease) found a session of a dead node past its presence
+   * window: it ends here if the store still has it at that generation (nobody resumed it), and
+   * then only here are its MemberLeft events announced (R12.2).
+   */
+  expireOrphan({ uid, sessionId, generation }: OrphanedSession): Promise<void> {
+    return this.lock.run(uid, async () => {
+      const ended = await this.ctx.store.endSession(uid, sessionId, { uid, reason: 'PRESENCE_EXPIRED', endedAt: Date.now() }, generation);
+      if (!ended) return;
+      await this.channels.leaveAll(uid);
+      await this.ctx.store.deleteAttributes(uid);
+      this.ctx.logger.log('info', 'session.swept', { uid, sessionId });
+    });
+  }
+
+  /**
+   * This node lost the shared store (fenced): every session it holds goes from here without a
+   * store write and without waiting for the store; the store keeps them, and whichever node
+   * the client resumes on claims them.
+   */
+  releaseAll(): void {
+    for (const session of [...this.ctx.sessions.values()]) {
+      if (session.ended) continue;
+      session.fencedBy = 'fence';
+      void session.end('REMOTE_LOGIN');
+    }
+  }
+
   /**
    * Ends a session this node does not hold: the store's part (why it ended, its channels with
    * MemberLeft, its attributes; for a ban its inbox too) is done here, and the node holding it
@@ -331,6 +370,7 @@ export class SessionService {
       if (connection) {
         connection.session = null;
         if (session.fencedBy === 'claim') connection.close(CloseCode.NORMAL, 'resumed elsewhere');
+        else if (session.fencedBy === 'fence') connection.close(CloseCode.SERVER_SHUTDOWN, 'lost the shared store');
         else if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
           connection.sendFrame({ t: 'kick', reason });
           connection.close(CloseCode.KICKED, reason);

@@ -122,3 +122,54 @@ describe('R12.2 a node dies under load', () => {
     expect(users.flatMap((u) => u.states.map((s) => `${u.uid}:${s}`))).toEqual([]);
   }, 60_000);
 });
+
+describe('R12.2 presence when a node dies', () => {
+  const shortTiming: Partial<Timing> = { interruptionGraceMs: 1000, presenceTimeoutMs: 2000, requestTimeoutMs: 5000 };
+  let cluster: ClusterNode[] = [];
+  const opened: Balancer[] = [];
+  const users: RtmClient[] = [];
+  beforeAll(async () => {
+    const keyPrefix = freshPrefix();
+    cluster = await Promise.all(['s1', 's2', 's3'].map((nodeId) => startNode({ redisUrl, keyPrefix, secret, nodeId, timing: shortTiming })));
+  }, 30_000);
+  afterAll(async () => {
+    for (const client of users) client.actor.stop();
+    for (const balancer of opened) await balancer.close();
+    await Promise.all(cluster.map((node) => node.stop()));
+  });
+
+  it('R12.2 users of a dead node kept away past the presence window leave exactly once per observer on every node; one back in time does not', async () => {
+    const join = async (uid: string, ports: () => number[]) => {
+      const balancer = await startBalancer(ports);
+      opened.push(balancer);
+      const client = new RtmClient({ url: balancer.url, timing: shortTiming });
+      users.push(client);
+      await client.login({ uid, token: createToken(secret, uid) });
+      const room = client.createChannel('lobby');
+      await room.join();
+      return { client, room, balancer };
+    };
+    const observers: Array<{ client: RtmClient; room: RtmChannel; balancer: Balancer; left: string[] }> = [];
+    for (const [i, home] of [0, 0, 1, 1].entries()) {
+      const joined = await join(`obs${i}`, () => [cluster[home]!.port]);
+      const left: string[] = [];
+      joined.room.on('MemberLeft', (uid) => left.push(uid));
+      observers.push({ ...joined, left });
+    }
+    // Three users on s3: two will stay away (their way back is closed), one comes back through s1.
+    const gone = [await join('gone0', () => [cluster[2]!.port]), await join('gone1', () => [cluster[2]!.port])];
+    const back = await join('back', () => [cluster[2]!.port, cluster[0]!.port]);
+    const backStates: string[] = [];
+    back.client.on('ConnectionStateChanged', (state, reason) => backStates.push(`${state}/${reason}`));
+    for (const user of gone) await user.balancer.close();
+    const killedAt = Date.now();
+    await cluster[2]!.kill();
+    await waitFor(() => observers.every((o) => o.left.length === 2), 'MemberLeft of both users kept away, on every observer', 10_000);
+    // Not before the window, counted from when s3 was last seen (it renews every second).
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(shortTiming.presenceTimeoutMs! - 1000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (const observer of observers) expect(observer.left.sort()).toEqual(['gone0', 'gone1']);
+    expect(back.client.connectionState).toBe('CONNECTED');
+    expect(backStates).toEqual([]);
+  }, 40_000);
+});

@@ -75,6 +75,18 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       expect((await store.readInbox('b', 0)).map((m) => m.msgId)).toEqual(['p1']);
     });
 
+    it('R12.2 markAway records since when the session is away, and only for its owner at its generation', async () => {
+      await fresh();
+      const { generation } = await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' });
+      expect(await store.markAway('a', 's1', generation + 1, true)).toBe(false);
+      expect(await store.markAway('a', 'other', generation, true)).toBe(false);
+      expect((await store.getSession('a'))?.awaySince).toBeUndefined();
+      expect(await store.markAway('a', 's1', generation, true)).toBe(true);
+      expect((await store.getSession('a'))?.awaySince).toEqual(expect.any(Number));
+      expect(await store.markAway('a', 's1', generation, false)).toBe(true);
+      expect((await store.getSession('a'))?.awaySince).toBeUndefined();
+    });
+
     it('accounts and bans', async () => {
       await fresh();
       expect(await store.isLoggedIn('a')).toBe(false);

@@ -20,12 +20,23 @@ export type ControlMessage =
   /** Another node resumed the session: let it go here without a word to the client (it left). */
   | { t: 'claimed'; uid: string; sessionId: string };
 
+/** A session whose node died, found by the sweeper once its presence window ran out. */
+export interface OrphanedSession {
+  uid: string;
+  sessionId: string;
+  generation: number;
+}
+
 /** This node's side: what the bus delivers here (each call reaches this node's sockets only). */
 export interface BusListener {
   channelMessage(message: StoredChannelMessage): void;
   memberEvent(channel: string, uid: string, joined: boolean): void;
   peerMessage(message: StoredPeerMessage): void;
   control(message: ControlMessage): void;
+  /** This node holds the sweeper lease and found a dead node's session past its presence window: end it. */
+  orphanExpired(session: OrphanedSession): Promise<void>;
+  /** This node lost the shared store for longer than the bound (true), or has it back (false). */
+  fenced(fenced: boolean): void;
 }
 
 export interface NodeBus {

@@ -14,8 +14,20 @@
  * - Control messages (kick, claimed) go to the target node's control stream (XADD), read with a
  *   blocking XREAD on a connection of its own: a node that is briefly cut off reads them when
  *   it is back, and they are not lost.
+ *
+ * Leases. Every node renews its lease (`{n:<id>}:lease`, TTL `leaseMs`) every `renewMs` and
+ * records when it was last seen by Redis's clock. One node at a time holds the sweeper lease
+ * (`SET NX PX`); it looks for nodes whose lease ran out, and ends each of their sessions whose
+ * presence window ran out: counted from the session's `away` mark, or from when its node was
+ * last seen for one that was attached. The end is the store's generation-checked script, so a
+ * session some node resumed meanwhile is left alone, and only the one caller it answers
+ * announces the MemberLeft events.
+ *
+ * Fail closed. A node that has not renewed its lease for `fenceAfterMs` (Redis unreachable or
+ * stopped) tells its listener it is fenced, and unfenced once a renewal succeeds again.
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { RtmLogger } from '../logger.js';
 import { RedisStore, type RedisConnection } from '../store/redis-store.js';
 import type { StoredChannelMessage } from '../store/store.js';
@@ -35,6 +47,18 @@ interface Feed {
   ready: Promise<void>;
 }
 
+export interface RedisBusOptions {
+  nodeId?: string;
+  /** The presence window of a session whose node died (R4 across nodes). */
+  presenceTimeoutMs: number;
+  /** The node's lease TTL. Default 3000 ms. */
+  leaseMs?: number;
+  /** How often the lease is renewed (and the sweeper runs, on the node holding its lease). Default 1000 ms. */
+  renewMs?: number;
+  /** A node without a renewal for this long fences itself. Default 3000 ms. */
+  fenceAfterMs?: number;
+}
+
 export class RedisBus implements NodeBus {
   readonly nodeId: string;
   readonly spansNodes = true;
@@ -44,13 +68,26 @@ export class RedisBus implements NodeBus {
   private readonly feeds = new Map<string, Feed>();
   private closed = false;
   private readLoop: Promise<void> | null = null;
+  private readonly presenceTimeoutMs: number;
+  private readonly leaseMs: number;
+  private readonly renewMs: number;
+  private readonly fenceAfterMs: number;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** When the lease was last renewed (monotonic clock). */
+  private renewedAt = performance.now();
+  private renewing = false;
+  private isFenced = false;
 
   constructor(
     private readonly store: RedisStore,
     private readonly logger: RtmLogger,
-    nodeId?: string,
+    options: RedisBusOptions,
   ) {
-    this.nodeId = nodeId ?? randomBytes(6).toString('hex');
+    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.presenceTimeoutMs = options.presenceTimeoutMs;
+    this.leaseMs = options.leaseMs ?? 3000;
+    this.renewMs = options.renewMs ?? 1000;
+    this.fenceAfterMs = options.fenceAfterMs ?? 3000;
   }
 
   async start(listener: BusListener): Promise<void> {
@@ -65,6 +102,67 @@ export class RedisBus implements NodeBus {
     await reader.connect();
     this.reader = reader;
     this.readLoop = this.readControl(reader);
+    await this.store.renewNode(this.nodeId, this.leaseMs);
+    this.renewedAt = performance.now();
+    this.renewTimer = setInterval(() => this.tick(), Math.min(this.renewMs, this.fenceAfterMs / 4));
+    this.renewTimer.unref();
+  }
+
+  // ---- lease, sweeper, fencing ----
+
+  private tick(): void {
+    if (this.closed) return;
+    const silentFor = performance.now() - this.renewedAt;
+    if (!this.isFenced && silentFor > this.fenceAfterMs) {
+      this.isFenced = true;
+      this.logger.log('error', 'node.fenced', { node: this.nodeId, silentForMs: Math.round(silentFor) });
+      this.listener?.fenced(true);
+    }
+    if (this.renewing || silentFor < this.renewMs * 0.9) return;
+    this.renewing = true;
+    void this.renew().finally(() => {
+      this.renewing = false;
+    });
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      await this.store.renewNode(this.nodeId, this.leaseMs);
+      this.renewedAt = performance.now();
+      if (this.isFenced) {
+        this.isFenced = false;
+        this.logger.log('info', 'node.unfenced', { node: this.nodeId });
+        this.listener?.fenced(false);
+      }
+      if (await this.store.holdSweeperLease(this.nodeId, this.leaseMs)) await this.sweep();
+    } catch (error) {
+      this.logger.log('warn', 'node.renew_failed', { node: this.nodeId, error: String(error) });
+    }
+  }
+
+  /** The sweeper's round: the sessions of dead nodes whose presence window ran out end (once). */
+  private async sweep(): Promise<void> {
+    const now = await this.store.time();
+    for (const { node, seenAt } of await this.store.knownNodes()) {
+      if (this.closed) return;
+      if (node === this.nodeId || (await this.store.nodeAlive(node))) continue;
+      const uids = await this.store.nodeSessions(node);
+      let waiting = 0;
+      for (const uid of uids) {
+        const session = await this.store.sessionState(uid);
+        if (!session || session.node !== node) {
+          await this.store.forgetNodeSession(node, uid);
+          continue;
+        }
+        if (now - (session.awaySince ?? seenAt) < this.presenceTimeoutMs) {
+          waiting++;
+          continue;
+        }
+        await this.listener?.orphanExpired({ uid, sessionId: session.sessionId, generation: session.generation });
+        await this.store.forgetNodeSession(node, uid);
+      }
+      if (waiting === 0) await this.store.forgetNode(node);
+    }
   }
 
   channelMessage(): void {
@@ -116,6 +214,7 @@ export class RedisBus implements NodeBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.renewTimer);
     this.listener = null;
     this.feeds.clear();
     // The reader may be blocked in XREAD: drop its connection rather than wait for the block.

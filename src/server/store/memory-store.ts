@@ -118,6 +118,14 @@ export class MemoryStore implements RtmStore {
     return previousNode === undefined ? { generation } : { generation, previousNode };
   }
 
+  async markAway(uid: string, sessionId: string, generation: number, away: boolean): Promise<boolean> {
+    const live = this.sessions.get(uid);
+    if (live?.sessionId !== sessionId || this.generations.get(uid) !== generation) return false;
+    if (away) live.awaySince = Date.now();
+    else delete live.awaySince;
+    return true;
+  }
+
   private bumpGeneration(uid: string): number {
     const generation = (this.generations.get(uid) ?? 0) + 1;
     this.generations.set(uid, generation);

@@ -124,7 +124,54 @@ if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return '' end
 local previous = redis.call('HGET', KEYS[1], 'node') or ''
 local gen = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'gen', gen, 'node', ARGV[2])
+redis.call('HDEL', KEYS[1], 'away')
 return {tostring(gen), previous}
+`,
+);
+
+/**
+ * KEYS: session. ARGV: sessionId, generation, '1' (away: the window starts now, Redis time) or '0' (back).
+ * Answers 1, or 0 when the session is not that one at that generation (a stale owner).
+ */
+export const SESSION_AWAY = script(
+  'session_away',
+  1,
+  `
+local live = redis.call('HMGET', KEYS[1], 'id', 'gen')
+if live[1] ~= ARGV[1] or live[2] ~= ARGV[2] then return 0 end
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'away', clock('')) else redis.call('HDEL', KEYS[1], 'away') end
+return 1
+`,
+);
+
+/**
+ * KEYS: the node index. ARGV: node. Records when the node was last alive, by Redis's clock.
+ */
+export const NODE_SEEN = script(
+  'node_seen',
+  1,
+  `
+redis.call('HSET', KEYS[1], ARGV[1], clock(''))
+return 1
+`,
+);
+
+/**
+ * KEYS: the sweeper lease. ARGV: node, TTL ms. The node holds (or takes, when free) the lease;
+ * answers 1 when it holds it now.
+ */
+export const SWEEPER_LEASE = script(
+  'sweeper_lease',
+  1,
+  `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 `,
 );
 

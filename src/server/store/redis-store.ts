@@ -23,7 +23,10 @@ import {
   INBOX_APPEND,
   INBOX_EXPIRE,
   INBOX_REMOVE,
+  NODE_SEEN,
+  SESSION_AWAY,
   SESSION_CLAIM,
+  SWEEPER_LEASE,
   SESSION_END,
   SESSION_PUT,
   type ScriptSource,
@@ -252,9 +255,80 @@ export class RedisStore implements RtmStore {
   // ---- sessions, presence, accounts ----
 
   async getSession(uid: string): Promise<SessionRecord | undefined> {
-    const [sessionId, startedAt, node] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start', 'node')) as Array<string | null>;
+    const [sessionId, startedAt, node, away] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start', 'node', 'away')) as Array<
+      string | null
+    >;
     if (sessionId == null || startedAt == null) return undefined;
-    return { uid, sessionId, startedAt: Number(startedAt), ...(node == null ? {} : { node }) };
+    return { uid, sessionId, startedAt: Number(startedAt), ...(node == null ? {} : { node }), ...(away == null ? {} : { awaySince: Number(away) }) };
+  }
+
+  /** The live session with its generation (for the sweeper). */
+  async sessionState(uid: string): Promise<(SessionRecord & { generation: number }) | undefined> {
+    const [sessionId, startedAt, node, away, gen] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start', 'node', 'away', 'gen')) as Array<
+      string | null
+    >;
+    if (sessionId == null || startedAt == null) return undefined;
+    return {
+      uid,
+      sessionId,
+      startedAt: Number(startedAt),
+      generation: Number(gen ?? 0),
+      ...(node == null ? {} : { node }),
+      ...(away == null ? {} : { awaySince: Number(away) }),
+    };
+  }
+
+  async markAway(uid: string, sessionId: string, generation: number, away: boolean): Promise<boolean> {
+    return (await this.run(SESSION_AWAY, [this.uidKey(uid, 'session')], [sessionId, generation, away ? '1' : '0'])) === 1;
+  }
+
+  // ---- node leases (the sweeper of a cluster) ----
+
+  private nodeKey(node: string, part: string): string {
+    return `${this.prefix}{n:${node}}:${part}`;
+  }
+
+  /** The node is alive for `ttlMs` more (its lease), and was seen now (by Redis's clock). */
+  async renewNode(node: string, ttlMs: number): Promise<void> {
+    await this.command('SET', this.nodeKey(node, 'lease'), '1', 'PX', String(ttlMs));
+    await this.run(NODE_SEEN, [this.key('{index}:nodes')], [node]);
+  }
+
+  /** Every node that ever renewed and has not been swept, with when it was last seen (Redis time, ms). */
+  async knownNodes(): Promise<Array<{ node: string; seenAt: number }>> {
+    const flat = (await this.command('HGETALL', this.key('{index}:nodes'))) as string[] | Record<string, string>;
+    const pairs = Array.isArray(flat) ? Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]) : Object.entries(flat);
+    return pairs.map(([node, seenAt]) => ({ node: node!, seenAt: Number(seenAt) }));
+  }
+
+  async nodeAlive(node: string): Promise<boolean> {
+    return (await this.command('EXISTS', this.nodeKey(node, 'lease'))) === 1;
+  }
+
+  /** The uids whose sessions named this node (a superset: entries are checked against the session). */
+  async nodeSessions(node: string): Promise<string[]> {
+    return (await this.command('SMEMBERS', this.nodeKey(node, 'sessions'))) as string[];
+  }
+
+  async forgetNodeSession(node: string, uid: string): Promise<void> {
+    await this.command('SREM', this.nodeKey(node, 'sessions'), uid);
+  }
+
+  /** A swept node with no sessions left leaves the index. */
+  async forgetNode(node: string): Promise<void> {
+    await this.command('DEL', this.nodeKey(node, 'sessions'));
+    await this.command('HDEL', this.key('{index}:nodes'), node);
+  }
+
+  /** Takes or keeps the sweeper lease; true when this node holds it. */
+  async holdSweeperLease(node: string, ttlMs: number): Promise<boolean> {
+    return (await this.run(SWEEPER_LEASE, [this.key('{index}:sweeper')], [node, String(ttlMs)])) === 1;
+  }
+
+  /** Redis's clock (ms). */
+  async time(): Promise<number> {
+    const [seconds, micros] = (await this.command('TIME')) as [string, string];
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
   async putSession(record: SessionRecord): Promise<SessionPut> {
@@ -264,6 +338,7 @@ export class RedisStore implements RtmStore {
       [this.uidKey(uid, 'session'), this.uidKey(uid, 'generation')],
       [record.sessionId, record.startedAt, record.node ?? ''],
     )) as [string, string, string, string];
+    if (record.node) await this.command('SADD', this.nodeKey(record.node, 'sessions'), uid);
     if (id === '') return { generation: Number(generation) };
     return { generation: Number(generation), replaced: { uid, sessionId: id, startedAt: Number(start), ...(node === '' ? {} : { node }) } };
   }
@@ -273,6 +348,7 @@ export class RedisStore implements RtmStore {
       | [string, string]
       | string;
     if (!Array.isArray(reply)) return undefined;
+    if (node) await this.command('SADD', this.nodeKey(node, 'sessions'), uid);
     const [generation, previousNode] = reply;
     return previousNode === '' ? { generation: Number(generation) } : { generation: Number(generation), previousNode };
   }

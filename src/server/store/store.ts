@@ -15,6 +15,8 @@ export interface SessionRecord {
   startedAt: number;
   /** The node holding the session (several nodes on one shared store); absent for a single node. */
   node?: string;
+  /** Since when (store time, ms) the session has no socket, while it is away (see markAway). */
+  awaySince?: number;
 }
 
 /** What `putSession` answers: the new session's generation, and the session it replaced, if any. */
@@ -181,6 +183,11 @@ export interface RtmStore {
    * names the old generation and is refused (fencing).
    */
   claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined>;
+  /**
+   * The session's owner says its socket is gone (`away`, the presence window starts now, by the
+   * store's clock) or back. Refused (false) unless the session is still `sessionId` at `generation`.
+   */
+  markAway(uid: string, sessionId: string, generation: number, away: boolean): Promise<boolean>;
   /**
    * Ends the uid's session if it is still `sessionId` (and, when `generation` is given, still at
    * that generation) and answers true: the caller is the one that ended it and carries out the
