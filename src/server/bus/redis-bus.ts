@@ -76,6 +76,7 @@ export class RedisBus implements NodeBus {
   /** When the lease was last renewed (monotonic clock). */
   private renewedAt = performance.now();
   private renewing = false;
+  private sweeping = false;
   private isFenced = false;
 
   constructor(
@@ -104,7 +105,7 @@ export class RedisBus implements NodeBus {
     this.readLoop = this.readControl(reader);
     await this.store.renewNode(this.nodeId, this.leaseMs);
     this.renewedAt = performance.now();
-    this.renewTimer = setInterval(() => this.tick(), Math.min(this.renewMs, this.fenceAfterMs / 4));
+    this.renewTimer = setInterval(() => this.tick(), Math.min(this.renewMs / 2, this.fenceAfterMs / 4));
     this.renewTimer.unref();
   }
 
@@ -134,10 +135,22 @@ export class RedisBus implements NodeBus {
         this.logger.log('info', 'node.unfenced', { node: this.nodeId });
         this.listener?.fenced(false);
       }
-      if (await this.store.holdSweeperLease(this.nodeId, this.leaseMs)) await this.sweep();
     } catch (error) {
       this.logger.log('warn', 'node.renew_failed', { node: this.nodeId, error: String(error) });
+      return;
     }
+    // The sweep runs beside the renewals: a long one must not let this node's own lease lapse.
+    if (this.sweeping) return;
+    this.sweeping = true;
+    void (async () => {
+      try {
+        if (await this.store.holdSweeperLease(this.nodeId, this.leaseMs)) await this.sweep();
+      } catch (error) {
+        this.logger.log('warn', 'node.sweep_failed', { node: this.nodeId, error: String(error) });
+      } finally {
+        this.sweeping = false;
+      }
+    })();
   }
 
   /** The sweeper's round: the sessions of dead nodes whose presence window ran out end (once). */
@@ -154,7 +167,9 @@ export class RedisBus implements NodeBus {
           await this.store.forgetNodeSession(node, uid);
           continue;
         }
-        if (now - (session.awaySince ?? seenAt) < this.presenceTimeoutMs) {
+        // An attached session counts as away from when its node was last seen; and nothing of a
+        // node is ended before that node must have fenced itself (it may only be slow).
+        if (now - (session.awaySince ?? seenAt) < this.presenceTimeoutMs || now - seenAt < this.fenceAfterMs) {
           waiting++;
           continue;
         }

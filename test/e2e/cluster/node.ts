@@ -18,7 +18,16 @@ const config = JSON.parse(process.argv[2] ?? '{}') as {
   limits?: Record<string, number>;
 };
 
+// The cluster's own events on stderr (a failing test prints them).
+const logged = /^(node|bus|session\.(swept|released|adopted|ended_elsewhere))/;
+const logger = {
+  log(level: string, event: string, fields: Record<string, unknown>) {
+    if (logged.test(event) || level === 'error') process.stderr.write(`${JSON.stringify({ t: Date.now(), level, event, ...fields })}\n`);
+  },
+};
+
 const server = await createRtmServer({
+  logger,
   port: config.port ?? 0,
   inspector: false,
   secret: config.secret,
