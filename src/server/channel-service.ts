@@ -55,8 +55,8 @@ export class ChannelService {
     // added locally; whatever a store that answers asynchronously lets in between is sent as the
     // live messages they are, below, so none falls between the two.
     const seq = await this.ctx.store.lastChannelSeq(channel);
-    this.addLocal(channel, session);
-    await this.announceMember(channel, session, true);
+    await this.addLocal(channel, session);
+    await this.announceMember(channel, session.uid, true);
     const members = await this.ctx.store.channelMembers(channel);
     const data: JoinAnswer = { members, seq, epoch: await this.ctx.store.epoch() };
     if (frame.lastSeq !== undefined) {
@@ -95,7 +95,7 @@ export class ChannelService {
       throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
     }
     this.removeLocal(channel, session);
-    await this.announceMember(channel, session, false);
+    await this.announceMember(channel, session.uid, false);
   }
 
   async members(session: LocalSession, channel: string): Promise<{ members: string[] }> {
@@ -108,29 +108,49 @@ export class ChannelService {
     if (!session.channels.has(channel)) throw new RtmError(RtmErrorCode.NOT_JOINED, `not in channel ${channel}`);
     checkMessageSize(text, raw);
     // The rate token is taken only by a send the server has not seen: a retry costs nothing.
-    await rememberedSend(this.ctx, `c\n${session.uid}\n${msgId}`, async () => {
+    const key = `c\n${session.uid}\n${msgId}`;
+    await rememberedSend(this.ctx, key, async () => {
       takeSendToken(session);
       const { limits, timing } = this.ctx.config;
       const stored = await this.ctx.store.appendToChannel(
         { channel, msgId, from: session.uid, text, ...(raw === undefined ? {} : { raw }), ts: Date.now() },
-        { maxMessages: Math.max(limits.channelHistoryMax, timing.channelReplayMax), maxAgeMs: timing.channelReplayWindowMs },
+        {
+          maxMessages: Math.max(limits.channelHistoryMax, timing.channelReplayMax),
+          maxAgeMs: timing.channelReplayWindowMs,
+          // A retry whose first attempt was stored by a node that died before remembering it.
+          dedup: { key, ttlMs: limits.dedupWindowMs },
+        },
       );
-      this.fanOut(stored, session);
+      if (!stored.duplicate) this.ctx.bus.channelMessage(stored);
       return {};
     });
   }
 
   /**
-   * Queues one shared encoding of the message on every other local member's socket.
-   * (Several nodes: members attached elsewhere would get it through a pub/sub channel here.)
+   * A stored message, as the node bus hands it to this node (from any node, this one included):
+   * one shared encoding queued on the socket of every local member but its sender.
    */
-  private fanOut(message: StoredChannelMessage, sender: LocalSession): void {
+  fanOut(message: StoredChannelMessage): void {
     const members = this.local.get(message.channel);
-    if (!members || members.size < 2) return;
-    const payload = new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: false })));
-    const { channel, seq } = message;
+    if (!members) return;
+    const { channel, seq, from } = message;
+    let payload: SharedFrame | undefined;
     for (const member of members) {
-      if (member !== sender) member.connection?.deliver(channel, seq, payload);
+      if (member.uid === from) continue;
+      payload ??= new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.msg', ...message, historical: false })));
+      member.connection?.deliver(channel, seq, payload);
+    }
+  }
+
+  /** A member event, as the node bus hands it to this node: to every local member but its subject. */
+  memberEvent(channel: string, uid: string, joined: boolean): void {
+    const members = this.local.get(channel);
+    if (!members) return;
+    let payload: SharedFrame | undefined;
+    for (const member of members) {
+      if (member.uid === uid) continue;
+      payload ??= new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.member', channel, uid, joined })));
+      member.connection?.deliverEvent(payload);
     }
   }
 
@@ -181,39 +201,46 @@ export class ChannelService {
     return frame;
   }
 
-  /** Takes the session out of every channel; the other members get MemberLeft (R4.3, R7.1). */
-  async leaveAll(session: LocalSession): Promise<void> {
-    const channels = new Set([...session.channels, ...(await this.ctx.store.channelsOf(session.uid))]);
+  /**
+   * Takes the uid out of every channel in the store; the other members get MemberLeft (R4.3,
+   * R7.1). Called by whoever ended the session (the store said so), on whichever node: each
+   * leave is announced by the one caller the store answered "was a member".
+   */
+  async leaveAll(uid: string, session?: LocalSession): Promise<void> {
+    const channels = new Set([...(session?.channels ?? []), ...(await this.ctx.store.channelsOf(uid))]);
     for (const channel of channels) {
-      const wasMember = await this.ctx.store.leaveChannel(channel, session.uid);
-      this.removeLocal(channel, session);
-      if (wasMember) await this.announceMember(channel, session, false);
+      const wasMember = await this.ctx.store.leaveChannel(channel, uid);
+      if (session) this.removeLocal(channel, session);
+      if (wasMember) await this.announceMember(channel, uid, false);
     }
   }
 
+  /** The session no longer fans out here (it ended, or another node ended or took it over); the store is not touched. */
+  forgetLocal(session: LocalSession): void {
+    for (const channel of [...session.channels]) this.removeLocal(channel, session);
+  }
+
   /**
-   * MemberJoined / MemberLeft to this node's other members (several nodes: also via pub/sub),
-   * unless the channel, counting the subject, has more than `memberEventsMaxMembers` members.
-   * Called after the store has the join or leave.
+   * MemberJoined / MemberLeft to the other members on every node (through the node bus), unless
+   * the channel, counting the subject, has more than `memberEventsMaxMembers` members. Called
+   * after the store has the join or leave.
    */
-  private async announceMember(channel: string, subject: LocalSession, joined: boolean): Promise<void> {
+  private async announceMember(channel: string, uid: string, joined: boolean): Promise<void> {
     this.onMembershipChanged(channel);
-    const members = this.local.get(channel);
-    if (!members) return;
+    // Alone, a channel without members here has nobody to tell.
+    if (!this.ctx.bus.spansNodes && !this.local.has(channel)) return;
     const count = (await this.ctx.store.channelMemberCount(channel)) + (joined ? 0 : 1);
     if (count > this.ctx.config.limits.memberEventsMaxMembers) return;
-    const payload = new SharedFrame(Buffer.from(encodeFrame({ t: 'channel.member', channel, uid: subject.uid, joined })));
-    for (const member of members) {
-      if (member !== subject) member.connection?.deliverEvent(payload);
-    }
+    this.ctx.bus.memberEvent(channel, uid, joined);
   }
 
   /** A session taken over from a shared store: its channels, as the store has them, fan out to it here. */
   async adopt(session: LocalSession): Promise<void> {
-    for (const channel of await this.ctx.store.channelsOf(session.uid)) this.addLocal(channel, session);
+    for (const channel of await this.ctx.store.channelsOf(session.uid)) await this.addLocal(channel, session);
   }
 
-  private addLocal(channel: string, session: LocalSession): void {
+  /** Resolves once this node hears the channel's traffic (a first member here subscribes the node bus). */
+  private addLocal(channel: string, session: LocalSession): Promise<void> {
     session.joinedChannel(channel);
     let members = this.local.get(channel);
     if (!members) {
@@ -221,6 +248,7 @@ export class ChannelService {
       this.local.set(channel, members);
     }
     members.add(session);
+    return this.ctx.bus.watch(channel);
   }
 
   private removeLocal(channel: string, session: LocalSession): void {
@@ -231,6 +259,7 @@ export class ChannelService {
     if (members.size === 0) {
       this.local.delete(channel);
       this.replayFrames.delete(channel);
+      this.ctx.bus.unwatch(channel);
     }
   }
 }

@@ -1,4 +1,5 @@
 /** What every service of one server node shares: configuration, store, logger and the local registry. */
+import type { NodeBus } from './bus/node-bus.js';
 import type { Connection } from './connection.js';
 import type { LocalSession, SessionHost } from './local-session.js';
 import type { RtmLogger } from './logger.js';
@@ -8,6 +9,8 @@ import type { RtmStore, SendOutcome } from './store/store.js';
 export interface ServerContext {
   readonly config: ServerConfig;
   readonly store: RtmStore;
+  /** What this node tells the other nodes (LocalBus when alone). */
+  readonly bus: NodeBus;
   readonly logger: RtmLogger;
   /** Sessions held by this node, by uid. */
   readonly sessions: Map<string, LocalSession>;

@@ -86,6 +86,14 @@ export class LocalSession {
   private joined: Set<string> | null = null;
   /** The user's request budgets, shared with every later session of the same uid on this node. */
   readonly limits: UserRateLimits;
+  /** The session's generation in the store: every end this node writes names it (fencing). */
+  generation = 0;
+  /**
+   * Set when another node ended the session (`'kick'`: a login there, a ban) or took it over
+   * (`'claim'`: a resume there), or this node lost the shared store (`'fence'`): this node lets
+   * it go without writing to the store.
+   */
+  fencedBy: 'kick' | 'claim' | 'fence' | null = null;
   /** Set once the session has ended (by the host, from the actor's output); later events are ignored. */
   endReason: SessionEndReason | null = null;
   /** The end being carried out (SessionService.finishOnce), once it has started. */

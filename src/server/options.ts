@@ -146,6 +146,8 @@ export interface RedisOption {
   url: string;
   /** Put before every key; several deployments can share one Redis under different prefixes. */
   keyPrefix?: string;
+  /** This node's id in the cluster (letters, digits, `-`, `_`; at most 64); default a random one per start. */
+  nodeId?: string;
 }
 
 export const defaultLimits: Readonly<RtmServerLimits> = Object.freeze({

@@ -18,9 +18,10 @@ export class PeerService {
   async send(session: LocalSession, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
     checkMessageSize(frame.text, frame.raw);
     // The rate token is taken only by a send the server has not seen: a retry costs nothing.
-    return rememberedSend(this.ctx, `p\n${session.uid}\n${frame.msgId}`, () => {
+    const key = `p\n${session.uid}\n${frame.msgId}`;
+    return rememberedSend(this.ctx, key, () => {
       takeSendToken(session);
-      return this.store(session.uid, frame);
+      return this.store(session.uid, frame, key);
     });
   }
 
@@ -32,11 +33,12 @@ export class PeerService {
    * the inboxes of recipients not logged in (who may never come). A refusal is MESSAGE_DROPPED
    * with a message that starts with INBOX_FULL and says which bound it was.
    */
-  private async store(from: string, frame: ClientFrameOf<'peer.send'>): Promise<PeerSendResult> {
+  private async store(from: string, frame: ClientFrameOf<'peer.send'>, dedupKey: string): Promise<PeerSendResult> {
     const { store, config } = this.ctx;
     const { limits } = config;
     const { to, msgId, text } = frame;
-    const known = (await store.getSession(to)) !== undefined || (await store.isLoggedIn(to));
+    const recipient = await store.getSession(to);
+    const known = recipient !== undefined || (await store.isLoggedIn(to));
     if (!known && !frame.offline) return { hasPeerReceived: false };
     const result = await store.appendToInbox(
       { msgId, from, to, text, ...(frame.raw === undefined ? {} : { raw: frame.raw }), ts: Date.now() },
@@ -47,15 +49,25 @@ export class PeerService {
         maxMessagesPerSender: limits.inboxMaxMessagesPerSender,
         maxBytesPerSender: limits.inboxMaxBytesPerSender,
         ...(known ? {} : { offlineMaxBytesPerSender: limits.offlineMaxBytesPerSender }),
+        // A retry whose first attempt was stored by a node that died before remembering it.
+        dedup: { key: dedupKey, ttlMs: limits.dedupWindowMs },
       },
     );
     this.reportDropped(result.expired, 'EXPIRED');
     if (!result.stored) throw new RtmError(RtmErrorCode.MESSAGE_DROPPED, refusalMessage(result.reason, to, limits));
-    // Live delivery reaches sockets of this node (several nodes: publish to the recipient's node).
-    const connection = this.ctx.sessions.get(to)?.connection;
-    if (!connection) return { hasPeerReceived: false };
-    connection.deliver(PEER_STREAM, result.stored.seq, Buffer.from(encodeFrame(peerFrame(result.stored, false))));
-    return { hasPeerReceived: true };
+    // Live delivery: the node bus takes it to the node holding the recipient (this one, or the
+    // one its session names: the inbox append published it there).
+    if (!result.duplicate) this.ctx.bus.peerMessage(result.stored);
+    const node = recipient?.node;
+    if (node !== undefined && node !== this.ctx.bus.nodeId) return { hasPeerReceived: true };
+    return { hasPeerReceived: Boolean(this.ctx.sessions.get(to)?.connection) };
+  }
+
+  /** A stored message for a recipient on this node, as the node bus hands it here: to its socket, unless it had it. */
+  deliverLive(message: StoredPeerMessage): void {
+    const connection = this.ctx.sessions.get(message.to)?.connection;
+    if (!connection || message.seq <= connection.peerSeqSent) return;
+    connection.deliver(PEER_STREAM, message.seq, Buffer.from(encodeFrame(peerFrame(message, false))));
   }
 
   async ack(uid: string, seq: number): Promise<void> {

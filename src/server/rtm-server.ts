@@ -13,6 +13,7 @@ import { RtmError, RtmErrorCode } from '../errors.js';
 import { CloseCode, SUBPROTOCOL, isValidId } from '../protocol/index.js';
 import { AttributeService } from './attribute-service.js';
 import { ChannelService } from './channel-service.js';
+import { LocalBus, type NodeBus } from './bus/node-bus.js';
 import { SessionHost } from './local-session.js';
 import { Connection, SendBudget, WriteScheduler } from './connection.js';
 import type { ServerContext } from './context.js';
@@ -82,10 +83,13 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
 
   const ownsStore = !options.store;
   const logger = options.logger ?? silentLogger;
-  const store = options.store ?? (options.redis ? await openRedisStore(options.redis, logger) : new MemoryStore());
+  const { store, bus } = options.redis
+    ? await openRedisNode(options.redis, logger, config.timing.presenceTimeoutMs)
+    : { store: options.store ?? new MemoryStore(), bus: new LocalBus() };
   const ctx: ServerContext = {
     config,
     store,
+    bus,
     epoch: await store.epoch(),
     logger,
     sessions: new Map(),
@@ -120,6 +124,24 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const users = new UserService(ctx);
   const attributes = new AttributeService(ctx, channels);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
+  /** Set while this node cannot reach the shared store (see the bus's `fenced`). */
+  let fenced = false;
+  await bus.start({
+    channelMessage: (message) => channels.fanOut(message),
+    memberEvent: (channel, uid, joined) => channels.memberEvent(channel, uid, joined),
+    peerMessage: (message) => peers.deliverLive(message),
+    control: (message) => {
+      sessions.released(message).catch((error: unknown) => logger.log('error', 'bus.control_failed', { error: String(error) }));
+    },
+    orphanExpired: (session) => sessions.expireOrphan(session),
+    fenced: (on) => {
+      // Fail closed (R12.3): without the shared store this node serves nobody from memory.
+      fenced = on;
+      if (!on) return;
+      sessions.releaseAll();
+      for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'lost the shared store');
+    },
+  });
   const writes = new WriteScheduler(
     config.flushDelayMs,
     undefined,
@@ -220,8 +242,8 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const serveHttp = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ status: 'ok', ...stats() }));
+      res.writeHead(fenced ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: fenced ? 'fenced' : 'ok', ...(bus.spansNodes ? { fenced } : {}), ...stats() }));
       return;
     }
     res.writeHead(path === '/' ? 426 : 404, { 'content-type': 'text/plain' });
@@ -231,7 +253,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     if (refused.has(socket)) return;
     handshakeDone(req.socket);
     if (inspector?.handleUpgrade(req, socket, head)) return;
-    if (closing || ctx.connections.size >= config.limits.maxConnections) {
+    if (closing || fenced || ctx.connections.size >= config.limits.maxConnections) {
       refuse(socket, SERVICE_UNAVAILABLE);
       return;
     }
@@ -294,6 +316,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     clearInterval(heartbeatSweep);
     clearInterval(housekeeping);
     await inspector?.close();
+    await bus.close();
     if (ownsStore) await store.close();
     throw error;
   }
@@ -321,6 +344,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
         http.closeAllConnections();
       });
       for (const connection of ctx.connections) connection.terminate();
+      await bus.close();
       if (ownsStore) await ctx.store.close();
       ctx.logger.log('info', 'server.closed', {});
     })());
@@ -360,14 +384,20 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-/** The Redis store, imported only here so that a server without `redis` never loads the client. */
-async function openRedisStore(option: string | RedisOption, logger: RtmLogger): Promise<RtmStore> {
-  const { url, keyPrefix } = typeof option === 'string' ? { url: option, keyPrefix: undefined } : option;
+/**
+ * One node of a cluster: the Redis store and the node bus beside it, imported only here so that
+ * a server without `redis` never loads the client.
+ */
+async function openRedisNode(option: string | RedisOption, logger: RtmLogger, presenceTimeoutMs: number): Promise<{ store: RtmStore; bus: NodeBus }> {
+  const { url, keyPrefix, nodeId } = typeof option === 'string' ? { url: option, keyPrefix: undefined, nodeId: undefined } : option;
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new RangeError('redis must be a redis:// or rediss:// URL');
-  const { createRedisStore } = await import('./store/redis-store.js');
-  return createRedisStore({
+  if (nodeId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new RangeError('redis.nodeId must be 1–64 letters, digits, - or _');
+  const [{ createRedisStore }, { RedisBus }] = await Promise.all([import('./store/redis-store.js'), import('./bus/redis-bus.js')]);
+  const store = await createRedisStore({
     url,
+    live: true,
     ...(keyPrefix !== undefined ? { keyPrefix } : {}),
     onError: (error) => logger.log('warn', 'redis.error', { error: String(error) }),
   });
+  return { store, bus: new RedisBus(store, logger, { ...(nodeId ? { nodeId } : {}), presenceTimeoutMs }) };
 }

@@ -13,6 +13,8 @@ import { mergeReplays, type Connection, type Replay } from './connection.js';
 import { KeyedLock, type ServerContext } from './context.js';
 import { LocalSession } from './local-session.js';
 import type { PeerService } from './peer-service.js';
+import type { ControlMessage, OrphanedSession } from './bus/node-bus.js';
+import type { SessionRecord } from './store/store.js';
 import { verifyToken } from './token.js';
 
 export interface Granted {
@@ -92,14 +94,14 @@ export class SessionService {
         this.observer.online(live);
         this.attach(live, connection);
         live.resumed();
+        if (this.ctx.bus.spansNodes) this.markAway(live, false);
         this.observer.tokenPresented(live, expiresAt);
         const channels = await this.channels.replay(uid, frame.channels);
         const replay = mergeReplays(await this.peers.replay(uid, frame.peerSeq), channels);
         this.ctx.logger.log('info', 'session.resumed', { uid, sessionId });
         return { data: { ...(await this.grant(live, false)), recovery: { channels: channels.recovery } }, replay };
       }
-      const ended = await this.ctx.store.getEndedSession(sessionId);
-      const endReason = ended?.uid === uid ? ended.reason : undefined;
+      const endReason = (await this.ctx.store.getEndedSession(uid, sessionId))?.reason;
       if (endReason === 'REMOTE_LOGIN') return { kick: 'REMOTE_LOGIN' };
       if (endReason === 'BANNED_BY_SERVER') return { kick: 'BANNED_BY_SERVER' };
       if (endReason === 'LOGOUT') throw new RtmError(RtmErrorCode.SESSION_EXPIRED, 'the session was logged out');
@@ -127,6 +129,11 @@ export class SessionService {
       await this.ctx.store.ban(uid);
       const live = this.ctx.sessions.get(uid);
       if (live) await this.endUnderLock(live, 'BANNED_BY_SERVER');
+      else {
+        // Held by another node (or by none, its node gone): ended here, kicked there (R12.3).
+        const record = await this.ctx.store.getSession(uid);
+        if (record) await this.endElsewhere(record, 'BANNED_BY_SERVER', true);
+      }
       this.ctx.logger.log('info', 'user.banned', { uid });
     });
   }
@@ -146,7 +153,11 @@ export class SessionService {
     if (!session || session.connection !== connection) return;
     session.connection = null;
     session.linkLost();
-    if (!session.ended) this.observer.away(session);
+    if (!session.ended) {
+      this.observer.away(session);
+      // The store knows since when, so that a sweeper can end it if this node dies (R12.2).
+      if (this.ctx.bus.spansNodes) this.markAway(session, true);
+    }
     this.ctx.logger.log('info', 'session.away', { uid: session.uid, sessionId: session.sessionId });
   }
 
@@ -210,27 +221,110 @@ export class SessionService {
     this.ctx.sessions.set(uid, session);
     this.observer.online(session);
     this.attach(session, connection);
-    await this.ctx.store.putSession({ uid, sessionId: session.sessionId, startedAt: Date.now() });
+    const { nodeId } = this.ctx.bus;
+    const put = await this.ctx.store.putSession({ uid, sessionId: session.sessionId, startedAt: Date.now(), ...(nodeId ? { node: nodeId } : {}) });
+    session.generation = put.generation;
+    // A session of this uid that another node holds (or held): this login replaced it, so this
+    // node ends it (R6.1 across nodes). The store named it to this caller alone.
+    if (put.replaced) await this.endElsewhere(put.replaced, 'REMOTE_LOGIN', false);
     await this.ctx.store.setLoggedIn(uid, true);
     this.ctx.logger.log('info', 'session.started', { uid, sessionId: session.sessionId });
     return session;
   }
 
   /**
-   * A session a shared store keeps but no node holds (its node was restarted): this node takes
-   * it over, channels and all. The next step (issue 13) fences this against a live owner.
+   * A session a shared store keeps but this node does not hold (its node died or was restarted,
+   * or the client left it for this one): this node claims it (the store bumps its generation,
+   * so the node that held it can no longer end it) and takes it over, channels and all; the node
+   * that held it, if alive, lets it go.
    */
   private async adopt(uid: string, sessionId: string, connection: Connection): Promise<LocalSession | undefined> {
-    if ((await this.ctx.store.getSession(uid))?.sessionId !== sessionId) return undefined;
+    const claim = await this.ctx.store.claimSession(uid, sessionId, this.ctx.bus.nodeId ?? '');
+    if (!claim) return undefined;
     const session = new LocalSession(uid, sessionId, {
       host: this.ctx.sessionHost,
       timing: this.ctx.config.timing,
     });
+    session.generation = claim.generation;
     this.ctx.sessions.set(uid, session);
     this.attach(session, connection);
     await this.channels.adopt(session);
-    this.ctx.logger.log('info', 'session.adopted', { uid, sessionId });
+    const { previousNode } = claim;
+    if (previousNode && previousNode !== this.ctx.bus.nodeId) {
+      await this.ctx.bus.control(previousNode, { t: 'claimed', uid, sessionId });
+    }
+    this.ctx.logger.log('info', 'session.adopted', { uid, sessionId, from: previousNode });
     return session;
+  }
+
+  private markAway(session: LocalSession, away: boolean): void {
+    this.ctx.store.markAway(session.uid, session.sessionId, session.generation, away).catch((error: unknown) => {
+      this.ctx.logger.log('warn', 'session.mark_away_failed', { uid: session.uid, error: String(error) });
+    });
+  }
+
+  /**
+   * The sweeper (this node holds its lease) found a session of a dead node past its presence
+   * window: it ends here if the store still has it at that generation (nobody resumed it), and
+   * then only here are its MemberLeft events announced (R12.2).
+   */
+  expireOrphan({ uid, sessionId, generation }: OrphanedSession): Promise<void> {
+    return this.lock.run(uid, async () => {
+      const ended = await this.ctx.store.endSession(uid, sessionId, { uid, reason: 'PRESENCE_EXPIRED', endedAt: Date.now() }, generation);
+      if (!ended) return;
+      await this.channels.leaveAll(uid);
+      await this.ctx.store.deleteAttributes(uid);
+      this.ctx.logger.log('info', 'session.swept', { uid, sessionId });
+    });
+  }
+
+  /**
+   * This node lost the shared store (fenced): every session it holds goes from here without a
+   * store write and without waiting for the store; the store keeps them, and whichever node
+   * the client resumes on claims them.
+   */
+  releaseAll(): void {
+    for (const session of [...this.ctx.sessions.values()]) {
+      if (session.ended) continue;
+      session.fencedBy = 'fence';
+      void session.end('REMOTE_LOGIN');
+    }
+  }
+
+  /**
+   * Ends a session this node does not hold: the store's part (why it ended, its channels with
+   * MemberLeft, its attributes; for a ban its inbox too) is done here, and the node holding it
+   * is told to kick its socket. `removeLive`: the session is still the live one (a ban), so the
+   * store must end it, and only the caller it answers does the rest.
+   */
+  private async endElsewhere(record: SessionRecord, reason: 'REMOTE_LOGIN' | 'BANNED_BY_SERVER', removeLive: boolean): Promise<void> {
+    const { uid, sessionId, node } = record;
+    const ended = await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() });
+    if (removeLive && !ended) return;
+    await this.channels.leaveAll(uid);
+    await this.ctx.store.deleteAttributes(uid);
+    if (reason === 'BANNED_BY_SERVER') {
+      await this.ctx.store.setLoggedIn(uid, false);
+      await this.ctx.store.clearInbox(uid);
+    }
+    if (node && node !== this.ctx.bus.nodeId) await this.ctx.bus.control(node, { t: 'kick', uid, sessionId, reason });
+    this.ctx.logger.log('info', 'session.ended_elsewhere', { uid, sessionId, reason, node });
+  }
+
+  /**
+   * Another node ended (kick) or took over (claimed) a session this node holds: it goes here
+   * without a store write. A kick tells the socket why; a claimed one's socket (if the client
+   * left one behind) is just closed.
+   */
+  released(message: ControlMessage): Promise<void> {
+    const { uid, sessionId } = message;
+    return this.lock.run(uid, async () => {
+      const session = this.ctx.sessions.get(uid);
+      if (!session || session.sessionId !== sessionId || session.ended) return;
+      session.fencedBy = message.t === 'kick' ? 'kick' : 'claim';
+      this.ctx.logger.log('info', 'session.released', { uid, sessionId, why: message.t });
+      await session.end(message.t === 'kick' ? message.reason : 'REMOTE_LOGIN');
+    });
   }
 
   private attach(session: LocalSession, connection: Connection): void {
@@ -275,19 +369,27 @@ export class SessionService {
       session.connection = null;
       if (connection) {
         connection.session = null;
-        if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
+        if (session.fencedBy === 'claim') connection.close(CloseCode.NORMAL, 'resumed elsewhere');
+        else if (session.fencedBy === 'fence') connection.close(CloseCode.SERVER_SHUTDOWN, 'lost the shared store');
+        else if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
           connection.sendFrame({ t: 'kick', reason });
           connection.close(CloseCode.KICKED, reason);
         }
       }
-      await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() });
-      await this.channels.leaveAll(session);
-      await this.ctx.store.deleteAttributes(uid);
-      if (reason === 'LOGOUT' || reason === 'BANNED_BY_SERVER') {
-        await this.ctx.store.setLoggedIn(uid, false);
-        await this.ctx.store.clearInbox(uid);
+      // Only the node the store answers "ended" carries out the rest: one whose session another
+      // node ended or took over (fenced, or a stale generation) just lets it go here.
+      const ended =
+        session.fencedBy === null && (await this.ctx.store.endSession(uid, sessionId, { uid, reason, endedAt: Date.now() }, session.generation));
+      if (ended) {
+        await this.channels.leaveAll(uid, session);
+        await this.ctx.store.deleteAttributes(uid);
+        if (reason === 'LOGOUT' || reason === 'BANNED_BY_SERVER') {
+          await this.ctx.store.setLoggedIn(uid, false);
+          await this.ctx.store.clearInbox(uid);
+        }
       }
-      this.ctx.logger.log('info', 'session.ended', { uid, sessionId, reason });
+      this.channels.forgetLocal(session);
+      this.ctx.logger.log('info', 'session.ended', { uid, sessionId, reason, ...(ended ? {} : { fenced: true }) });
     } catch (error) {
       this.ctx.logger.log('error', 'session.end_failed', { uid, sessionId, error: String(error) });
     } finally {

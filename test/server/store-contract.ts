@@ -16,13 +16,75 @@ export function storeContract(name: string, makeStore: () => RtmStore | Promise<
       await fresh();
       await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1 });
       expect(await store.getSession('a')).toEqual({ uid: 'a', sessionId: 's1', startedAt: 1 });
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 1 }, 999)).toBe(false);
       expect(await store.areOnline(['a', 'b'])).toEqual([true, false]);
       await store.endSession('a', 'old', { uid: 'a', reason: 'REMOTE_LOGIN', endedAt: 2 });
       expect(await store.getSession('a')).toBeDefined();
-      await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 3 });
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 3 })).toBe(true);
       expect(await store.getSession('a')).toBeUndefined();
-      expect(await store.getEndedSession('s1')).toEqual({ uid: 'a', reason: 'LOGOUT', endedAt: 3 });
-      expect(await store.getEndedSession('old')).toMatchObject({ reason: 'REMOTE_LOGIN' });
+      expect(await store.getEndedSession('a', 's1')).toEqual({ uid: 'a', reason: 'LOGOUT', endedAt: 3 });
+      expect(await store.getEndedSession('a', 'old')).toMatchObject({ reason: 'REMOTE_LOGIN' });
+      expect(await store.getEndedSession('b', 's1')).toBeUndefined();
+    });
+
+    it('R12.3 putSession replaces in one step and names what it replaced; of two at once exactly one replaces the other', async () => {
+      await fresh();
+      expect((await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' })).replaced).toBeUndefined();
+      const second = await store.putSession({ uid: 'a', sessionId: 's2', startedAt: 2, node: 'n2' });
+      expect(second.replaced).toEqual({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' });
+      expect(await store.getSession('a')).toEqual({ uid: 'a', sessionId: 's2', startedAt: 2, node: 'n2' });
+      const [x, y] = await Promise.all([
+        store.putSession({ uid: 'b', sessionId: 'x', startedAt: 1, node: 'n1' }),
+        store.putSession({ uid: 'b', sessionId: 'y', startedAt: 1, node: 'n2' }),
+      ]);
+      // One of them saw the other: the node that replaced it ends it.
+      expect([x.replaced?.sessionId, y.replaced?.sessionId].filter(Boolean)).toHaveLength(1);
+    });
+
+    it('R12.2 claimSession fences the node that held the session: its end is refused, the claimer\'s is not', async () => {
+      await fresh();
+      const { generation: first } = await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' });
+      expect(await store.claimSession('a', 'other', 'n2')).toBeUndefined();
+      const claim = await store.claimSession('a', 's1', 'n2');
+      expect(claim).toMatchObject({ previousNode: 'n1' });
+      expect(claim!.generation).toBeGreaterThan(first);
+      expect(await store.getSession('a')).toMatchObject({ sessionId: 's1', node: 'n2' });
+      // The old owner's presence runs out: refused, the session stays.
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'PRESENCE_EXPIRED', endedAt: 5 }, first)).toBe(false);
+      expect(await store.getSession('a')).toMatchObject({ sessionId: 's1', node: 'n2' });
+      expect(await store.getEndedSession('a', 's1')).toBeUndefined();
+      expect(await store.endSession('a', 's1', { uid: 'a', reason: 'LOGOUT', endedAt: 6 }, claim!.generation)).toBe(true);
+      expect(await store.getSession('a')).toBeUndefined();
+      expect(await store.getEndedSession('a', 's1')).toMatchObject({ reason: 'LOGOUT' });
+    });
+
+    it('R5.5 R12.2 an append claims its de-dup key in the same step: a second one stores nothing and answers the first seq or refusal', async () => {
+      await fresh();
+      const dedup = (key: string) => ({ key, ttlMs: 60_000 });
+      const first = await store.appendToChannel({ channel: 'r', msgId: 'm1', from: 'a', text: 'x', ts: 1000 }, { ...bounds, dedup: dedup('c1') });
+      const again = await store.appendToChannel({ channel: 'r', msgId: 'm1', from: 'a', text: 'x', ts: 1001 }, { ...bounds, dedup: dedup('c1') });
+      expect(first.duplicate).toBeUndefined();
+      expect(again).toMatchObject({ seq: first.seq, ts: first.ts, duplicate: true });
+      expect(await store.lastChannelSeq('r')).toBe(first.seq);
+      const put = (msgId: string, key: string) =>
+        store.appendToInbox({ to: 'b', msgId, from: 'x', text: msgId, ts: 1000 }, { ...bounds, maxMessages: 1, dedup: dedup(key) });
+      const stored = await put('p1', 'k1');
+      expect(await put('p1', 'k1')).toMatchObject({ stored: { seq: stored.stored!.seq }, duplicate: true });
+      expect(await put('p2', 'k2')).toMatchObject({ stored: null, reason: 'INBOX_FULL' });
+      expect(await put('p2', 'k2')).toMatchObject({ stored: null, reason: 'INBOX_FULL', duplicate: true });
+      expect((await store.readInbox('b', 0)).map((m) => m.msgId)).toEqual(['p1']);
+    });
+
+    it('R12.2 markAway records since when the session is away, and only for its owner at its generation', async () => {
+      await fresh();
+      const { generation } = await store.putSession({ uid: 'a', sessionId: 's1', startedAt: 1, node: 'n1' });
+      expect(await store.markAway('a', 's1', generation + 1, true)).toBe(false);
+      expect(await store.markAway('a', 'other', generation, true)).toBe(false);
+      expect((await store.getSession('a'))?.awaySince).toBeUndefined();
+      expect(await store.markAway('a', 's1', generation, true)).toBe(true);
+      expect((await store.getSession('a'))?.awaySince).toEqual(expect.any(Number));
+      expect(await store.markAway('a', 's1', generation, false)).toBe(true);
+      expect((await store.getSession('a'))?.awaySince).toBeUndefined();
     });
 
     it('accounts and bans', async () => {

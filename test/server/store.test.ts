@@ -12,7 +12,7 @@ describe('MemoryStore bounds', () => {
   it('forgets the oldest ended-session records beyond its limit', async () => {
     const store = new MemoryStore({ endedSessionsMax: 2 });
     for (const id of ['s1', 's2', 's3']) await store.endSession('a', id, { uid: 'a', reason: 'LOGOUT', endedAt: 1 });
-    expect(await store.getEndedSession('s1')).toBeUndefined();
-    expect(await store.getEndedSession('s3')).toBeDefined();
+    expect(await store.getEndedSession('a', 's1')).toBeUndefined();
+    expect(await store.getEndedSession('a', 's3')).toBeDefined();
   });
 });

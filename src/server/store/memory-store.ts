@@ -14,12 +14,19 @@ import type {
   InboxRefusal,
   RtmStore,
   SendOutcome,
+  AppendDedup,
+  ChannelBounds,
+  SessionClaim,
+  SessionPut,
   SessionRecord,
   StoredChannelAttribute,
   StoredChannelMessage,
   StoredPeerMessage,
 } from './store.js';
 import { peerMessageBytes } from './store.js';
+
+/** What an append that claimed a de-dup key did: stored with this seq and time, or refused. */
+type Appended = { seq: number; ts: number } | { refusal: InboxRefusal };
 
 interface Inbox {
   nextSeq: number;
@@ -59,13 +66,16 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements RtmStore {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly ended = new Map<string, EndedSession>();
+  /** Per uid with a live session, its generation (what fencing compares; forgotten with the session). */
+  private readonly generations = new Map<string, number>();
   private readonly loggedIn = new Set<string>();
   private readonly banned = new Set<string>();
   private readonly inboxes = new Map<string, Inbox>();
   /** Messages stored under a sender's offline allowance (to a recipient not logged in), and each sender's total of them. */
   private readonly offlineHeld = new WeakSet<StoredPeerMessage>();
   private readonly offlineBytes = new Map<string, number>();
-  private readonly sends = new Map<string, { outcome: SendOutcome; expiresAt: number }>();
+  /** Remembered sends by de-dup key; an append that claimed the key keeps what it did here too (`appended`). */
+  private readonly sends = new Map<string, { outcome: SendOutcome | null; expiresAt: number; appended?: Appended }>();
   private readonly channels = new Map<string, ChannelState>();
   private readonly memberships = new Map<string, Set<string>>();
   private readonly attributes = new Map<string, Array<[string, string]>>();
@@ -92,21 +102,55 @@ export class MemoryStore implements RtmStore {
     return this.sessions.get(uid);
   }
 
-  async putSession(record: SessionRecord): Promise<void> {
+  async putSession(record: SessionRecord): Promise<SessionPut> {
+    const replaced = this.sessions.get(record.uid);
     this.sessions.set(record.uid, { ...record });
+    const generation = this.bumpGeneration(record.uid);
+    return replaced ? { generation, replaced } : { generation };
   }
 
-  async endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void> {
-    if (this.sessions.get(uid)?.sessionId === sessionId) this.sessions.delete(uid);
+  async claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined> {
+    const live = this.sessions.get(uid);
+    if (live?.sessionId !== sessionId) return undefined;
+    const previousNode = live.node;
+    this.sessions.set(uid, { ...live, node });
+    const generation = this.bumpGeneration(uid);
+    return previousNode === undefined ? { generation } : { generation, previousNode };
+  }
+
+  async markAway(uid: string, sessionId: string, generation: number, away: boolean): Promise<boolean> {
+    const live = this.sessions.get(uid);
+    if (live?.sessionId !== sessionId || this.generations.get(uid) !== generation) return false;
+    if (away) live.awaySince = Date.now();
+    else delete live.awaySince;
+    return true;
+  }
+
+  private bumpGeneration(uid: string): number {
+    const generation = (this.generations.get(uid) ?? 0) + 1;
+    this.generations.set(uid, generation);
+    return generation;
+  }
+
+  async endSession(uid: string, sessionId: string, ended: EndedSession, generation?: number): Promise<boolean> {
+    let removed = false;
+    if (this.sessions.get(uid)?.sessionId === sessionId) {
+      if (generation !== undefined && generation !== this.generations.get(uid)) return false;
+      this.sessions.delete(uid);
+      this.generations.delete(uid);
+      removed = true;
+    }
     this.ended.set(sessionId, { ...ended });
     if (this.ended.size > this.endedSessionsMax) {
       const oldest = this.ended.keys().next().value;
       if (oldest !== undefined) this.ended.delete(oldest);
     }
+    return removed;
   }
 
-  async getEndedSession(sessionId: string): Promise<EndedSession | undefined> {
-    return this.ended.get(sessionId);
+  async getEndedSession(uid: string, sessionId: string): Promise<EndedSession | undefined> {
+    const ended = this.ended.get(sessionId);
+    return ended?.uid === uid ? ended : undefined;
   }
 
   async areOnline(uids: readonly string[]): Promise<boolean[]> {
@@ -137,6 +181,12 @@ export class MemoryStore implements RtmStore {
   // ---- peer inbox ----
 
   async appendToInbox(message: Omit<StoredPeerMessage, 'seq'>, bounds: InboxBounds): Promise<InboxAppendResult> {
+    const earlier = this.claimed(bounds.dedup);
+    if (earlier) {
+      return 'refusal' in earlier
+        ? { stored: null, reason: earlier.refusal, expired: [], duplicate: true }
+        : { stored: { ...message, ...earlier }, expired: [], duplicate: true };
+    }
     let inbox = this.inboxes.get(message.to);
     if (!inbox) {
       inbox = { nextSeq: 1, messages: [], dropped: 0, bytes: 0, bySender: new Map() };
@@ -148,6 +198,7 @@ export class MemoryStore implements RtmStore {
     const mine = inbox.bySender.get(message.from) ?? { messages: 0, bytes: 0 };
     const refuse = (reason: InboxRefusal): InboxAppendResult => {
       inbox.dropped += 1;
+      this.claim(bounds.dedup, { refusal: reason });
       return { stored: null, reason, expired };
     };
     if (inbox.messages.length >= bounds.maxMessages || inbox.bytes + bytes > (bounds.maxBytes ?? Infinity)) return refuse('INBOX_FULL');
@@ -165,6 +216,7 @@ export class MemoryStore implements RtmStore {
       this.offlineHeld.add(stored);
       this.offlineBytes.set(message.from, offlineTotal + bytes);
     }
+    this.claim(bounds.dedup, { seq: stored.seq, ts: stored.ts });
     return { stored, expired };
   }
 
@@ -226,13 +278,28 @@ export class MemoryStore implements RtmStore {
   async recallSend(key: string): Promise<SendOutcome | undefined> {
     const entry = this.sends.get(key);
     if (!entry || entry.expiresAt <= Date.now()) return undefined;
-    return entry.outcome;
+    return entry.outcome ?? undefined;
   }
 
   async rememberSend(key: string, outcome: SendOutcome, ttlMs: number): Promise<void> {
+    const appended = this.sends.get(key)?.appended;
     // Re-inserting keeps the Map ordered by expiry, so the sweep can stop at the first live entry.
     this.sends.delete(key);
-    this.sends.set(key, { outcome, expiresAt: Date.now() + ttlMs });
+    this.sends.set(key, { outcome, expiresAt: Date.now() + ttlMs, ...(appended ? { appended } : {}) });
+  }
+
+  /** What an earlier append with this de-dup key did, while claimed. */
+  private claimed(dedup: AppendDedup | undefined): Appended | undefined {
+    if (!dedup) return undefined;
+    const entry = this.sends.get(dedup.key);
+    return entry && entry.expiresAt > Date.now() ? entry.appended : undefined;
+  }
+
+  private claim(dedup: AppendDedup | undefined, appended: Appended): void {
+    if (!dedup) return;
+    const outcome = this.sends.get(dedup.key)?.outcome ?? null;
+    this.sends.delete(dedup.key);
+    this.sends.set(dedup.key, { outcome, expiresAt: Date.now() + dedup.ttlMs, appended });
   }
 
   // ---- channels ----
@@ -285,12 +352,12 @@ export class MemoryStore implements RtmStore {
     return [...(this.memberships.get(uid) ?? [])];
   }
 
-  async appendToChannel(
-    message: Omit<StoredChannelMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<StoredChannelMessage> {
+  async appendToChannel(message: Omit<StoredChannelMessage, 'seq'>, bounds: ChannelBounds): Promise<StoredChannelMessage & { duplicate?: true }> {
+    const earlier = this.claimed(bounds.dedup);
+    if (earlier && 'seq' in earlier) return { ...message, ...earlier, duplicate: true };
     const state = this.channel(message.channel);
     const stored: StoredChannelMessage = { ...message, seq: state.nextSeq++ };
+    this.claim(bounds.dedup, { seq: stored.seq, ts: stored.ts });
     const history = state.history;
     state.maxAgeMs = bounds.maxAgeMs;
     history.push(stored);

@@ -93,37 +93,119 @@ return redis.call('GET', KEYS[1])
 );
 
 /**
- * KEYS: session, generation. ARGV: sessionId, startedAt. Each new session bumps the uid's
- * generation, which outlives the session: the next step's fencing compares it.
+ * KEYS: session, generation. ARGV: sessionId, startedAt, node ('' = none).
+ * Replaces the uid's session in one step and bumps its generation, which outlives the session.
+ * Answers: generation, then the replaced session's id, start and node ('' when there was none).
  */
 export const SESSION_PUT = script(
   'session_put',
   2,
   `
+local old = redis.call('HMGET', KEYS[1], 'id', 'start', 'node')
 local gen = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'start', ARGV[2], 'gen', gen)
-return gen
-`,
-);
-
-/** KEYS: session. ARGV: sessionId. Removes the session only if it is still that one. */
-export const SESSION_END = script(
-  'session_end',
-  1,
-  `
-if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'node', ARGV[3]) end
+return {tostring(gen), old[1] or '', old[2] or '', old[3] or ''}
 `,
 );
 
 /**
- * KEYS: inbox, seq, dropped, usage. ARGV: now, maxMessages, maxAgeMs, from, json, bytes,
- * maxBytes, maxMessagesPerSender, maxBytesPerSender, offlineMaxBytesPerSender ('' = none),
- * offline key prefix, offline key suffix.
+ * KEYS: session, generation. ARGV: sessionId, node.
+ * A node takes over the live session (a resume elsewhere): bumps the generation and records the
+ * node, so every later end by the node that held it is refused. Answers '' when sessionId is not
+ * the live session, else { generation, previous node ('' for none) }.
+ */
+export const SESSION_CLAIM = script(
+  'session_claim',
+  2,
+  `
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return '' end
+local previous = redis.call('HGET', KEYS[1], 'node') or ''
+local gen = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'gen', gen, 'node', ARGV[2])
+redis.call('HDEL', KEYS[1], 'away')
+return {tostring(gen), previous}
+`,
+);
+
+/**
+ * KEYS: session. ARGV: sessionId, generation, '1' (away: the window starts now, Redis time) or '0' (back).
+ * Answers 1, or 0 when the session is not that one at that generation (a stale owner).
+ */
+export const SESSION_AWAY = script(
+  'session_away',
+  1,
+  `
+local live = redis.call('HMGET', KEYS[1], 'id', 'gen')
+if live[1] ~= ARGV[1] or live[2] ~= ARGV[2] then return 0 end
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'away', clock('')) else redis.call('HDEL', KEYS[1], 'away') end
+return 1
+`,
+);
+
+/**
+ * KEYS: the node index. ARGV: node. Records when the node was last alive, by Redis's clock.
+ */
+export const NODE_SEEN = script(
+  'node_seen',
+  1,
+  `
+redis.call('HSET', KEYS[1], ARGV[1], clock(''))
+return 1
+`,
+);
+
+/**
+ * KEYS: the sweeper lease. ARGV: node, TTL ms. The node holds (or takes, when free) the lease;
+ * answers 1 when it holds it now.
+ */
+export const SWEEPER_LEASE = script(
+  'sweeper_lease',
+  1,
+  `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`,
+);
+
+/**
+ * KEYS: session, ended. ARGV: sessionId, generation ('' = any), ended JSON, ended TTL (ms).
+ * Ends the live session if it is still sessionId at that generation (answers 1: the caller
+ * carries out the rest). A stale generation (another node claimed it) changes nothing (answers
+ * 0). Another live session or none: the reason is remembered (answers 0).
+ */
+export const SESSION_END = script(
+  'session_end',
+  2,
+  `
+local live = redis.call('HMGET', KEYS[1], 'id', 'gen')
+local removed = 0
+if live[1] == ARGV[1] then
+  if ARGV[2] ~= '' and live[2] ~= ARGV[2] then return 0 end
+  redis.call('DEL', KEYS[1])
+  removed = 1
+end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return removed
+`,
+);
+
+/**
+ * KEYS: inbox, seq, dropped, usage, session, dedup claim. ARGV: now, maxMessages, maxAgeMs, from,
+ * json, bytes, maxBytes, maxMessagesPerSender, maxBytesPerSender, offlineMaxBytesPerSender
+ * ('' = none), offline key prefix, offline key suffix, node channel prefix, suffix ('' = publish
+ * nothing), dedup TTL ms ('' = no de-duplication).
+ * An append whose dedup claim exists stores nothing and answers what the first one did
+ * (`<seq>:<ts>:<refusal>` in the claim), flagged duplicate.
+ * A stored message is published (`p<seq>\n<ts>\n<json>`) to the node the recipient's session
+ * names, in the same step: that node hears its users' messages in seq order.
  * Drops what aged out, refuses when still full (count or bytes), when the sender holds its share
  * of this inbox, or when it holds its offline allowance over all inboxes; else stamps the next
  * seq and appends. Answers: stored seq (0 = refused), timestamp, refusal ('' when stored), then
@@ -132,8 +214,15 @@ return 0
  */
 export const INBOX_APPEND = script(
   'inbox_append',
-  4,
+  6,
   `
+if ARGV[15] ~= '' then
+  local earlier = redis.call('GET', KEYS[6])
+  if earlier then
+    local seq, ts, refusal = string.match(earlier, '^(%d+):(%d+):(.*)$')
+    return {seq, ts, refusal, '1'}
+  end
+end
 local now = clock(ARGV[1])
 local usage = KEYS[4]
 local offPre, offPost = ARGV[11], ARGV[12]
@@ -168,9 +257,13 @@ else
   redis.call('HINCRBY', usage, 'b:' .. from, bytes)
   if offline then redis.call('INCRBY', offKey, bytes) end
   result[1] = tostring(seq)
+  local node = redis.call('HGET', KEYS[5], 'node')
+  if node and ARGV[14] ~= '' then redis.call('PUBLISH', ARGV[13] .. node .. ARGV[14], 'p' .. seq .. '\\n' .. now .. '\\n' .. ARGV[5]) end
 end
 result[2] = tostring(now)
 result[3] = refusal
+result[4] = '0'
+if ARGV[15] ~= '' then redis.call('SET', KEYS[6], result[1] .. ':' .. result[2] .. ':' .. refusal, 'PX', ARGV[15]) end
 for i = 1, #out do result[#result + 1] = out[i] end
 return result
 `,
@@ -216,21 +309,35 @@ return 0
 );
 
 /**
- * KEYS: history, seq, maxAge. ARGV: now, maxMessages, maxAgeMs, from, json.
- * Stamps the next seq, appends, trims by age and count, and keeps the age bound for the sweep.
+ * KEYS: history, seq, maxAge, dedup claim. ARGV: now, maxMessages, maxAgeMs, from, json, publish
+ * command ('' = none, else PUBLISH or SPUBLISH), live channel, dedup TTL ms ('' = none).
+ * An append whose dedup claim exists stores and publishes nothing and answers the first one's
+ * seq and timestamp, flagged duplicate.
+ * Stamps the next seq, appends, trims by age and count, keeps the age bound for the sweep, and
+ * publishes the message to the channel's live feed (`c<seq>\n<ts>\n<json>`) in the same step, so
+ * every node hears the channel's messages in seq order and none is stored without being sent.
  * Answers: seq, timestamp.
  */
 export const CHANNEL_APPEND = script(
   'channel_append',
-  3,
+  4,
   `
+if ARGV[8] ~= '' then
+  local earlier = redis.call('GET', KEYS[4])
+  if earlier then
+    local seq, ts = string.match(earlier, '^(%d+):(%d+)$')
+    return {seq, ts, '1'}
+  end
+end
 local now = clock(ARGV[1])
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], tostring(seq) .. '-1', 't', tostring(now), 'f', ARGV[4], 'j', ARGV[5])
 dropOlder(KEYS[1], now - tonumber(ARGV[3]), nil)
 redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3])
-return {tostring(seq), tostring(now)}
+if ARGV[6] ~= '' then redis.call(ARGV[6], ARGV[7], 'c' .. seq .. '\\n' .. now .. '\\n' .. ARGV[5]) end
+if ARGV[8] ~= '' then redis.call('SET', KEYS[4], seq .. ':' .. now, 'PX', ARGV[8]) end
+return {tostring(seq), tostring(now), '0'}
 `,
 );
 

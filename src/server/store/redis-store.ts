@@ -23,6 +23,10 @@ import {
   INBOX_APPEND,
   INBOX_EXPIRE,
   INBOX_REMOVE,
+  NODE_SEEN,
+  SESSION_AWAY,
+  SESSION_CLAIM,
+  SWEEPER_LEASE,
   SESSION_END,
   SESSION_PUT,
   type ScriptSource,
@@ -38,6 +42,9 @@ import type {
   ReplayTruncation,
   RtmStore,
   SendOutcome,
+  ChannelBounds,
+  SessionClaim,
+  SessionPut,
   SessionRecord,
   StoredChannelAttribute,
   StoredChannelMessage,
@@ -67,15 +74,32 @@ export interface RedisStoreOptions {
   onError?: (error: unknown) => void;
   /** How long the first connection may take before `createRedisStore` fails. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Publish every stored channel and peer message from the script that stores it, for the node
+   * bus (`RedisBus`) of a cluster node. Off for a store used alone.
+   */
+  live?: boolean;
 }
 
+/** A message of a live feed, as the append scripts (and `publishMember`) publish it. */
+export type LiveFeedItem =
+  | { kind: 'channel'; message: StoredChannelMessage }
+  | { kind: 'peer'; message: StoredPeerMessage }
+  | { kind: 'member'; uid: string; joined: boolean };
+
 /** The part of the node-redis client this store uses. */
-interface RedisConnection {
+export interface RedisConnection {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
   sendCommand(args: string[]): Promise<unknown>;
-  on(event: 'error', listener: (error: unknown) => void): unknown;
+  on(event: 'error' | 'ready' | 'end', listener: (error: unknown) => void): unknown;
+  duplicate(): RedisConnection;
+  readonly isReady: boolean;
+  subscribe(channels: string, listener: (message: string) => void): Promise<void>;
+  unsubscribe(channels: string): Promise<void>;
+  sSubscribe(channels: string, listener: (message: string) => void): Promise<void>;
+  sUnsubscribe(channels: string): Promise<void>;
 }
 
 type Reply = string | number | null | Reply[];
@@ -105,7 +129,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     client.destroy();
     throw error;
   }
-  return new RedisStore(client, options);
+  const store = new RedisStore(client, options);
+  if (options.live) await store.detectShardedPubSub();
+  return store;
 }
 
 export class RedisStore implements RtmStore {
@@ -114,15 +140,69 @@ export class RedisStore implements RtmStore {
   private readonly endedTtlMs: number;
   private readonly emptyChannelTtlMs: number;
   private readonly shas = new Map<ScriptSource, string>();
+  private readonly live: boolean;
+  /** Sharded pub/sub (Redis ≥ 7) carries channel feeds when the server has it (see detectShardedPubSub). */
+  sharded = false;
 
   constructor(
-    private readonly client: RedisConnection,
+    /** The connection; the node bus opens its own beside it with `duplicate()`. */
+    readonly client: RedisConnection,
     options: Omit<RedisStoreOptions, 'url'> = {},
   ) {
+    this.live = options.live ?? false;
     this.prefix = checkPrefix(options.keyPrefix);
     this.callerClock = (options.clock ?? 'redis') === 'caller';
     this.endedTtlMs = Math.max(1, Math.round(options.endedSessionsTtlMs ?? 24 * 60 * 60 * 1000));
     this.emptyChannelTtlMs = Math.max(1, Math.round(options.emptyChannelAttributesTtlMs ?? 2 * 60 * 1000));
+  }
+
+  // ---- live feeds and control streams (the node bus) ----
+
+  /** Asks the server whether it has SPUBLISH (Redis ≥ 7); channel feeds use it then, else PUBLISH. */
+  async detectShardedPubSub(): Promise<void> {
+    const info = (await this.command('COMMAND', 'INFO', 'SPUBLISH')) as unknown[];
+    this.sharded = Array.isArray(info) && info[0] != null;
+  }
+
+  /** The pub/sub channel of a channel's live messages and member events (on the channel's slot). */
+  channelFeed(channel: string): string {
+    return this.channelKey(channel, 'live');
+  }
+
+  /** The pub/sub channel that carries peer messages to the node holding their recipient. */
+  nodeFeed(node: string): string {
+    return `${this.prefix}{n:${node}}:live`;
+  }
+
+  /** A node's control stream: kicks and claims for it, read with XREAD, kept a while if it is gone. */
+  controlStream(node: string): string {
+    return `${this.prefix}{n:${node}}:control`;
+  }
+
+  async publishMember(channel: string, uid: string, joined: boolean): Promise<void> {
+    await this.command(this.sharded ? 'SPUBLISH' : 'PUBLISH', this.channelFeed(channel), `m${joined ? 1 : 0}${uid}`);
+  }
+
+  /** Appends to a node's control stream; a stream nobody reads (its node died) goes after a minute. */
+  async appendControl(node: string, json: string, keepMs = 60_000): Promise<void> {
+    const key = this.controlStream(node);
+    await this.command('XADD', key, 'MAXLEN', '~', '10000', '*', 'm', json);
+    await this.command('PEXPIRE', key, String(keepMs));
+  }
+
+  /** Reads a live feed message back. */
+  static parseFeed(payload: string, channel?: string): LiveFeedItem | undefined {
+    const tag = payload[0];
+    if (tag === 'm') return channel === undefined ? undefined : { kind: 'member', joined: payload[1] === '1', uid: payload.slice(2) };
+    const first = payload.indexOf('\n');
+    const second = payload.indexOf('\n', first + 1);
+    if (first < 0 || second < 0) return undefined;
+    const seq = Number(payload.slice(1, first));
+    const ts = Number(payload.slice(first + 1, second));
+    const rest = JSON.parse(payload.slice(second + 1)) as Record<string, unknown>;
+    if (tag === 'c') return { kind: 'channel', message: { ...(rest as Omit<StoredChannelMessage, 'seq' | 'ts'>), seq, ts } };
+    if (tag === 'p') return { kind: 'peer', message: { ...(rest as Omit<StoredPeerMessage, 'seq' | 'ts'>), seq, ts } };
+    return undefined;
   }
 
   // ---- keys ----
@@ -175,31 +255,125 @@ export class RedisStore implements RtmStore {
   // ---- sessions, presence, accounts ----
 
   async getSession(uid: string): Promise<SessionRecord | undefined> {
-    const [sessionId, startedAt] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start')) as Array<string | null>;
+    const [sessionId, startedAt, node, away] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start', 'node', 'away')) as Array<
+      string | null
+    >;
     if (sessionId == null || startedAt == null) return undefined;
-    return { uid, sessionId, startedAt: Number(startedAt) };
+    return { uid, sessionId, startedAt: Number(startedAt), ...(node == null ? {} : { node }), ...(away == null ? {} : { awaySince: Number(away) }) };
   }
 
-  async putSession(record: SessionRecord): Promise<void> {
-    await this.run(SESSION_PUT, [this.uidKey(record.uid, 'session'), this.uidKey(record.uid, 'generation')], [record.sessionId, record.startedAt]);
+  /** The live session with its generation (for the sweeper). */
+  async sessionState(uid: string): Promise<(SessionRecord & { generation: number }) | undefined> {
+    const [sessionId, startedAt, node, away, gen] = (await this.command('HMGET', this.uidKey(uid, 'session'), 'id', 'start', 'node', 'away', 'gen')) as Array<
+      string | null
+    >;
+    if (sessionId == null || startedAt == null) return undefined;
+    return {
+      uid,
+      sessionId,
+      startedAt: Number(startedAt),
+      generation: Number(gen ?? 0),
+      ...(node == null ? {} : { node }),
+      ...(away == null ? {} : { awaySince: Number(away) }),
+    };
   }
 
-  /** How many sessions this uid has had (bumped by each putSession); the next step fences by it. */
+  async markAway(uid: string, sessionId: string, generation: number, away: boolean): Promise<boolean> {
+    return (await this.run(SESSION_AWAY, [this.uidKey(uid, 'session')], [sessionId, generation, away ? '1' : '0'])) === 1;
+  }
+
+  // ---- node leases (the sweeper of a cluster) ----
+
+  private nodeKey(node: string, part: string): string {
+    return `${this.prefix}{n:${node}}:${part}`;
+  }
+
+  /** The node is alive for `ttlMs` more (its lease), and was seen now (by Redis's clock). */
+  async renewNode(node: string, ttlMs: number): Promise<void> {
+    await this.command('SET', this.nodeKey(node, 'lease'), '1', 'PX', String(ttlMs));
+    await this.run(NODE_SEEN, [this.key('{index}:nodes')], [node]);
+  }
+
+  /** Every node that ever renewed and has not been swept, with when it was last seen (Redis time, ms). */
+  async knownNodes(): Promise<Array<{ node: string; seenAt: number }>> {
+    const flat = (await this.command('HGETALL', this.key('{index}:nodes'))) as string[] | Record<string, string>;
+    const pairs = Array.isArray(flat) ? Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]) : Object.entries(flat);
+    return pairs.map(([node, seenAt]) => ({ node: node!, seenAt: Number(seenAt) }));
+  }
+
+  async nodeAlive(node: string): Promise<boolean> {
+    return (await this.command('EXISTS', this.nodeKey(node, 'lease'))) === 1;
+  }
+
+  /** The uids whose sessions named this node (a superset: entries are checked against the session). */
+  async nodeSessions(node: string): Promise<string[]> {
+    return (await this.command('SMEMBERS', this.nodeKey(node, 'sessions'))) as string[];
+  }
+
+  async forgetNodeSession(node: string, uid: string): Promise<void> {
+    await this.command('SREM', this.nodeKey(node, 'sessions'), uid);
+  }
+
+  /** A swept node with no sessions left leaves the index. */
+  async forgetNode(node: string): Promise<void> {
+    await this.command('DEL', this.nodeKey(node, 'sessions'));
+    await this.command('HDEL', this.key('{index}:nodes'), node);
+  }
+
+  /** Takes or keeps the sweeper lease; true when this node holds it. */
+  async holdSweeperLease(node: string, ttlMs: number): Promise<boolean> {
+    return (await this.run(SWEEPER_LEASE, [this.key('{index}:sweeper')], [node, String(ttlMs)])) === 1;
+  }
+
+  /** Redis's clock (ms). */
+  async time(): Promise<number> {
+    const [seconds, micros] = (await this.command('TIME')) as [string, string];
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  async putSession(record: SessionRecord): Promise<SessionPut> {
+    const { uid } = record;
+    const [generation, id, start, node] = (await this.run(
+      SESSION_PUT,
+      [this.uidKey(uid, 'session'), this.uidKey(uid, 'generation')],
+      [record.sessionId, record.startedAt, record.node ?? ''],
+    )) as [string, string, string, string];
+    if (record.node) await this.command('SADD', this.nodeKey(record.node, 'sessions'), uid);
+    if (id === '') return { generation: Number(generation) };
+    return { generation: Number(generation), replaced: { uid, sessionId: id, startedAt: Number(start), ...(node === '' ? {} : { node }) } };
+  }
+
+  async claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined> {
+    const reply = (await this.run(SESSION_CLAIM, [this.uidKey(uid, 'session'), this.uidKey(uid, 'generation')], [sessionId, node])) as
+      | [string, string]
+      | string;
+    if (!Array.isArray(reply)) return undefined;
+    if (node) await this.command('SADD', this.nodeKey(node, 'sessions'), uid);
+    const [generation, previousNode] = reply;
+    return previousNode === '' ? { generation: Number(generation) } : { generation: Number(generation), previousNode };
+  }
+
+  /** How many sessions and claims this uid has had (kept after a session ends). */
   async sessionGeneration(uid: string): Promise<number> {
     return Number((await this.command('GET', this.uidKey(uid, 'generation'))) ?? 0);
   }
 
-  async endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void> {
-    await this.run(SESSION_END, [this.uidKey(uid, 'session')], [sessionId]);
-    await this.command('SET', this.endedKey(sessionId), JSON.stringify(ended), 'PX', String(this.endedTtlMs));
+  async endSession(uid: string, sessionId: string, ended: EndedSession, generation?: number): Promise<boolean> {
+    const reply = await this.run(
+      SESSION_END,
+      [this.uidKey(uid, 'session'), this.endedKey(uid, sessionId)],
+      [sessionId, generation === undefined ? '' : String(generation), JSON.stringify(ended), this.endedTtlMs],
+    );
+    return reply === 1;
   }
 
-  private endedKey(sessionId: string): string {
-    return `${this.prefix}{s:${sessionId}}:ended`;
+  /** On the uid's slot, so that ending a session is one script. */
+  private endedKey(uid: string, sessionId: string): string {
+    return this.uidKey(uid, `ended:${sessionId}`);
   }
 
-  async getEndedSession(sessionId: string): Promise<EndedSession | undefined> {
-    const raw = await this.command('GET', this.endedKey(sessionId));
+  async getEndedSession(uid: string, sessionId: string): Promise<EndedSession | undefined> {
+    const raw = await this.command('GET', this.endedKey(uid, sessionId));
     return typeof raw === 'string' ? (JSON.parse(raw) as EndedSession) : undefined;
   }
 
@@ -250,7 +424,7 @@ export class RedisStore implements RtmStore {
     const optional = (value: number | undefined) => (value === undefined ? '' : bound(value));
     const reply = (await this.run(
       INBOX_APPEND,
-      [inbox, seq, dropped, usage],
+      [inbox, seq, dropped, usage, this.uidKey(message.to, 'session'), this.uidKey(message.to, `sent:${bounds.dedup?.key ?? ''}`)],
       [
         this.now(message.ts),
         bound(bounds.maxMessages),
@@ -263,14 +437,17 @@ export class RedisStore implements RtmStore {
         optional(bounds.maxBytesPerSender),
         optional(bounds.offlineMaxBytesPerSender),
         ...this.offlineKeyParts(),
+        ...(this.live ? [`${this.prefix}{n:`, '}:live'] : ['', '']),
+        bounds.dedup ? String(Math.max(1, Math.round(bounds.dedup.ttlMs))) : '',
       ],
     )) as string[];
     // The index lets expireInboxes find every inbox (its own slot, so a separate command).
     await this.command('SADD', this.key('{index}:inboxes'), message.to);
-    const expired = peerMessages(reply.slice(3));
+    const expired = peerMessages(reply.slice(4));
     const storedSeq = Number(reply[0]);
-    if (storedSeq === 0) return { stored: null, reason: reply[2] as InboxRefusal, expired };
-    return { stored: { ...message, seq: storedSeq, ts: Number(reply[1]) }, expired };
+    const duplicate = reply[3] === '1' ? ({ duplicate: true } as const) : {};
+    if (storedSeq === 0) return { stored: null, reason: reply[2] as InboxRefusal, expired, ...duplicate };
+    return { stored: { ...message, seq: storedSeq, ts: Number(reply[1]) }, expired, ...duplicate };
   }
 
   async readInbox(uid: string, afterSeq: number): Promise<StoredPeerMessage[]> {
@@ -360,19 +537,30 @@ export class RedisStore implements RtmStore {
     return (await this.command('SMEMBERS', this.uidKey(uid, 'channels'))) as string[];
   }
 
-  async appendToChannel(
-    message: Omit<StoredChannelMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<StoredChannelMessage> {
+  async appendToChannel(message: Omit<StoredChannelMessage, 'seq'>, bounds: ChannelBounds): Promise<StoredChannelMessage & { duplicate?: true }> {
     const { channel } = message;
     const body = JSON.stringify({ channel, msgId: message.msgId, from: message.from, text: message.text, ...rawOf(message) });
-    const [seq, ts] = (await this.run(
+    const [seq, ts, duplicate] = (await this.run(
       CHANNEL_APPEND,
-      [this.channelKey(channel, 'history'), this.channelKey(channel, 'seq'), this.channelKey(channel, 'max-age')],
-      [this.now(message.ts), bound(Math.floor(bounds.maxMessages)), bound(bounds.maxAgeMs), message.from, body],
-    )) as [string, string];
+      [
+        this.channelKey(channel, 'history'),
+        this.channelKey(channel, 'seq'),
+        this.channelKey(channel, 'max-age'),
+        this.channelKey(channel, `sent:${bounds.dedup?.key ?? ''}`),
+      ],
+      [
+        this.now(message.ts),
+        bound(Math.floor(bounds.maxMessages)),
+        bound(bounds.maxAgeMs),
+        message.from,
+        body,
+        this.live ? (this.sharded ? 'SPUBLISH' : 'PUBLISH') : '',
+        this.channelFeed(channel),
+        bounds.dedup ? String(Math.max(1, Math.round(bounds.dedup.ttlMs))) : '',
+      ],
+    )) as [string, string, string];
     await this.command('SADD', this.key('{index}:channels'), channel);
-    return { ...message, seq: Number(seq), ts: Number(ts) };
+    return { ...message, seq: Number(seq), ts: Number(ts), ...(duplicate === '1' ? { duplicate: true as const } : {}) };
   }
 
   async channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage> {

@@ -13,6 +13,22 @@ export interface SessionRecord {
   uid: string;
   sessionId: string;
   startedAt: number;
+  /** The node holding the session (several nodes on one shared store); absent for a single node. */
+  node?: string;
+  /** Since when (store time, ms) the session has no socket, while it is away (see markAway). */
+  awaySince?: number;
+}
+
+/** What `putSession` answers: the new session's generation, and the session it replaced, if any. */
+export interface SessionPut {
+  generation: number;
+  replaced?: SessionRecord;
+}
+
+/** What `claimSession` answers: the session's new generation and the node that held it before. */
+export interface SessionClaim {
+  generation: number;
+  previousNode?: string;
 }
 
 export interface EndedSession {
@@ -72,6 +88,24 @@ export function peerMessageBytes(message: Pick<StoredPeerMessage, 'text' | 'raw'
 }
 
 /**
+ * Retry de-duplication inside an append (R5.5 across nodes): the first append with `key` claims
+ * it for `ttlMs` in the same atomic step; a later one with the same key stores nothing and
+ * answers what the first one did (its seq, or its refusal). So a retry that reaches another node
+ * after the first node stored the message and died is not stored twice.
+ */
+export interface AppendDedup {
+  key: string;
+  ttlMs: number;
+}
+
+/** Bounds of a channel append. */
+export interface ChannelBounds {
+  maxMessages: number;
+  maxAgeMs: number;
+  dedup?: AppendDedup;
+}
+
+/**
  * Bounds of one append. Count and age bound the inbox; the optional ones bound it in bytes
  * (`peerMessageBytes`), bound what one sender may hold in it, and bound what one sender may
  * hold over all inboxes in messages kept only because it asked for offline storage to a
@@ -80,6 +114,8 @@ export function peerMessageBytes(message: Pick<StoredPeerMessage, 'text' | 'raw'
 export interface InboxBounds {
   maxMessages: number;
   maxAgeMs: number;
+  /** Retry de-duplication claimed inside the append (see AppendDedup). */
+  dedup?: AppendDedup;
   maxBytes?: number;
   maxMessagesPerSender?: number;
   maxBytesPerSender?: number;
@@ -92,9 +128,10 @@ export interface InboxBounds {
  */
 export type InboxRefusal = 'INBOX_FULL' | 'SENDER_SHARE' | 'OFFLINE_ALLOWANCE';
 
+/** `duplicate`: an earlier append claimed the dedup key; nothing was stored now (`stored.seq` is the earlier one's). */
 export type InboxAppendResult =
-  | { stored: StoredPeerMessage; expired: StoredPeerMessage[] }
-  | { stored: null; reason: InboxRefusal; expired: StoredPeerMessage[] };
+  | { stored: StoredPeerMessage; expired: StoredPeerMessage[]; duplicate?: true }
+  | { stored: null; reason: InboxRefusal; expired: StoredPeerMessage[]; duplicate?: true };
 
 export interface ChannelHistoryQuery {
   /** Only messages with a larger seq. */
@@ -133,11 +170,33 @@ export interface RtmStore {
   // ---- sessions, presence, accounts ----
   /** The live session of a uid (online or away), if any. */
   getSession(uid: string): Promise<SessionRecord | undefined>;
-  putSession(record: SessionRecord): Promise<void>;
-  /** Removes the uid's session if it is still `sessionId`, and remembers why it ended. */
-  endSession(uid: string, sessionId: string, ended: EndedSession): Promise<void>;
-  /** Why a session ended, while remembered (bounded). */
-  getEndedSession(sessionId: string): Promise<EndedSession | undefined>;
+  /**
+   * Makes `record` the uid's live session, replacing any other, in one step: of two logins at
+   * once exactly one replaces the other, and learns which. Bumps the uid's generation (which
+   * outlives its sessions) and answers it.
+   */
+  putSession(record: SessionRecord): Promise<SessionPut>;
+  /**
+   * A node takes over the uid's live session `sessionId` (a resume on a node that does not hold
+   * it): the generation goes up and the session records `node`. Undefined, with nothing changed,
+   * when `sessionId` is not the live session. Every later end by the node that held it before
+   * names the old generation and is refused (fencing).
+   */
+  claimSession(uid: string, sessionId: string, node: string): Promise<SessionClaim | undefined>;
+  /**
+   * The session's owner says its socket is gone (`away`, the presence window starts now, by the
+   * store's clock) or back. Refused (false) unless the session is still `sessionId` at `generation`.
+   */
+  markAway(uid: string, sessionId: string, generation: number, away: boolean): Promise<boolean>;
+  /**
+   * Ends the uid's session if it is still `sessionId` (and, when `generation` is given, still at
+   * that generation) and answers true: the caller is the one that ended it and carries out the
+   * rest (channels, attributes). A stale generation changes nothing and answers false; another
+   * live session (or none) is left as it is, the reason is remembered, and the answer is false.
+   */
+  endSession(uid: string, sessionId: string, ended: EndedSession, generation?: number): Promise<boolean>;
+  /** Why the uid's session `sessionId` ended, while remembered (bounded). */
+  getEndedSession(uid: string, sessionId: string): Promise<EndedSession | undefined>;
   /** Online = has a live session (attached or within the presence window). Same order as `uids`. */
   areOnline(uids: readonly string[]): Promise<boolean[]>;
   /** Logged in and not logged out since: its inbox keeps every peer message (R5.1). */
@@ -178,11 +237,11 @@ export interface RtmStore {
   /** How many members the channel has (0 for an unknown channel), without listing them. */
   channelMemberCount(channel: string): Promise<number>;
   channelsOf(uid: string): Promise<string[]>;
-  /** Stamps the next seq and keeps at most `maxMessages` messages no older than `maxAgeMs`. */
-  appendToChannel(
-    message: Omit<StoredChannelMessage, 'seq'>,
-    bounds: { maxMessages: number; maxAgeMs: number },
-  ): Promise<StoredChannelMessage>;
+  /**
+   * Stamps the next seq and keeps at most `maxMessages` messages no older than `maxAgeMs`.
+   * `duplicate`: an earlier append claimed `bounds.dedup`; nothing was stored now.
+   */
+  appendToChannel(message: Omit<StoredChannelMessage, 'seq'>, bounds: ChannelBounds): Promise<StoredChannelMessage & { duplicate?: true }>;
   channelHistory(channel: string, query: ChannelHistoryQuery): Promise<ChannelHistoryPage>;
   /** The seq of the channel's latest message; 0 before the first. */
   lastChannelSeq(channel: string): Promise<number>;
