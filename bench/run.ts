@@ -20,6 +20,7 @@ import { evaluateTargets, formatMarkdown, formatTable, formatTargets, tableRows,
 import type { ScenarioReport } from './lib/scenario.js';
 import { runClient } from './scenarios/client.js';
 import { runFanout } from './scenarios/fanout.js';
+import { runFanout3 } from './scenarios/fanout3.js';
 import { openFileLimit, runMemory } from './scenarios/memory.js';
 import { runPeer } from './scenarios/peer.js';
 import { runStorm, runStormOneProcess } from './scenarios/storm.js';
@@ -31,6 +32,7 @@ const SCENARIOS = [
   ['storm1', runStormOneProcess],
   ['memory', runMemory],
   ['client', runClient],
+  ['fanout3', runFanout3],
 ] as const;
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
