@@ -82,7 +82,7 @@ async function steadyPhase(cluster: Cluster, params: Params, ctx: BenchContext):
 export async function runFanout3(ctx: BenchContext): Promise<ScenarioReport<Fanout3Result>> {
   const started = performance.now();
   const params: Params = ctx.quick
-    ? { members: 150, senders: 3, ratePerSender: 10, perSender: 10, loadProcesses: 2 }
+    ? { members: 90, senders: 3, ratePerSender: 10, perSender: 6, loadProcesses: 2 }
     : { members: 1000, senders: 10, ratePerSender: 5, perSender: 40, loadProcesses: 2 };
   const report: ScenarioReport<Fanout3Result> = {
     name: 'fanout3',
