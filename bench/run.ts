@@ -24,6 +24,7 @@ import { runFanout3 } from './scenarios/fanout3.js';
 import { openFileLimit, runMemory } from './scenarios/memory.js';
 import { runPeer } from './scenarios/peer.js';
 import { runStorm, runStormOneProcess } from './scenarios/storm.js';
+import { runStorm3 } from './scenarios/storm3.js';
 
 const SCENARIOS = [
   ['fanout', runFanout],
@@ -33,6 +34,7 @@ const SCENARIOS = [
   ['memory', runMemory],
   ['client', runClient],
   ['fanout3', runFanout3],
+  ['storm3', runStorm3],
 ] as const;
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

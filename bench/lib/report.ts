@@ -6,6 +6,7 @@ import type { ScenarioReport } from './scenario.js';
 import { SYSTEMS, SYSTEM_LABEL, type SystemName } from './systems.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
 import type { Fanout3Result } from '../scenarios/fanout3.js';
+import type { Storm3Result } from '../scenarios/storm3.js';
 import type { PeerResult } from '../scenarios/peer.js';
 import type { StormResult } from '../scenarios/storm.js';
 import type { MemoryResult } from '../scenarios/memory.js';
@@ -21,6 +22,8 @@ export interface Reports {
   client?: ScenarioReport<ClientResult>;
   /** Fan-out over three nodes on one Redis (issue 13). */
   fanout3?: ScenarioReport<Fanout3Result>;
+  /** One of three nodes killed (issue 13). */
+  storm3?: ScenarioReport<Storm3Result>;
 }
 
 export interface Row {
@@ -107,6 +110,16 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('server CPU ms per node', fanout3, (r) => r.nodeCpuMs.map((v) => n(v)).join(' / ')));
     rows.push(rowOf(`latency p50 / p99 ms, ${p.nodes} nodes`, fanout3, (r) => `${n(r.nodes.p50Ms, 1)} / ${n(r.nodes.p99Ms, 1)}`));
     rows.push(rowOf(`delivered / lost / duplicated, ${p.nodes} nodes`, fanout3, (r) => `${n(r.nodes.deliveries)} / ${r.nodes.lost} / ${r.nodes.duplicates}`));
+  }
+  const { storm3 } = reports;
+  if (storm3) {
+    const p = storm3.params as { clients: number; nodes: number; ratePerSec: number };
+    rows.push({ label: `7. Node loss: ${p.clients} clients over ${p.nodes} nodes behind a balancer, one node killed (SIGKILL), ${p.ratePerSec} msgs/s` });
+    rows.push(rowOf('clients that lost their node / caught up / clients', storm3, (r) => `${r.affected} / ${r.caughtUp} / ${r.clients}`));
+    rows.push(rowOf('catch-up after the kill p50 / max ms', storm3, (r) => `${r.catchUpP50Ms} / ${r.catchUpMaxMs}`));
+    rows.push(rowOf('lost / duplicated', storm3, (r) => `${n(r.lost)} / ${r.duplicates}`));
+    rows.push(rowOf('state changes after the kill', storm3, (r) => Object.entries(r.events).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'));
+    rows.push(rowOf('server CPU ms of the nodes left', storm3, (r) => n(r.serverCpuMs)));
   }
   if (client) {
     rows.push({ label: '5. Client' });
@@ -196,6 +209,18 @@ export function evaluateTargets(reports: Reports): TargetVerdict[] {
       detail: `${n(r.nodes.serverCpuMicrosPerDelivery, 2)} µs on 3 nodes vs ${n(r.single.serverCpuMicrosPerDelivery, 2)} µs on one: × ${n(r.cpuRatio, 2)}, ${r.nodes.lost} lost, ${r.nodes.duplicates} duplicated${theirs}`,
     });
   } else verdicts.push({ name: 'fan-out over 3 nodes', status: 'NOT RUN', detail: 'needs rtm' });
+
+  const lossRun = reports.storm3?.systems;
+  if (lossRun?.rtm) {
+    const r = lossRun.rtm;
+    const moved = Object.entries(r.events).filter(([k]) => !k.startsWith('CONNECTED')).reduce((sum, [, v]) => sum + v, 0);
+    const theirs = lossRun.socketio ? `; Socket.IO with the Redis streams adapter: ${n(lossRun.socketio.lost)} lost, ${lossRun.socketio.caughtUp}/${lossRun.socketio.clients} caught up` : '';
+    verdicts.push({
+      name: 'node loss: every client of the killed node back inside the grace, 0 lost, 0 duplicated, no state event',
+      status: r.caughtUp === r.clients && r.lost === 0 && r.duplicates === 0 && moved === 0 && r.catchUpMaxMs < 4000 ? 'MET' : 'MISSED',
+      detail: `${r.affected} clients lost their node; ${r.caughtUp}/${r.clients} caught up, the last ${r.catchUpMaxMs} ms after the kill; ${r.lost} lost, ${r.duplicates} duplicated, ${moved} state changes${theirs}`,
+    });
+  } else verdicts.push({ name: 'node loss', status: 'NOT RUN', detail: 'needs rtm' });
 
   const mem = reports.memory?.systems;
   if (mem?.rtm && mem.ws) {
