@@ -97,11 +97,12 @@ async function killOnce(system: 'rtm' | 'socketio', params: { clients: number; r
       );
       await sleep(params.beforeMs);
       await storm.request('outage');
+      const sentBeforeKill = await sender.request<number>('progress');
       process.kill(victim.pid, 'SIGKILL');
       const killedAt = wallClockNow();
-      await victim.exited;
-      const sentBeforeKill = await sender.request<number>('progress');
+      // At once, so that a client that is back in a few ms is seen as back then.
       await storm.request('target', { count: sentBeforeKill, atMs: killedAt });
+      await victim.exited;
       ctx.log(`storm3: ${system}: node ${NODES - 1} killed; ${sentBeforeKill} messages sent before`);
       const { sent } = await sending;
       const deadline = performance.now() + 5_000;
