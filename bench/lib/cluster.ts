@@ -14,8 +14,13 @@ import { wallClockMs } from '../load/payload.js';
 
 export interface Cluster {
   system: SystemName;
+  /** The first node's URL (the only one of a single-node cluster). */
   url: string;
+  /** The first node. */
   server: ChildHandle;
+  /** Every node, and its URL, in the same order (one for a single server). */
+  servers: ChildHandle[];
+  urls: string[];
   workers: ChildHandle[];
 }
 
@@ -41,12 +46,37 @@ export async function startCluster(
   if (options.exposeGc) nodeFlags.push('--expose-gc');
   const server = await startChild(`${system} server`, SERVER_ENTRY[system], [], { nodeFlags });
   try {
-    const workers = await Promise.all(
-      Array.from({ length: workerCount }, (_, i) => startChild(`${system} load ${i}`, 'load/worker.ts', [])),
-    );
-    return { system, url: String(server.ready['url']), server, workers };
+    const workers = await startWorkers(system, workerCount);
+    const url = String(server.ready['url']);
+    return { system, url, server, servers: [server], urls: [url], workers };
   } catch (error) {
     await server.stop();
+    throw error;
+  }
+}
+
+function startWorkers(system: SystemName, count: number): Promise<ChildHandle[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => startChild(`${system} load ${i}`, 'load/worker.ts', [])));
+}
+
+/**
+ * `nodes` server processes of one system sharing one Redis (ours: `redis` with one secret and a
+ * node id each; Socket.IO: the Redis streams adapter), and the load processes.
+ */
+export async function startNodeCluster(system: SystemName, nodes: number, workerCount: number, redisUrl: string): Promise<Cluster> {
+  const secret = `bench-cluster-secret-${process.pid}-${Date.now()}`;
+  const servers: ChildHandle[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      servers.push(
+        await startChild(`${system} node ${i}`, SERVER_ENTRY[system], ['--redis', redisUrl, '--secret', secret, '--node-id', `bench-node-${i}`]),
+      );
+    }
+    const workers = await startWorkers(system, workerCount);
+    const urls = servers.map((s) => String(s.ready['url']));
+    return { system, url: urls[0]!, server: servers[0]!, servers, urls, workers };
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.stop()));
     throw error;
   }
 }
@@ -69,7 +99,7 @@ export function clusterLauncher(
 
 export async function stopCluster(cluster: Cluster): Promise<void> {
   await Promise.all(cluster.workers.map((w) => w.stop()));
-  await cluster.server.stop();
+  await Promise.all(cluster.servers.map((s) => s.stop()));
 }
 
 /** Login tokens (ours), or nothing for systems without authentication. */
@@ -107,8 +137,20 @@ export async function openConnections(
   return globalIndexes;
 }
 
+/** Server CPU, summed over the cluster's nodes. */
 export async function serverCpu(cluster: Cluster): Promise<CpuSample> {
-  return cluster.server.request<CpuSample>('cpu');
+  const samples = await Promise.all(cluster.servers.map((s) => s.request<CpuSample>('cpu')));
+  return samples.reduce((sum, s) => ({
+    cpuMicros: sum.cpuMicros + s.cpuMicros,
+    userMicros: sum.userMicros + s.userMicros,
+    systemMicros: sum.systemMicros + s.systemMicros,
+    atMs: sum.atMs,
+  }));
+}
+
+/** Each node's CPU, in the order of `cluster.servers`. */
+export async function nodeCpus(cluster: Cluster): Promise<number[]> {
+  return (await Promise.all(cluster.servers.map((s) => s.request<CpuSample>('cpu')))).map((s) => s.cpuMicros);
 }
 
 export async function serverMemory(cluster: Cluster): Promise<MemorySample> {

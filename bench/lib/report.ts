@@ -5,6 +5,8 @@
 import type { ScenarioReport } from './scenario.js';
 import { SYSTEMS, SYSTEM_LABEL, type SystemName } from './systems.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
+import type { Fanout3Result } from '../scenarios/fanout3.js';
+import type { Storm3Result } from '../scenarios/storm3.js';
 import type { PeerResult } from '../scenarios/peer.js';
 import type { StormResult } from '../scenarios/storm.js';
 import type { MemoryResult } from '../scenarios/memory.js';
@@ -18,6 +20,10 @@ export interface Reports {
   storm1?: ScenarioReport<StormResult>;
   memory?: ScenarioReport<MemoryResult>;
   client?: ScenarioReport<ClientResult>;
+  /** Fan-out over three nodes on one Redis (issue 13). */
+  fanout3?: ScenarioReport<Fanout3Result>;
+  /** One of three nodes killed (issue 13). */
+  storm3?: ScenarioReport<Storm3Result>;
 }
 
 export interface Row {
@@ -94,6 +100,26 @@ export function tableRows(reports: Reports): Row[] {
     rows.push({ label: `4. Memory per idle connection: ${p.connections} connections` });
     rows.push(rowOf('server RSS / connection', memory, (r) => kib(r.rssBytesPerConnection)));
     rows.push(rowOf('server heap / connection', memory, (r) => kib(r.heapBytesPerConnection)));
+  }
+  const { fanout3 } = reports;
+  if (fanout3) {
+    const p = fanout3.params as { members: number; senders: number; nodes: number };
+    rows.push({ label: `6. Channel fan-out over ${p.nodes} nodes on one Redis: ${p.members} members, ${p.senders} senders (steady)` });
+    rows.push(rowOf('server CPU µs / delivery, one server', fanout3, (r) => n(r.single.serverCpuMicrosPerDelivery, 2)));
+    rows.push(rowOf(`server CPU µs / delivery, ${p.nodes} nodes (summed)`, fanout3, (r) => `${n(r.nodes.serverCpuMicrosPerDelivery, 2)} (× ${n(r.cpuRatio, 2)})`));
+    rows.push(rowOf('server CPU ms per node', fanout3, (r) => r.nodeCpuMs.map((v) => n(v)).join(' / ')));
+    rows.push(rowOf(`latency p50 / p99 ms, ${p.nodes} nodes`, fanout3, (r) => `${n(r.nodes.p50Ms, 1)} / ${n(r.nodes.p99Ms, 1)}`));
+    rows.push(rowOf(`delivered / lost / duplicated, ${p.nodes} nodes`, fanout3, (r) => `${n(r.nodes.deliveries)} / ${r.nodes.lost} / ${r.nodes.duplicates}`));
+  }
+  const { storm3 } = reports;
+  if (storm3) {
+    const p = storm3.params as { clients: number; nodes: number; ratePerSec: number };
+    rows.push({ label: `7. Node loss: ${p.clients} clients over ${p.nodes} nodes behind a balancer, one node killed (SIGKILL), ${p.ratePerSec} msgs/s` });
+    rows.push(rowOf('clients that lost their node / caught up / clients', storm3, (r) => `${r.affected} / ${r.caughtUp} / ${r.clients}`));
+    rows.push(rowOf('catch-up after the kill p50 / max ms', storm3, (r) => `${r.catchUpP50Ms} / ${r.catchUpMaxMs}`));
+    rows.push(rowOf('lost / duplicated', storm3, (r) => `${n(r.lost)} / ${r.duplicates}`));
+    rows.push(rowOf('state changes after the kill', storm3, (r) => Object.entries(r.events).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'));
+    rows.push(rowOf('server CPU ms of the nodes left', storm3, (r) => n(r.serverCpuMs)));
   }
   if (client) {
     rows.push({ label: '5. Client' });
@@ -172,6 +198,29 @@ export function evaluateTargets(reports: Reports): TargetVerdict[] {
       detail: `${storm.caughtUp}/${storm.clients} caught up, ${storm.lost} lost silently, ${storm.reportedLost} reported lost to ${storm.clientsReportedLoss} clients, ${storm.duplicates} duplicated, last at ${storm.catchUpMaxMs} ms: ${storm.catchUpMaxMs <= 1500 ? `${1500 - storm.catchUpMaxMs} ms to spare` : `${storm.catchUpMaxMs - 1500} ms late`}${floorNote}`,
     });
   }
+
+  const three = reports.fanout3?.systems;
+  if (three?.rtm) {
+    const r = three.rtm;
+    const theirs = three.socketio ? `; Socket.IO with the Redis streams adapter × ${n(three.socketio.cpuRatio, 2)} (${n(three.socketio.nodes.serverCpuMicrosPerDelivery, 2)} µs)` : '';
+    verdicts.push({
+      name: 'fan-out over 3 nodes: server CPU per delivery summed over nodes ≤ 1.5 × one server',
+      status: r.cpuRatio <= 1.5 && r.nodes.lost === 0 && r.nodes.duplicates === 0 ? 'MET' : 'MISSED',
+      detail: `${n(r.nodes.serverCpuMicrosPerDelivery, 2)} µs on 3 nodes vs ${n(r.single.serverCpuMicrosPerDelivery, 2)} µs on one: × ${n(r.cpuRatio, 2)}, ${r.nodes.lost} lost, ${r.nodes.duplicates} duplicated${theirs}`,
+    });
+  } else verdicts.push({ name: 'fan-out over 3 nodes', status: 'NOT RUN', detail: 'needs rtm' });
+
+  const lossRun = reports.storm3?.systems;
+  if (lossRun?.rtm) {
+    const r = lossRun.rtm;
+    const moved = Object.entries(r.events).filter(([k]) => !k.startsWith('CONNECTED')).reduce((sum, [, v]) => sum + v, 0);
+    const theirs = lossRun.socketio ? `; Socket.IO with the Redis streams adapter: ${n(lossRun.socketio.lost)} lost, ${lossRun.socketio.caughtUp}/${lossRun.socketio.clients} caught up` : '';
+    verdicts.push({
+      name: 'node loss: every client of the killed node back inside the grace, 0 lost, 0 duplicated, no state event',
+      status: r.caughtUp === r.clients && r.lost === 0 && r.duplicates === 0 && moved === 0 && r.catchUpMaxMs < 4000 ? 'MET' : 'MISSED',
+      detail: `${r.affected} clients lost their node; ${r.caughtUp}/${r.clients} caught up, the last ${r.catchUpMaxMs} ms after the kill; ${r.lost} lost, ${r.duplicates} duplicated, ${moved} state changes${theirs}`,
+    });
+  } else verdicts.push({ name: 'node loss', status: 'NOT RUN', detail: 'needs rtm' });
 
   const mem = reports.memory?.systems;
   if (mem?.rtm && mem.ws) {

@@ -23,6 +23,8 @@ export interface ConnectionSpec {
   token?: string;
   /** The channel to join after connecting. */
   channel?: string;
+  /** Where to connect, when not the request's URL (a node of a cluster). */
+  url?: string;
 }
 
 export interface LoadConnection {

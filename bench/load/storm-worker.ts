@@ -61,6 +61,8 @@ export interface StormStats {
   duplicates: number;
   historical: number;
   stateChanges: Record<string, number>;
+  /** The same, counted from the outage on. */
+  stateChangesSinceOutage: Record<string, number>;
   loginRetries: number;
   /** This process's heap in use now, bytes. */
   heapUsedBytes: number;
@@ -108,6 +110,7 @@ let cpuAtOutage = 0;
 let cpuAtRestore = 0;
 const lossReasons: Record<string, number> = {};
 const stateChanges: Record<string, number> = {};
+let stateChangesAtOutage: Record<string, number> = {};
 
 function noteCaughtUp(t: Tracked): void {
   if (t.caughtUpAt !== 0 || !t.isConnected()) return;
@@ -335,6 +338,7 @@ serveRequests({
   /** The outage begins now: dials are counted from here. */
   outage: () => {
     dialsAtOutage = dials;
+    stateChangesAtOutage = { ...stateChanges };
     outageBegun = true;
     cpuAtOutage = cpuMicros();
     return true;
@@ -390,6 +394,11 @@ serveRequests({
       duplicates,
       historical,
       stateChanges,
+      stateChangesSinceOutage: Object.fromEntries(
+        Object.entries(stateChanges)
+          .map(([k, v]) => [k, v - (stateChangesAtOutage[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0),
+      ),
       loginRetries,
       cpuMicros: cpuMicros(),
       outageCpuMicros: cpuAtRestore - cpuAtOutage,

@@ -85,7 +85,7 @@ async function openAll(request: OpenRequest): Promise<{ opened: number; failed: 
       const spec = request.connections[next]!;
       const index = connections.length;
       next++;
-      const connection = createConnection(request.system, request.url, spec, (text) => onText(index, text));
+      const connection = createConnection(request.system, spec.url ?? request.url, spec, (text) => onText(index, text));
       connections.push(connection);
       try {
         await connection.open();

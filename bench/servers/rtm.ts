@@ -1,8 +1,9 @@
 /**
  * Our server, as an application would run it: createRtmServer with default timing, limits and flushing,
  * the inspector off (it is a development tool; with it on every session actor is also
- * streamed to the inspector relay).
+ * streamed to the inspector relay). With `--redis` it is one node of a cluster sharing that Redis.
  */
+import { argValue } from '../lib/ipc.js';
 import { builtPackage } from '../lib/package.js';
 import { hostServer } from './host.js';
 
@@ -12,8 +13,12 @@ const { createRtmServer } = await builtPackage('/server');
 // the end of each event-loop turn). Runs in the committed results use the default.
 const flushDelayMs = Number(process.env['BENCH_RTM_FLUSH_DELAY_MS'] ?? 0);
 
+// A node of a cluster (the multi-node scenarios): `--redis URL --secret S --node-id N`.
+const redis = argValue('redis', '');
+const cluster = redis ? { redis, secret: argValue('secret'), nodeId: argValue('node-id') } : {};
+
 await hostServer('rtm', async () => {
-  const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false, flushDelayMs });
+  const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false, flushDelayMs, ...cluster });
   return {
     url: server.url,
     connectionCount: () => server.stats().connections,

@@ -2,11 +2,14 @@
  * Socket.IO 4 as its documentation recommends for this job: rooms for channels, a room per
  * uid for peer messages, and connection state recovery on (missed room broadcasts are
  * replayed to a client that comes back within maxDisconnectionDuration). WebSocket transport
- * only: the load clients never long-poll.
+ * only: the load clients never long-poll. With `--redis URL` it is one node of a cluster, through
+ * `@socket.io/redis-streams-adapter` (the adapter its documentation offers for connection state
+ * recovery across nodes).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
+import { argValue } from '../lib/ipc.js';
 import { hostServer } from './host.js';
 import { DEFAULT_LISTEN_BACKLOG } from '../../src/server/options.js';
 
@@ -22,6 +25,17 @@ await hostServer('socketio', async () => {
     serveClient: false,
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true },
   });
+
+  const redisUrl = argValue('redis', '');
+  let redisClient: { quit(): Promise<unknown> } | null = null;
+  if (redisUrl) {
+    const [{ createClient }, { createAdapter }] = await Promise.all([import('redis'), import('@socket.io/redis-streams-adapter')]);
+    const client = createClient({ url: redisUrl });
+    client.on('error', () => undefined);
+    await client.connect();
+    redisClient = client;
+    io.adapter(createAdapter(client));
+  }
 
   io.on('connection', (socket) => {
     const { uid = socket.id, room } = socket.handshake.auth as Auth;
@@ -46,7 +60,10 @@ await hostServer('socketio', async () => {
     close: () =>
       new Promise<void>((resolve) => {
         io.disconnectSockets(true);
-        void io.close(() => resolve());
+        void io.close(() => {
+          void redisClient?.quit().catch(() => undefined);
+          resolve();
+        });
       }),
   };
 });
