@@ -15,7 +15,7 @@ const flushDelayMs = Number(process.env['BENCH_RTM_FLUSH_DELAY_MS'] ?? 0);
 
 // A node of a cluster (the multi-node scenarios): `--redis URL --secret S --node-id N`.
 const redis = argValue('redis', '');
-const cluster = redis ? { redis, secret: argValue('secret'), nodeId: argValue('node-id') } : {};
+const cluster = redis ? { redis: { url: redis, nodeId: argValue('node-id') }, secret: argValue('secret') } : {};
 
 await hostServer('rtm', async () => {
   const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false, flushDelayMs, ...cluster });
