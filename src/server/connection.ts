@@ -245,6 +245,8 @@ export class Connection {
   busy = false;
   private queue: Outgoing[] = [];
   private held: HeldFrame[] | null = null;
+  /** What waits for the held answer to go out (`afterAnswer`). */
+  private afterRelease: Array<() => void> | null = null;
   private terminateTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -281,6 +283,16 @@ export class Connection {
     this.held ??= [];
   }
 
+  /**
+   * Runs `task` once the answer this socket is held for (login, resume, join) and its replay
+   * are out, or now when none is pending: a kick decided elsewhere while a login is being
+   * answered must not overtake the answer (the client would read a kick before it is logged in).
+   */
+  afterAnswer(task: () => void): void {
+    if (this.held) (this.afterRelease ??= []).push(task);
+    else task();
+  }
+
   /** Sends the replay, then the held live frames the replay did not already carry. */
   release(replay: Replay | undefined): void {
     const held = this.held ?? [];
@@ -294,6 +306,9 @@ export class Connection {
       if (frame.stream === PEER_STREAM && frame.seq > this.peerSeqSent) this.peerSeqSent = frame.seq;
       this.sendEncoded(frame.payload);
     }
+    const waiting = this.afterRelease;
+    this.afterRelease = null;
+    if (waiting) for (const task of waiting) task();
   }
 
   flush(): void {

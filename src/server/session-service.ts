@@ -372,8 +372,12 @@ export class SessionService {
         if (session.fencedBy === 'claim') connection.close(CloseCode.NORMAL, 'resumed elsewhere');
         else if (session.fencedBy === 'fence') connection.close(CloseCode.SERVER_SHUTDOWN, 'lost the shared store');
         else if (reason === 'REMOTE_LOGIN' || reason === 'BANNED_BY_SERVER') {
-          connection.sendFrame({ t: 'kick', reason });
-          connection.close(CloseCode.KICKED, reason);
+          // After the answer to a login or resume still being written on this socket (R6.1
+          // across nodes: a kick from another node can arrive while this node answers).
+          connection.afterAnswer(() => {
+            connection.sendFrame({ t: 'kick', reason });
+            connection.close(CloseCode.KICKED, reason);
+          });
         }
       }
       // Only the node the store answers "ended" carries out the rest: one whose session another

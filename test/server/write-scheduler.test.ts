@@ -84,3 +84,21 @@ describe('write scheduler', () => {
     expect(texts(all[2]!.socket)).toEqual(['{"m":"x"}\n{"m":"s"}']);
   });
 });
+
+describe('a socket held for an answer', () => {
+  it('R6.1 a kick decided while a login is being answered leaves after the answer, not before it (afterAnswer)', async () => {
+    const [{ socket, connection }] = connections(new WriteScheduler(0, 4), 1);
+    connection.hold();
+    const order: string[] = [];
+    connection.afterAnswer(() => order.push('kick'));
+    expect(order).toEqual([]);
+    connection.sendFrame({ t: 'res', id: 1, ok: true });
+    order.push('answer');
+    connection.release(undefined);
+    expect(order).toEqual(['answer', 'kick']);
+    // Not held: at once.
+    connection.afterAnswer(() => order.push('now'));
+    expect(order).toEqual(['answer', 'kick', 'now']);
+    await drained([socket!], 1);
+  });
+});
