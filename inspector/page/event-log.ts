@@ -27,6 +27,8 @@ export class EventLog {
   private renderScheduled = false;
   /** While paused the rows stay as they were; new entries are only counted (issue 15.5). */
   private paused = false;
+  /** Shows only the entries up to this time (a recording scrubbed to a past step), or all. */
+  private until: number | null = null;
   private readonly pauseButton: HTMLButtonElement;
 
   constructor(private readonly store: Store, private readonly onPick: (entry: LogEntry) => void) {
@@ -67,6 +69,12 @@ export class EventLog {
     else this.scheduleRender();
   }
 
+  setUntil(at: number | null): void {
+    if (at === this.until) return;
+    this.until = at;
+    this.refilter();
+  }
+
   refresh(changed: Set<string>): void {
     if (!(changed.has('log') || changed.has('*'))) return;
     if (this.paused && !changed.has('*')) {
@@ -85,6 +93,7 @@ export class EventLog {
   }
 
   private matches(entry: LogEntry, text: string, scopeId: string | null, hideInternal: boolean): boolean {
+    if (this.until !== null && entry.at > this.until) return false;
     if (scopeId && entry.sessionId !== scopeId) return false;
     if (hideInternal && entry.eventType.startsWith('xstate.') && !entry.eventType.startsWith('xstate.after.')) return false;
     if (!text) return true;
@@ -98,7 +107,7 @@ export class EventLog {
     const hide = this.hideInternal.checked;
     const all = this.store.log;
     // A copy while paused, so that entries arriving meanwhile do not move the rows.
-    this.filtered = !text && !scopeId && !hide ? (this.paused ? all.slice() : all) : all.filter((e) => this.matches(e, text, scopeId, hide));
+    this.filtered = !text && !scopeId && !hide && this.until === null ? (this.paused ? all.slice() : all) : all.filter((e) => this.matches(e, text, scopeId, hide));
     this.filteredTotal = all.length;
     this.count.textContent = this.filtered.length === all.length ? `${all.length} entries` : `${this.filtered.length} of ${all.length}`;
     this.spacer.style.height = `${this.filtered.length * ROW_HEIGHT}px`;

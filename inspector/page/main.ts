@@ -8,6 +8,7 @@ import { DetailsPanel } from './details.js';
 import { formatTime, h } from './dom.js';
 import { EventLog } from './event-log.js';
 import { connectLive, type LiveSender } from './live.js';
+import { loadRecording, RecordingPanel } from './recording.js';
 import { SendEventPanel } from './send-event.js';
 import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
 import { Timeline } from './timeline.js';
@@ -20,6 +21,9 @@ let pinnedIndex: number | null = null;
 let shownEntry: SnapshotEntry | null = null;
 /** The last actor selected because the URL named it (a later click elsewhere wins). */
 let lastHashSelected: string | null = null;
+
+/** The imported recording's file name while one is shown (issue 15.3); null follows the relay. */
+let recordingName: string | null = null;
 
 const serverNow = (): number => Date.now() + clockOffset;
 
@@ -37,6 +41,19 @@ const status = h('span', { class: 'live-status', 'data-live': 'false' }, 'connec
 /** Says whether the chart shows now or a past step (issue 15.4); clicking it returns to now. */
 const viewStatus = h('button', { type: 'button', class: 'view-status', 'data-view': 'live', title: 'what the chart and snapshot show', onclick: () => { pinnedIndex = null; showSelected(false); } }, 'showing now');
 const demoSlot = h('div', { class: 'demo-slot' });
+const recordingPanel = new RecordingPanel({
+  store,
+  onLoaded: (file, name) => {
+    recordingName = name;
+    selectedId = null;
+    pinnedIndex = null;
+    shownEntry = null;
+    lastHashSelected = decodeURIComponent(location.hash.slice(1)) || null;
+    loadRecording(store, file);
+    status.textContent = `recording: ${name}`;
+    status.setAttribute('data-live', 'recording');
+  },
+});
 
 function selected(): ActorView | null {
   return selectedId ? (store.actors.get(selectedId) ?? null) : null;
@@ -79,8 +96,16 @@ function showSelected(animate: boolean): void {
   sendEvent.show(actor, snapshots[snapshots.length - 1] ?? null);
   timeline.show(actor, index, live);
   eventLog.setSelected(selectedId, entry?.seq ?? null);
+  // A recording's log shows what had happened by the moment scrubbed to.
+  eventLog.setUntil(recordingName !== null && !live && entry ? entry.at : null);
+  const step = entry ? `${formatTime(entry.at)} (step ${index + 1} of ${snapshots.length})` : '';
+  if (recordingName !== null) {
+    viewStatus.setAttribute('data-view', live ? 'recording' : 'past');
+    viewStatus.textContent = live || !entry ? `recording: its last step${entry ? ` ${step}` : ''}` : `recording, viewing the past: ${step} — to its end`;
+    return;
+  }
   viewStatus.setAttribute('data-view', live ? 'live' : 'past');
-  viewStatus.textContent = live || !entry ? 'showing now' : `viewing the past: ${formatTime(entry.at)} (step ${index + 1} of ${snapshots.length}) — back to now`;
+  viewStatus.textContent = live || !entry ? 'showing now' : `viewing the past: ${step} — back to now`;
 }
 
 store.onChange((changed) => {
@@ -101,6 +126,8 @@ store.onChange((changed) => {
 
 sendToRelay = connectLive(
   (frame) => {
+    // An imported recording is shown instead of the live stream until the page is reloaded.
+    if (recordingName !== null) return;
     if (frame.t === 'hello') {
       sendEvent.setServerEvents(frame.serverEvents === true);
       store.clear();
@@ -115,6 +142,7 @@ sendToRelay = connectLive(
     }
   },
   (s) => {
+    if (recordingName !== null) return;
     clockOffset = s.clockOffset;
     status.textContent = s.connected ? 'live' : 'reconnecting…';
     status.setAttribute('data-live', String(s.connected));
@@ -137,7 +165,7 @@ setInterval(() => {
 }, 100);
 
 document.getElementById('app')!.replaceChildren(
-  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus),
+  h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus, recordingPanel.element),
   h('aside', { class: 'left' }, demoSlot, actorList.element),
   h('main', { class: 'center' }, chart.element, timeline.element),
   h('aside', { class: 'right' }, details.element, sendEvent.element),

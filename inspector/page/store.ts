@@ -41,7 +41,20 @@ export interface ActorView {
    * last known state, not its current one. Null while its producer is connected.
    */
   staleSince: number | null;
+  /** The node that runs it (`_node` of its registration), for grouping; null when not told. */
+  node: string | null;
 }
+
+/** An event one actor sent another (`sourceId`), drawn as an arrow in the sequence view. */
+export interface MessageEntry {
+  at: number;
+  from: string;
+  to: string;
+  type: string;
+}
+
+/** Events between actors kept for the sequence view; the oldest are dropped first. */
+export const MESSAGE_LIMIT = 20_000;
 
 /** The producer label of a remote actor id (`tab-x1/x:0` → `tab-x1`); '' for the server's own. */
 export function producerOf(sessionId: string): string {
@@ -58,6 +71,8 @@ export interface LogEntry {
   state: string;
   reason: string;
   context: unknown;
+  /** The actor that sent the event, for events logged as they are (actors without a chart). */
+  sourceId?: string;
   /** Lower-case text searched by the log filter, built on first search. */
   haystack?: string;
 }
@@ -94,6 +109,7 @@ export function guessDelays(graph: MachineGraph | null, context: unknown, known:
 export class Store {
   readonly actors = new Map<string, ActorView>();
   readonly log: LogEntry[] = [];
+  readonly messages: MessageEntry[] = [];
   /** Entries dropped from the front of the log so far (seq of log[0] = dropped + first seq). */
   private nextSeq = 1;
   private readonly listeners = new Set<(changed: Set<string>) => void>();
@@ -143,6 +159,7 @@ export class Store {
     this.goneProducers.clear();
     this.actors.clear();
     this.log.length = 0;
+    this.messages.length = 0;
     this.changed.add('*');
     this.scheduleNotify();
   }
@@ -180,6 +197,7 @@ export class Store {
         delays: {},
         eventCount: 0,
         staleSince: this.goneProducers.get(producerOf(message.sessionId)) ?? null,
+        node: null,
       };
       this.actors.set(message.sessionId, actor);
       this.changed.add('actors');
@@ -197,8 +215,11 @@ export class Store {
     if (message.type === '@xstate.actor') return this.register(actor, message);
     if (message.type === '@xstate.event') {
       actor.eventCount++;
+      const at = messageTime(message);
+      const from = typeof message.sourceId === 'string' && message.sourceId !== message.sessionId ? message.sourceId : undefined;
       // Events to actors without a chart (callbacks, promises) are logged as they are.
-      if (!actor.graph) this.appendLog(actor, messageTime(message), message.event.type, '', '', undefined);
+      if (!actor.graph) this.appendLog(actor, at, message.event.type, '', '', undefined, from);
+      else if (from) this.addMessage({ at, from, to: actor.sessionId, type: message.event.type });
       return;
     }
     this.addSnapshot(actor, message);
@@ -207,6 +228,8 @@ export class Store {
   private register(actor: ActorView, message: ActorMessage): void {
     actor.name = message.name ?? actor.name;
     actor.parentId = message.parentId ?? null;
+    const node = (message as { _node?: unknown })._node;
+    if (typeof node === 'string' && node) actor.node = node;
     this.changed.add('actors');
     if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
     if (message.definition && message.definition !== actor.definition) {
@@ -259,10 +282,17 @@ export class Store {
     if (actor.snapshots.length > SNAPSHOTS_PER_ACTOR + 200) actor.snapshots.splice(0, actor.snapshots.length - SNAPSHOTS_PER_ACTOR);
   }
 
-  private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown): number {
+  private addMessage(entry: MessageEntry): void {
+    this.messages.push(entry);
+    if (this.messages.length > MESSAGE_LIMIT + 500) this.messages.splice(0, this.messages.length - MESSAGE_LIMIT);
+    this.changed.add('messages');
+  }
+
+  private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown, sourceId?: string): number {
     const seq = this.nextSeq++;
     const uid = isRecord(context) && typeof context.uid === 'string' ? context.uid : null;
     const entry: LogEntry = { seq, at, sessionId: actor.sessionId, actorName: uid && !actor.name.includes(uid) ? `${actor.name} · ${uid}` : actor.name, eventType, state, reason, context };
+    if (sourceId) entry.sourceId = sourceId;
     // In time order (issue 15.4): producers' messages reach the relay later than they were made,
     // by different delays, so a step may belong before the last ones. Almost always it goes at
     // the end; otherwise it is placed by a short walk back from the end.

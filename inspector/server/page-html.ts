@@ -26,6 +26,11 @@ header.top h1 { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; min
 header.top h1 { font-size:15px; margin:0; font-weight:600; }
 .live-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; }
 .live-status[data-live="true"] { background:var(--ok); }
+.live-status[data-live="recording"], .view-status[data-view="recording"] { background:#7c3aed; color:#fff; }
+.recording-tools { margin-left:auto; display:flex; align-items:center; gap:6px; min-width:0; }
+.recording-tools button, .recording-import { font-size:12px; padding:2px 8px; border:1px solid #4b5563; border-radius:4px; background:#1f2937; color:#fff; cursor:pointer; white-space:nowrap; }
+.recording-input { display:none; }
+.recording-error { color:#fecaca; font-size:12px; max-width:40vw; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .view-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; color:#fff; border:0; }
 .view-status[data-view="past"] { background:var(--taken); color:#111827; font-weight:600; }
 .actor-list li[data-stale="true"] { opacity:.6; }

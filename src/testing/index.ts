@@ -19,3 +19,6 @@ export {
 export type { ModelEvent, ModelPath, ModelStep, PathExecutor, PathGenerationOptions } from './model.js';
 export { recordingToPath, replayOnMachine } from './recording.js';
 export type { Recording, RecordingMessage, ReplayMismatch } from './recording.js';
+export { checkRecordingFile, readRecording, RECORDING_FORMAT, RECORDING_LIMITS, RECORDING_VERSION } from './recording-file.js';
+export type { RecordedActor, RecordedMessage, RecordingFile } from './recording-file.js';
+
