@@ -5,7 +5,7 @@
  * same file, replayed by rtm-statechart/testing against a real server, FaultProxy and
  * RtmClient, passes; tampered to expect a wrong state, it fails and says where.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +15,7 @@ import { loadAsset } from '../../inspector/server/assets.js';
 import { renderPage } from '../../inspector/server/page-html.js';
 import { RtmClient, type Timing } from '../../src/index.js';
 import { createRtmServer } from '../../src/server/index.js';
-import { createFaultProxy, readRecording } from '../../src/testing/index.js';
+import { createFaultProxy, readRecording, replayRecordingOnRealClient, type RecordingFile } from '../../src/testing/index.js';
 import { ARTIFACTS, launchBrowser, screenshot, watchErrors } from './browser.js';
 
 const timing: Partial<Timing> = { loginTimeoutMs: 2000, interruptionGraceMs: 400, presenceTimeoutMs: 1500 };
@@ -54,6 +54,7 @@ async function activeStates(page: Page): Promise<string[]> {
 }
 
 let browser: Browser;
+/** The exported file's text and the recorded client's actor id, shared by the tests below. */
 let exported = '';
 let clientActor = '';
 
@@ -190,4 +191,52 @@ describe('15.3 export a recording, import it into a page with no server, scrub i
       await new Promise((resolve) => offline.server.close(resolve));
     }
   }, 90_000);
+});
+
+describe('15.3 a recording replayed as a regression test against the real client and server', () => {
+  async function rig() {
+    const server = await createRtmServer({ port: 0, inspector: false, timing, heartbeat });
+    const proxy = await createFaultProxy({ target: server.url });
+    const observer = new RtmClient({ url: server.url, timing });
+    await observer.login({ uid: 'observer', token: server.createToken('observer') });
+    return {
+      server,
+      proxy,
+      observer,
+      async close() {
+        await observer.logout();
+        observer.actor.stop();
+        await proxy.close();
+        await server.close();
+      },
+    };
+  }
+
+  it('15.3 the file the page exported replays on a real RtmClient through a FaultProxy: LOGIN, LINK_DOWN (a cut), the grace, LINK_UP (the restore), LOGOUT', async () => {
+    expect(exported).not.toBe('');
+    const r = await rig();
+    try {
+      await expect(replayRecordingOnRealClient(exported, r)).resolves.toBeNull();
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+
+  it('15.3 the same file tampered to expect a wrong state fails the replay at that step with a clear message', async () => {
+    const file = JSON.parse(exported) as RecordingFile;
+    const reconnecting = file.items.find((i) => i.sessionId === clientActor && i.type === '@xstate.snapshot' && valueText(i) === '{"RECONNECTING":"withinPresence"}')!;
+    (reconnecting.snapshot as { value: unknown }).value = 'DISCONNECTED';
+    const tampered = JSON.stringify(file);
+    writeFileSync(`${ARTIFACTS}/recording-tampered.json`, tampered);
+    const r = await rig();
+    try {
+      const mismatch = await replayRecordingOnRealClient(tampered, { ...r, stepTimeoutMs: 3000 });
+      // Still RECONNECTING when the step gave up (its presence window may have run out by then).
+      expect(mismatch).toMatchObject({ expected: 'DISCONNECTED', actual: { RECONNECTING: expect.any(String) } });
+      expect(mismatch!.event.type).toMatch(/^xstate\.after\.interruptionGrace\./);
+      expect(mismatch!.message).toMatch(/^step \d+ of \d+ \(xstate\.after\.interruptionGrace\.[^)]*\): the recording shows "DISCONNECTED", the real client is in \{"RECONNECTING":"\w+"\} after 3000 ms$/);
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
 });
