@@ -10,6 +10,7 @@ import { EventLog } from './event-log.js';
 import { connectLive, type LiveSender } from './live.js';
 import { loadRecording, RecordingPanel } from './recording.js';
 import { SendEventPanel } from './send-event.js';
+import { lanesFor, SequenceView } from './sequence.js';
 import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
 import { Timeline } from './timeline.js';
 
@@ -35,6 +36,29 @@ const timeline = new Timeline((index) => {
   pinnedIndex = index;
   showSelected(false);
 });
+const sequence = new SequenceView(store);
+/** The lanes the sequence view drew last, to redraw it only when one of them changed. */
+let sequenceLanes = new Set<string>();
+const tabButtons = (['chart', 'sequence'] as const).map((view) =>
+  h('button', { type: 'button', 'data-view-tab': view, 'aria-pressed': String(view === 'chart'), onclick: () => showView(view) }, view === 'chart' ? 'Chart' : 'Sequence'),
+);
+const viewTabs = h('div', { class: 'view-tabs', role: 'tablist' }, ...tabButtons);
+
+/** Chart or sequence view in the centre pane (issue 15.2). */
+function showView(view: 'chart' | 'sequence'): void {
+  for (const button of tabButtons) button.setAttribute('aria-pressed', String(button.getAttribute('data-view-tab') === view));
+  chart.element.hidden = view !== 'chart';
+  sequence.setVisible(view === 'sequence');
+  drawSequence();
+}
+
+function drawSequence(): void {
+  if (!sequence.isVisible) return;
+  const actor = selected();
+  sequenceLanes = new Set(actor ? lanesFor(store, actor).map((a) => a.sessionId) : []);
+  sequence.show(actor);
+}
+
 const actorList = new ActorList(store, (id) => select(id));
 const eventLog = new EventLog(store, (entry: LogEntry) => pick(entry));
 const status = h('span', { class: 'live-status', 'data-live': 'false' }, 'connecting…');
@@ -95,6 +119,7 @@ function showSelected(animate: boolean): void {
   details.show(actor, entry, live);
   sendEvent.show(actor, snapshots[snapshots.length - 1] ?? null);
   timeline.show(actor, index, live);
+  drawSequence();
   eventLog.setSelected(selectedId, entry?.seq ?? null);
   // A recording's log shows what had happened by the moment scrubbed to.
   eventLog.setUntil(recordingName !== null && !live && entry ? entry.at : null);
@@ -121,6 +146,8 @@ store.onChange((changed) => {
     if (first) select(first.sessionId);
   } else if (changed.has(selectedId) || changed.has('*')) {
     showSelected(true);
+  } else if (sequence.isVisible && [...sequenceLanes].some((id) => changed.has(id))) {
+    drawSequence();
   }
 });
 
@@ -167,7 +194,7 @@ setInterval(() => {
 document.getElementById('app')!.replaceChildren(
   h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus, recordingPanel.element),
   h('aside', { class: 'left' }, demoSlot, actorList.element),
-  h('main', { class: 'center' }, chart.element, timeline.element),
+  h('main', { class: 'center' }, viewTabs, chart.element, sequence.element, timeline.element),
   h('aside', { class: 'right' }, details.element, sendEvent.element),
   h('footer', { class: 'bottom' }, eventLog.element),
 );

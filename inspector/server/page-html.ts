@@ -63,6 +63,30 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .actor-state { text-align:right; font-family:ui-monospace, monospace; font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .actor-id { grid-column:2 / 4; font-size:11px; font-family:ui-monospace, monospace; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .chart { position:relative; flex:1; min-height:0; display:flex; flex-direction:column; }
+.chart[hidden], .sequence[hidden] { display:none; }
+.view-tabs { display:flex; gap:4px; padding:4px 8px 0; background:var(--panel); }
+.view-tabs button[aria-pressed="true"] { background:var(--accent); border-color:var(--accent); color:#fff; }
+.sequence { flex:1; min-height:0; display:flex; flex-direction:column; }
+.seq-scroll { flex:1; overflow:auto; min-height:0; }
+.seq-canvas { position:relative; font-size:12px; }
+.seq-group { position:absolute; top:2px; height:16px; font:600 11px system-ui, sans-serif; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); border-bottom:2px solid var(--line); }
+.seq-lane-head { position:absolute; top:20px; width:200px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.seq-lifeline { position:absolute; width:0; border-left:1px dashed var(--line); }
+.seq-time { position:absolute; left:4px; width:84px; font:11px ui-monospace, monospace; color:var(--muted); }
+.seq-span { position:absolute; border-radius:3px; overflow:visible; min-height:4px; }
+.seq-span.state { width:20px; background:var(--active); border:1px solid var(--active-line); opacity:.7; }
+.seq-span.link-lost { width:8px; background:var(--bad); opacity:.75; }
+.seq-span.delay { width:6px; background:#7c3aed; opacity:.8; }
+.seq-span-label { position:absolute; left:calc(100% + 2px); top:2px; white-space:nowrap; font-size:10.5px; color:var(--muted); pointer-events:none; writing-mode:vertical-rl; }
+.seq-span.state .seq-span-label { display:none; }
+.seq-span.link-lost .seq-span-label { color:var(--bad); font-weight:600; }
+.seq-span.delay .seq-span-label { color:#7c3aed; }
+.seq-event { position:absolute; white-space:nowrap; padding-left:14px; max-width:150px; overflow:hidden; text-overflow:ellipsis; font-family:ui-monospace, monospace; font-size:11.5px; background:color-mix(in srgb, var(--panel) 80%, transparent); }
+.seq-dot { position:absolute; left:0; top:4px; width:8px; height:8px; border-radius:50%; background:var(--accent); }
+.seq-message { position:absolute; height:14px; border-bottom:1.5px solid var(--taken); font:10.5px ui-monospace, monospace; color:var(--text); text-align:center; }
+.seq-message.right::after, .seq-message.left::before { content:''; position:absolute; bottom:-5px; border:4px solid transparent; }
+.seq-message.right::after { right:-2px; border-left:7px solid var(--taken); }
+.seq-message.left::before { left:-2px; border-right:7px solid var(--taken); }
 .chart-head { display:flex; align-items:center; gap:8px; padding:4px 8px 4px 12px; border-bottom:1px solid var(--line); background:var(--panel); }
 .chart-caption { flex:1; min-width:0; font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .zoom-bar { flex:none; display:flex; gap:4px; }
