@@ -111,7 +111,8 @@ export class EventLog {
     this.filteredTotal = all.length;
     this.count.textContent = this.filtered.length === all.length ? `${all.length} entries` : `${this.filtered.length} of ${all.length}`;
     this.spacer.style.height = `${this.filtered.length * ROW_HEIGHT}px`;
-    if (this.follow) this.viewport.scrollTop = this.viewport.scrollHeight;
+    // Following the tail is done when the rows are drawn: reading the scroll height here would
+    // lay the page out once more per update (issue 15.6).
     this.scheduleRender();
   }
 
@@ -132,6 +133,7 @@ export class EventLog {
 
   private render(): void {
     const v = this.viewport;
+    if (this.follow) v.scrollTop = this.filtered.length * ROW_HEIGHT;
     const first = Math.max(0, Math.floor(v.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(this.filtered.length, Math.ceil((v.scrollTop + v.clientHeight) / ROW_HEIGHT) + OVERSCAN);
     const fragment = document.createDocumentFragment();

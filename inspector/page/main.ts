@@ -7,14 +7,19 @@ import { ChartView } from './chart.js';
 import { DetailsPanel } from './details.js';
 import { formatTime, h } from './dom.js';
 import { EventLog } from './event-log.js';
+import { IngestQueue } from './ingest-queue.js';
 import { connectLive, type LiveSender } from './live.js';
 import { loadRecording, RecordingPanel } from './recording.js';
 import { SendEventPanel } from './send-event.js';
 import { lanesFor, SequenceView } from './sequence.js';
-import { Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
+import { HISTORY_MAX_BYTES, Store, type ActorView, type LogEntry, type SnapshotEntry } from './store.js';
 import { Timeline } from './timeline.js';
 
-const store = new Store();
+/** `?historyBytes=N` lowers the page's history bound (at least 256 KiB), e.g. for a test. */
+const askedBytes = Number(new URLSearchParams(location.search).get('historyBytes'));
+const store = new Store(Number.isFinite(askedBytes) && askedBytes > 0 ? Math.min(HISTORY_MAX_BYTES, Math.max(256 * 1024, askedBytes)) : HISTORY_MAX_BYTES);
+const appRoot = document.getElementById('app')!;
+const inbox = new IngestQueue(store);
 let clockOffset = 0;
 let selectedId: string | null = null;
 /** Index into the selected actor's snapshots; null follows the latest. */
@@ -67,13 +72,14 @@ const viewStatus = h('button', { type: 'button', class: 'view-status', 'data-vie
 const demoSlot = h('div', { class: 'demo-slot' });
 const recordingPanel = new RecordingPanel({
   store,
-  onLoaded: (file, name) => {
+  onLoaded: (file, name, bytes) => {
     recordingName = name;
     selectedId = null;
     pinnedIndex = null;
     shownEntry = null;
     lastHashSelected = decodeURIComponent(location.hash.slice(1)) || null;
-    loadRecording(store, file);
+    inbox.clear();
+    loadRecording(store, file, bytes);
     status.textContent = `recording: ${name}`;
     status.setAttribute('data-live', 'recording');
   },
@@ -134,6 +140,11 @@ function showSelected(animate: boolean): void {
 }
 
 store.onChange((changed) => {
+  // What the page holds, for tests and the bench (issue 15.6).
+  appRoot.setAttribute('data-ingested', String(store.ingested));
+  appRoot.setAttribute('data-history-bytes', String(store.historyBytes));
+  appRoot.setAttribute('data-log-length', String(store.log.length));
+  appRoot.setAttribute('data-actor-count', String(store.actors.size));
   actorList.refresh(changed);
   eventLog.refresh(changed);
   // The actor named in the URL (also set by the demo for a new client) once it shows up.
@@ -152,20 +163,21 @@ store.onChange((changed) => {
 });
 
 sendToRelay = connectLive(
-  (frame) => {
+  (frame, bytes) => {
     // An imported recording is shown instead of the live stream until the page is reloaded.
     if (recordingName !== null) return;
     if (frame.t === 'hello') {
       sendEvent.setServerEvents(frame.serverEvents === true);
+      inbox.clear();
       store.clear();
       shownEntry = null;
       if (frame.demo) void import('./demo.js').then((m) => m.mountDemo(demoSlot));
     } else if (frame.t === 'sent') {
       sendEvent.answer(frame);
     } else if (frame.t === 'producer') {
-      store.setProducer(frame.label, frame.connected, frame.at);
+      inbox.after(() => store.setProducer(frame.label, frame.connected, frame.at));
     } else {
-      store.ingest(frame.items);
+      inbox.add(frame.items, bytes);
     }
   },
   (s) => {
@@ -191,7 +203,8 @@ setInterval(() => {
   details.tick(now);
 }, 100);
 
-document.getElementById('app')!.replaceChildren(
+appRoot.setAttribute('data-history-max-bytes', String(store.historyMaxBytes));
+appRoot.replaceChildren(
   h('header', { class: 'top' }, h('h1', {}, 'rtm-statechart inspector'), status, viewStatus, recordingPanel.element),
   h('aside', { class: 'left' }, demoSlot, actorList.element),
   h('main', { class: 'center' }, viewTabs, chart.element, sequence.element, timeline.element),

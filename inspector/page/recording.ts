@@ -48,10 +48,10 @@ export function exportRecording(store: Store, now = Date.now()): RecordingFile {
 }
 
 /** Feeds a checked file to the store, replacing what it held. */
-export function loadRecording(store: Store, file: RecordingFile): void {
+export function loadRecording(store: Store, file: RecordingFile, bytes?: number): void {
   store.clear();
   // checkRecordingFile checked each item's kind and the fields the store reads.
-  store.ingest(file.items as unknown as InspectionMessage[]);
+  store.ingest(file.items as unknown as InspectionMessage[], bytes);
   for (const meta of file.actors) {
     const actor = store.actors.get(meta.sessionId);
     if (actor) actor.staleSince = meta.staleSince ?? null;
@@ -61,7 +61,7 @@ export function loadRecording(store: Store, file: RecordingFile): void {
 export interface RecordingPanelHooks {
   store: Store;
   /** A file was read and checked: the page shows it instead of the live stream. */
-  onLoaded(file: RecordingFile, name: string): void;
+  onLoaded(file: RecordingFile, name: string, bytes: number): void;
 }
 
 /**
@@ -107,8 +107,8 @@ export class RecordingPanel {
     // The size is checked before the file is read, so a huge one costs nothing.
     if (file.size > RECORDING_LIMITS.maxBytes) return this.showError(`${file.name}: not a readable recording: it is larger than ${RECORDING_LIMITS.maxBytes / 1024 / 1024} MiB`);
     try {
-      const recording = readRecording(await file.text());
-      this.hooks.onLoaded(recording, file.name);
+      const text = await file.text();
+      this.hooks.onLoaded(readRecording(text), file.name, text.length);
     } catch (error) {
       this.showError(`${file.name}: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -81,9 +81,9 @@ export class SequenceView {
   private visible = false;
 
   constructor(private readonly store: Store) {
-    this.caption = h('div', { class: 'chart-caption' }, 'Select an actor to see its sequence.');
+    this.caption = h('div', { class: 'seq-caption' }, 'Select an actor to see its sequence.');
     this.canvas = h('div', { class: 'seq-canvas' });
-    this.element = h('div', { class: 'sequence', 'data-sequence': '', hidden: true }, h('div', { class: 'chart-head' }, this.caption), h('div', { class: 'seq-scroll' }, this.canvas));
+    this.element = h('div', { class: 'sequence', 'data-sequence': '', hidden: true }, h('div', { class: 'chart-head seq-head' }, this.caption), h('div', { class: 'seq-scroll' }, this.canvas));
   }
 
   setVisible(visible: boolean): void {

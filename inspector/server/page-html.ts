@@ -53,7 +53,7 @@ button:hover { border-color:var(--accent); }
 input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); border-radius:4px; background:var(--panel); color:var(--text); }
 .actor-search { width:100%; margin-bottom:6px; }
 .actor-list { list-style:none; margin:0; padding:0; }
-.actor-list li { display:grid; grid-template-columns:10px auto 1fr; grid-template-rows:auto auto; column-gap:6px; padding:4px 8px; border-radius:4px; cursor:pointer; }
+.actor-list li { content-visibility:auto; contain-intrinsic-size:auto 38px; display:grid; grid-template-columns:10px auto 1fr; grid-template-rows:auto auto; column-gap:6px; padding:4px 8px; border-radius:4px; cursor:pointer; }
 .actor-list li:hover { background:#f1f3f6; }
 .actor-list li[data-selected="true"] { background:var(--active); outline:1px solid var(--active-line); }
 .actor-list .dot { width:8px; height:8px; border-radius:50%; background:var(--ok); align-self:center; }
@@ -88,7 +88,7 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .seq-message.right::after { right:-2px; border-left:7px solid var(--taken); }
 .seq-message.left::before { left:-2px; border-right:7px solid var(--taken); }
 .chart-head { display:flex; align-items:center; gap:8px; padding:4px 8px 4px 12px; border-bottom:1px solid var(--line); background:var(--panel); }
-.chart-caption { flex:1; min-width:0; font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.chart-caption, .seq-caption { flex:1; min-width:0; font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .zoom-bar { flex:none; display:flex; gap:4px; }
 .chart-scroll { flex:1; overflow:auto; min-height:0; cursor:grab; }
 .chart-scroll[data-panning="true"] { cursor:grabbing; user-select:none; }
@@ -104,7 +104,9 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .state-targetless { padding:0 10px; font-size:11px; color:var(--muted); white-space:nowrap; }
 .state[data-active="true"] { border-color:var(--active-line); background:var(--active); box-shadow:0 0 0 2px rgba(36,99,235,.25); }
 .state.entered { animation:enter .9s ease-out; }
+.state.entered-again { animation:enter-again .9s ease-out; }
 @keyframes enter { from { box-shadow:0 0 0 8px rgba(245,158,11,.55); } to { box-shadow:0 0 0 2px rgba(36,99,235,.25); } }
+@keyframes enter-again { from { box-shadow:0 0 0 8px rgba(245,158,11,.55); } to { box-shadow:0 0 0 2px rgba(36,99,235,.25); } }
 .state.compound[data-active="true"] { background:rgba(232,240,255,.55); }
 .state.root[data-active="true"] { background:transparent; box-shadow:none; border-color:#9aa4b2; }
 .state.initial::before { content:""; position:absolute; left:-14px; top:14px; width:8px; height:8px; border-radius:50%; background:#4b5563; }
