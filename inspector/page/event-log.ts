@@ -22,6 +22,8 @@ export class EventLog {
   /** Log length when the rows were last filtered. */
   private filteredTotal = 0;
   private follow = true;
+  /** Where following the tail last put the scroll position. */
+  private autoScrollTop = 0;
   private selectedSessionId: string | null = null;
   private highlightSeq: number | null = null;
   private renderScheduled = false;
@@ -118,7 +120,9 @@ export class EventLog {
 
   private onScroll(): void {
     const v = this.viewport;
-    this.follow = v.scrollTop + v.clientHeight >= v.scrollHeight - ROW_HEIGHT * 2;
+    // Rows added after the tail was followed, before this event, do not mean the user scrolled
+    // up: only a position above where following put it does.
+    this.follow = v.scrollTop >= this.autoScrollTop - 1 || v.scrollTop + v.clientHeight >= v.scrollHeight - ROW_HEIGHT * 2;
     this.scheduleRender();
   }
 
@@ -133,7 +137,10 @@ export class EventLog {
 
   private render(): void {
     const v = this.viewport;
-    if (this.follow) v.scrollTop = this.filtered.length * ROW_HEIGHT;
+    if (this.follow) {
+      v.scrollTop = this.filtered.length * ROW_HEIGHT;
+      this.autoScrollTop = v.scrollTop;
+    }
     const first = Math.max(0, Math.floor(v.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(this.filtered.length, Math.ceil((v.scrollTop + v.clientHeight) / ROW_HEIGHT) + OVERSCAN);
     const fragment = document.createDocumentFragment();
