@@ -111,7 +111,6 @@ export class EventLog {
     // A copy while paused, so that entries arriving meanwhile do not move the rows.
     this.filtered = !text && !scopeId && !hide && this.until === null ? (this.paused ? all.slice() : all) : all.filter((e) => this.matches(e, text, scopeId, hide));
     this.filteredTotal = all.length;
-    this.count.textContent = this.filtered.length === all.length ? `${all.length} entries` : `${this.filtered.length} of ${all.length}`;
     this.spacer.style.height = `${this.filtered.length * ROW_HEIGHT}px`;
     // Following the tail is done when the rows are drawn: reading the scroll height here would
     // lay the page out once more per update (issue 15.6).
@@ -167,6 +166,11 @@ export class EventLog {
       fragment.append(row);
     }
     this.rows.replaceChildren(fragment);
+    // Said when the rows are drawn, so that the count and the rows always agree.
+    if (!this.paused) {
+      const whole = this.filtered === this.store.log || this.filtered.length === this.filteredTotal;
+      this.count.textContent = whole ? `${this.filtered.length} entries` : `${this.filtered.length} of ${this.filteredTotal}`;
+    }
   }
 }
 
