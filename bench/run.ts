@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only fanout,peer] [--systems rtm,socketio] [--profile]`
+ * `npm run bench [-- --quick] [--only fanout,peer,inspector] [--systems rtm,socketio] [--profile]`
  *
  * Runs every scenario in turn against our server, Socket.IO 4 and a bare ws server, each in
  * its own processes, prints progress and a table, writes bench/results/<timestamp>.json and
@@ -21,6 +21,7 @@ import type { ScenarioReport } from './lib/scenario.js';
 import { runClient } from './scenarios/client.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runFanout3 } from './scenarios/fanout3.js';
+import { runInspector } from './scenarios/inspector.js';
 import { openFileLimit, runMemory } from './scenarios/memory.js';
 import { runPeer } from './scenarios/peer.js';
 import { runStorm, runStormOneProcess } from './scenarios/storm.js';
@@ -35,6 +36,7 @@ const SCENARIOS = [
   ['client', runClient],
   ['fanout3', runFanout3],
   ['storm3', runStorm3],
+  ['inspector', runInspector],
 ] as const;
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

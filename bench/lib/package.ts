@@ -5,6 +5,7 @@
  * keep-names wrapper gives every closure made at run time a property store of its own) is not
  * counted as ours. The types come from the sources that build is made of.
  */
+import type * as Inspector from '../../inspector/server/index.js';
 import type * as Machines from '../../machines/index.js';
 import type * as Root from '../../src/index.js';
 import type * as Protocol from '../../src/protocol/index.js';
@@ -17,6 +18,7 @@ interface Entries {
   '/protocol': typeof Protocol;
   '/testing': typeof Testing;
   '/machines': typeof Machines;
+  '/inspector': typeof Inspector;
 }
 
 /**

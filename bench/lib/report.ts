@@ -11,6 +11,7 @@ import type { PeerResult } from '../scenarios/peer.js';
 import type { StormResult } from '../scenarios/storm.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { ClientResult } from '../scenarios/client.js';
+import type { FrameStats, InspectorResult } from '../scenarios/inspector.js';
 
 export interface Reports {
   fanout?: ScenarioReport<FanoutResult>;
@@ -24,6 +25,7 @@ export interface Reports {
   fanout3?: ScenarioReport<Fanout3Result>;
   /** One of three nodes killed (issue 13). */
   storm3?: ScenarioReport<Storm3Result>;
+  inspector?: ScenarioReport<InspectorResult>;
 }
 
 export interface Row {
@@ -53,7 +55,7 @@ function rowOf<T>(label: string, report: ScenarioReport<T> | undefined, pick: (r
 
 export function tableRows(reports: Reports): Row[] {
   const rows: Row[] = [];
-  const { fanout, peer, storm1, memory, client } = reports;
+  const { fanout, peer, storm1, memory, client, inspector } = reports;
   if (fanout) {
     const p = fanout.params as { members: number; senders: number };
     rows.push({ label: `1. Channel fan-out: ${p.members} members, ${p.senders} senders, 100-byte messages` });
@@ -126,6 +128,16 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('connection machine transitions / s', client, (r) => (r.transitionsPerSec === undefined ? 'n/a' : n(r.transitionsPerSec))));
     rows.push(rowOf('browser bundle, minified', client, (r, s) => (s === 'ws' ? '0 (native)' : kib(r.bundleBytes))));
     rows.push(rowOf('browser bundle, gzipped', client, (r, s) => (s === 'ws' ? '0 (native)' : kib(r.bundleGzipBytes))));
+  }
+  if (inspector) {
+    const p = inspector.params as { actors: number; events: number };
+    const frames = (f: FrameStats): string => `${n(f.p50Ms, 1)} / ${n(f.p95Ms, 1)} / ${n(f.maxMs, 0)} (${f.longTasks} long)`;
+    rows.push({ label: `6. Inspector page in Chromium: ${n(p.actors)} actors, ${n(p.events)} events` });
+    rows.push(rowOf('events ingested / s', inspector, (r) => n(r.ingestPerSec)));
+    rows.push(rowOf('frame ms p50 / p95 / max, streaming', inspector, (r) => frames(r.streaming)));
+    rows.push(rowOf('frame ms p50 / p95 / max, scrolling the log', inspector, (r) => frames(r.scrolling)));
+    rows.push(rowOf('frame ms p50 / p95 / max, switching actors', inspector, (r) => frames(r.switching)));
+    rows.push(rowOf('history held / log entries', inspector, (r) => `${kib(r.historyBytes, 0)} / ${n(r.logLength)}`));
   }
   return rows;
 }

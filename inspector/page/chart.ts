@@ -265,9 +265,11 @@ export class ChartView {
         if (previous.active.has(id)) continue;
         const el = this.stateEls.get(id);
         if (!el) continue;
-        el.classList.remove('entered');
-        void el.offsetWidth; // restart the animation
-        el.classList.add('entered');
+        // Swapping between two classes with the same animation restarts it without forcing a
+        // layout of the page (reading offsetWidth did, once per step: issue 15.6).
+        const again = el.classList.contains('entered');
+        el.classList.remove(again ? 'entered' : 'entered-again');
+        el.classList.add(again ? 'entered-again' : 'entered');
       }
     }
     const eventType = entry.event.type;

@@ -22,11 +22,15 @@ export class EventLog {
   /** Log length when the rows were last filtered. */
   private filteredTotal = 0;
   private follow = true;
+  /** Where following the tail last put the scroll position. */
+  private autoScrollTop = 0;
   private selectedSessionId: string | null = null;
   private highlightSeq: number | null = null;
   private renderScheduled = false;
   /** While paused the rows stay as they were; new entries are only counted (issue 15.5). */
   private paused = false;
+  /** Shows only the entries up to this time (a recording scrubbed to a past step), or all. */
+  private until: number | null = null;
   private readonly pauseButton: HTMLButtonElement;
 
   constructor(private readonly store: Store, private readonly onPick: (entry: LogEntry) => void) {
@@ -67,6 +71,12 @@ export class EventLog {
     else this.scheduleRender();
   }
 
+  setUntil(at: number | null): void {
+    if (at === this.until) return;
+    this.until = at;
+    this.refilter();
+  }
+
   refresh(changed: Set<string>): void {
     if (!(changed.has('log') || changed.has('*'))) return;
     if (this.paused && !changed.has('*')) {
@@ -85,6 +95,7 @@ export class EventLog {
   }
 
   private matches(entry: LogEntry, text: string, scopeId: string | null, hideInternal: boolean): boolean {
+    if (this.until !== null && entry.at > this.until) return false;
     if (scopeId && entry.sessionId !== scopeId) return false;
     if (hideInternal && entry.eventType.startsWith('xstate.') && !entry.eventType.startsWith('xstate.after.')) return false;
     if (!text) return true;
@@ -98,17 +109,19 @@ export class EventLog {
     const hide = this.hideInternal.checked;
     const all = this.store.log;
     // A copy while paused, so that entries arriving meanwhile do not move the rows.
-    this.filtered = !text && !scopeId && !hide ? (this.paused ? all.slice() : all) : all.filter((e) => this.matches(e, text, scopeId, hide));
+    this.filtered = !text && !scopeId && !hide && this.until === null ? (this.paused ? all.slice() : all) : all.filter((e) => this.matches(e, text, scopeId, hide));
     this.filteredTotal = all.length;
-    this.count.textContent = this.filtered.length === all.length ? `${all.length} entries` : `${this.filtered.length} of ${all.length}`;
     this.spacer.style.height = `${this.filtered.length * ROW_HEIGHT}px`;
-    if (this.follow) this.viewport.scrollTop = this.viewport.scrollHeight;
+    // Following the tail is done when the rows are drawn: reading the scroll height here would
+    // lay the page out once more per update (issue 15.6).
     this.scheduleRender();
   }
 
   private onScroll(): void {
     const v = this.viewport;
-    this.follow = v.scrollTop + v.clientHeight >= v.scrollHeight - ROW_HEIGHT * 2;
+    // Rows added after the tail was followed, before this event, do not mean the user scrolled
+    // up: only a position above where following put it does.
+    this.follow = v.scrollTop >= this.autoScrollTop - 1 || v.scrollTop + v.clientHeight >= v.scrollHeight - ROW_HEIGHT * 2;
     this.scheduleRender();
   }
 
@@ -123,6 +136,10 @@ export class EventLog {
 
   private render(): void {
     const v = this.viewport;
+    if (this.follow) {
+      v.scrollTop = this.filtered.length * ROW_HEIGHT;
+      this.autoScrollTop = v.scrollTop;
+    }
     const first = Math.max(0, Math.floor(v.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(this.filtered.length, Math.ceil((v.scrollTop + v.clientHeight) / ROW_HEIGHT) + OVERSCAN);
     const fragment = document.createDocumentFragment();
@@ -149,6 +166,11 @@ export class EventLog {
       fragment.append(row);
     }
     this.rows.replaceChildren(fragment);
+    // Said when the rows are drawn, so that the count and the rows always agree.
+    if (!this.paused) {
+      const whole = this.filtered === this.store.log || this.filtered.length === this.filteredTotal;
+      this.count.textContent = whole ? `${this.filtered.length} entries` : `${this.filtered.length} of ${this.filteredTotal}`;
+    }
   }
 }
 

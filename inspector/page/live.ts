@@ -10,7 +10,7 @@ export interface LiveStatus {
 /** Sends a frame to the relay over the live socket; false while it is not open. */
 export type LiveSender = (frame: unknown) => boolean;
 
-export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (status: LiveStatus) => void): LiveSender {
+export function connectLive(onFrame: (frame: PageFrame, bytes: number) => void, onStatus: (status: LiveStatus) => void): LiveSender {
   const url = new URL('/inspector/live', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   // With an access token, the HttpOnly cookie the page was served with authenticates the socket.
@@ -21,7 +21,8 @@ export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (stat
     const ws = new WebSocket(url);
     current = ws;
     ws.onmessage = (message) => {
-      const frame = JSON.parse(String(message.data)) as PageFrame;
+      const text = String(message.data);
+      const frame = JSON.parse(text) as PageFrame;
       const arrived = Date.now();
       if (frame.t === 'hello') {
         attempt = 0;
@@ -36,7 +37,7 @@ export function connectLive(onFrame: (frame: PageFrame) => void, onStatus: (stat
           onStatus({ connected: true, clockOffset });
         }
       }
-      onFrame(frame);
+      onFrame(frame, text.length);
     };
     ws.onclose = () => {
       onStatus({ connected: false, clockOffset });

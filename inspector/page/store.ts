@@ -10,6 +10,11 @@ export const SNAPSHOTS_PER_ACTOR = 2_000;
 export const LOG_LIMIT = 50_000;
 /** Actors kept by the page; the least recently active are dropped first. */
 export const ACTOR_LIMIT = 1_000;
+/**
+ * Bytes (as the JSON they arrived in) of the snapshots and log entries the page keeps; the
+ * oldest go first, but never an actor's latest snapshot (issue 15.6).
+ */
+export const HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface SnapshotEntry {
   /** Position in the global log (for jumping between log and timeline). */
@@ -23,6 +28,8 @@ export interface SnapshotEntry {
   delays: Record<string, number>;
   /** Taken from the actor's registration, before any snapshot event; replaced by the first one. */
   provisional?: boolean;
+  /** Bytes counted for it in the history bound; 0 once it has left the history. */
+  bytes: number;
 }
 
 export interface ActorView {
@@ -41,7 +48,20 @@ export interface ActorView {
    * last known state, not its current one. Null while its producer is connected.
    */
   staleSince: number | null;
+  /** The node that runs it (`_node` of its registration), for grouping; null when not told. */
+  node: string | null;
 }
+
+/** An event one actor sent another (`sourceId`), drawn as an arrow in the sequence view. */
+export interface MessageEntry {
+  at: number;
+  from: string;
+  to: string;
+  type: string;
+}
+
+/** Events between actors kept for the sequence view; the oldest are dropped first. */
+export const MESSAGE_LIMIT = 20_000;
 
 /** The producer label of a remote actor id (`tab-x1/x:0` → `tab-x1`); '' for the server's own. */
 export function producerOf(sessionId: string): string {
@@ -58,9 +78,16 @@ export interface LogEntry {
   state: string;
   reason: string;
   context: unknown;
+  /** The actor that sent the event, for events logged as they are (actors without a chart). */
+  sourceId?: string;
   /** Lower-case text searched by the log filter, built on first search. */
   haystack?: string;
+  /** Bytes counted for an entry without a snapshot (an event to an actor without a chart). */
+  bytes?: number;
 }
+
+/** What the history bound holds, oldest first. */
+type Held = { actor: ActorView; snapshot: SnapshotEntry } | { actor: ActorView; log: LogEntry };
 
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -94,6 +121,7 @@ export function guessDelays(graph: MachineGraph | null, context: unknown, known:
 export class Store {
   readonly actors = new Map<string, ActorView>();
   readonly log: LogEntry[] = [];
+  readonly messages: MessageEntry[] = [];
   /** Entries dropped from the front of the log so far (seq of log[0] = dropped + first seq). */
   private nextSeq = 1;
   private readonly listeners = new Set<(changed: Set<string>) => void>();
@@ -101,13 +129,27 @@ export class Store {
   private notifyScheduled = false;
   /** Producers that disconnected, by label, with the time they went. */
   private readonly goneProducers = new Map<string, number>();
+  /** Messages ingested since the page opened (or the last clear). */
+  ingested = 0;
+  /** Bytes the snapshots and unchartered log entries hold, against `historyMaxBytes`. */
+  historyBytes = 0;
+  private held: Held[] = [];
+  private heldHead = 0;
+  /** Bytes of each message being ingested (an even share of the frame it came in). */
+  private itemBytes = 0;
+
+  constructor(readonly historyMaxBytes = HISTORY_MAX_BYTES) {}
 
   onChange(listener: (changed: Set<string>) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  ingest(items: InspectionMessage[]): void {
+  /** `bytes`: the size of the frame (or file) the items came in, shared among them. */
+  ingest(items: InspectionMessage[], bytes?: number): void {
+    if (items.length === 0) return;
+    this.itemBytes = Math.ceil((bytes ?? safeLength(items)) / items.length);
+    this.ingested += items.length;
     for (const item of items) {
       try {
         this.ingestOne(item);
@@ -115,7 +157,57 @@ export class Store {
         console.warn('inspector: ignored a message it could not read', item, error);
       }
     }
+    if (this.historyBytes > this.historyMaxBytes) this.trimHistory();
     this.scheduleNotify();
+  }
+
+  /**
+   * Drops the oldest snapshots and log entries until the history fits its bytes again. An
+   * actor's latest snapshot stays (it is what the actor list and the chart show), so each
+   * actor keeps at least its current state, as the relay's history does.
+   */
+  private trimHistory(): void {
+    let droppedSeq = 0;
+    let budget = this.held.length - this.heldHead;
+    while (this.historyBytes > this.historyMaxBytes && this.heldHead < this.held.length && budget-- > 0) {
+      const item = this.held[this.heldHead++]!;
+      if ('snapshot' in item) {
+        const { actor, snapshot } = item;
+        if (snapshot.bytes === 0) continue;
+        const index = actor.snapshots.indexOf(snapshot);
+        if (index < 0) {
+          this.release(snapshot);
+          continue;
+        }
+        if (index === actor.snapshots.length - 1) {
+          this.held.push(item);
+          continue;
+        }
+        actor.snapshots.splice(index, 1);
+        droppedSeq = Math.max(droppedSeq, snapshot.seq);
+        this.release(snapshot);
+        this.changed.add(actor.sessionId);
+      } else if (item.log.bytes) {
+        droppedSeq = Math.max(droppedSeq, item.log.seq);
+        this.release(item.log);
+      }
+    }
+    // Their log rows go with them (the log is in time order, which is almost always seq order).
+    let cut = 0;
+    while (cut < this.log.length && this.log[cut]!.seq <= droppedSeq) cut++;
+    if (cut > 0) {
+      this.log.splice(0, cut);
+      this.changed.add('log');
+    }
+    if (this.heldHead > 4_096 && this.heldHead * 2 > this.held.length) {
+      this.held = this.held.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+  }
+
+  private release(entry: { bytes?: number }): void {
+    this.historyBytes -= entry.bytes ?? 0;
+    entry.bytes = 0;
   }
 
   /** A producer came or went: its actors are marked stale while it is gone (issue 15.4). */
@@ -134,6 +226,7 @@ export class Store {
 
   /** Empties the event log only; actors keep their snapshots (the log's clear button). */
   clearLog(): void {
+    for (const entry of this.log) if (entry.bytes) this.release(entry);
     this.log.length = 0;
     this.changed.add('*');
     this.scheduleNotify();
@@ -143,6 +236,11 @@ export class Store {
     this.goneProducers.clear();
     this.actors.clear();
     this.log.length = 0;
+    this.messages.length = 0;
+    this.held = [];
+    this.heldHead = 0;
+    this.historyBytes = 0;
+    this.ingested = 0;
     this.changed.add('*');
     this.scheduleNotify();
   }
@@ -180,12 +278,16 @@ export class Store {
         delays: {},
         eventCount: 0,
         staleSince: this.goneProducers.get(producerOf(message.sessionId)) ?? null,
+        node: null,
       };
       this.actors.set(message.sessionId, actor);
       this.changed.add('actors');
       if (this.actors.size > ACTOR_LIMIT) {
         const [oldest] = this.actors.keys();
-        if (oldest !== undefined) this.actors.delete(oldest);
+        if (oldest !== undefined) {
+          for (const entry of this.actors.get(oldest)?.snapshots ?? []) this.release(entry);
+          this.actors.delete(oldest);
+        }
       }
     }
     return actor;
@@ -197,8 +299,13 @@ export class Store {
     if (message.type === '@xstate.actor') return this.register(actor, message);
     if (message.type === '@xstate.event') {
       actor.eventCount++;
+      const at = messageTime(message);
+      const from = typeof message.sourceId === 'string' && message.sourceId !== message.sessionId ? message.sourceId : undefined;
       // Events to actors without a chart (callbacks, promises) are logged as they are.
-      if (!actor.graph) this.appendLog(actor, messageTime(message), message.event.type, '', '', undefined);
+      if (!actor.graph) {
+        this.holdLog(actor, this.appendLog(actor, at, message.event.type, '', '', undefined, from));
+      }
+      else if (from) this.addMessage({ at, from, to: actor.sessionId, type: message.event.type });
       return;
     }
     this.addSnapshot(actor, message);
@@ -207,6 +314,8 @@ export class Store {
   private register(actor: ActorView, message: ActorMessage): void {
     actor.name = message.name ?? actor.name;
     actor.parentId = message.parentId ?? null;
+    const node = (message as { _node?: unknown })._node;
+    if (typeof node === 'string' && node) actor.node = node;
     this.changed.add('actors');
     if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
     if (message.definition && message.definition !== actor.definition) {
@@ -240,7 +349,7 @@ export class Store {
   private addSnapshot(actor: ActorView, message: SnapshotMessage, provisional = false): void {
     const snapshot = isRecord(message.snapshot) ? message.snapshot : {};
     const at = messageTime(message);
-    if (actor.snapshots.length === 1 && actor.snapshots[0]?.provisional) actor.snapshots.pop();
+    if (actor.snapshots.length === 1 && actor.snapshots[0]?.provisional) this.release(actor.snapshots.pop()!);
     const previous = actor.snapshots[actor.snapshots.length - 1];
     const active = actor.graph ? activeStateIds(actor.graph, snapshot.value) : new Set<string>();
     const enteredAt = new Map<string, number>();
@@ -254,15 +363,31 @@ export class Store {
     }
     if (message._delays) actor.delays = { ...actor.delays, ...message._delays };
     actor.delays = guessDelays(actor.graph, snapshot.context, actor.delays);
-    const seq = provisional ? 0 : this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOfStep(snapshot, previous?.snapshot), snapshot.context);
-    actor.snapshots.push({ seq, at, event: message.event ?? { type: '' }, snapshot, active, enteredAt, delays: { ...actor.delays }, provisional });
-    if (actor.snapshots.length > SNAPSHOTS_PER_ACTOR + 200) actor.snapshots.splice(0, actor.snapshots.length - SNAPSHOTS_PER_ACTOR);
+    const seq = provisional ? 0 : this.appendLog(actor, at, eventType, stateValueText(snapshot.value), reasonOfStep(snapshot, previous?.snapshot), snapshot.context).seq;
+    const entry: SnapshotEntry = { seq, at, event: message.event ?? { type: '' }, snapshot, active, enteredAt, delays: { ...actor.delays }, provisional, bytes: this.itemBytes };
+    actor.snapshots.push(entry);
+    this.historyBytes += entry.bytes;
+    this.held.push({ actor, snapshot: entry });
+    if (actor.snapshots.length > SNAPSHOTS_PER_ACTOR + 200) for (const old of actor.snapshots.splice(0, actor.snapshots.length - SNAPSHOTS_PER_ACTOR)) this.release(old);
   }
 
-  private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown): number {
+  private holdLog(actor: ActorView, entry: LogEntry): void {
+    entry.bytes = this.itemBytes;
+    this.historyBytes += entry.bytes;
+    this.held.push({ actor, log: entry });
+  }
+
+  private addMessage(entry: MessageEntry): void {
+    this.messages.push(entry);
+    if (this.messages.length > MESSAGE_LIMIT + 500) this.messages.splice(0, this.messages.length - MESSAGE_LIMIT);
+    this.changed.add('messages');
+  }
+
+  private appendLog(actor: ActorView, at: number, eventType: string, state: string, reason: string, context: unknown, sourceId?: string): LogEntry {
     const seq = this.nextSeq++;
     const uid = isRecord(context) && typeof context.uid === 'string' ? context.uid : null;
     const entry: LogEntry = { seq, at, sessionId: actor.sessionId, actorName: uid && !actor.name.includes(uid) ? `${actor.name} · ${uid}` : actor.name, eventType, state, reason, context };
+    if (sourceId) entry.sourceId = sourceId;
     // In time order (issue 15.4): producers' messages reach the relay later than they were made,
     // by different delays, so a step may belong before the last ones. Almost always it goes at
     // the end; otherwise it is placed by a short walk back from the end.
@@ -271,9 +396,17 @@ export class Store {
     if (index === this.log.length) this.log.push(entry);
     else this.log.splice(index, 0, entry);
     // Trimmed in chunks so that a full log does not cost a copy per message.
-    if (this.log.length > LOG_LIMIT + 1_000) this.log.splice(0, this.log.length - LOG_LIMIT);
+    if (this.log.length > LOG_LIMIT + 1_000) for (const old of this.log.splice(0, this.log.length - LOG_LIMIT)) if (old.bytes) this.release(old);
     this.changed.add('log');
-    return seq;
+    return entry;
+  }
+}
+
+function safeLength(items: InspectionMessage[]): number {
+  try {
+    return JSON.stringify(items).length;
+  } catch {
+    return items.length * 256;
   }
 }
 

@@ -11,15 +11,15 @@ export class Timeline {
   private index = 0;
 
   constructor(private readonly onPin: (index: number | null) => void) {
-    this.range = h('input', { type: 'range', min: 0, max: 0, value: 0, class: 'timeline-range', 'aria-label': 'snapshot history', oninput: () => this.pin(Number(this.range.value)) });
+    this.range = h('input', { type: 'range', min: 0, max: 0, value: 0, class: 'timeline-range', 'data-timeline': 'range', 'aria-label': 'snapshot history', oninput: () => this.pin(Number(this.range.value)) });
     this.label = h('span', { class: 'timeline-label' });
-    this.liveButton = h('button', { type: 'button', class: 'live-button', onclick: () => this.onPin(null) }, 'live');
+    this.liveButton = h('button', { type: 'button', class: 'live-button', 'data-timeline': 'live', onclick: () => this.onPin(null) }, 'live');
     this.element = h(
       'div',
       { class: 'timeline' },
-      h('button', { type: 'button', title: 'previous step', onclick: () => this.pin(this.index - 1) }, '◀'),
+      h('button', { type: 'button', title: 'previous step', 'data-timeline': 'previous', onclick: () => this.pin(this.index - 1) }, '◀'),
       this.range,
-      h('button', { type: 'button', title: 'next step', onclick: () => this.pin(this.index + 1) }, '▶'),
+      h('button', { type: 'button', title: 'next step', 'data-timeline': 'next', onclick: () => this.pin(this.index + 1) }, '▶'),
       this.liveButton,
       this.label,
     );
@@ -40,6 +40,8 @@ export class Timeline {
     this.range.disabled = snapshots.length < 2;
     this.liveButton.setAttribute('data-live', String(live));
     const entry = snapshots[index];
+    this.element.setAttribute('data-index', String(index));
+    this.element.setAttribute('data-count', String(snapshots.length));
     this.label.textContent = entry ? `step ${index + 1} / ${snapshots.length} · ${formatTime(entry.at)} · ${entry.event.type}${live ? ' · live' : ''}` : 'no snapshots yet';
   }
 }

@@ -26,6 +26,11 @@ header.top h1 { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; min
 header.top h1 { font-size:15px; margin:0; font-weight:600; }
 .live-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; }
 .live-status[data-live="true"] { background:var(--ok); }
+.live-status[data-live="recording"], .view-status[data-view="recording"] { background:#7c3aed; color:#fff; }
+.recording-tools { margin-left:auto; display:flex; align-items:center; gap:6px; min-width:0; }
+.recording-tools button, .recording-import { font-size:12px; padding:2px 8px; border:1px solid #4b5563; border-radius:4px; background:#1f2937; color:#fff; cursor:pointer; white-space:nowrap; }
+.recording-input { display:none; }
+.recording-error { color:#fecaca; font-size:12px; max-width:40vw; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .view-status { font-size:12px; padding:2px 8px; border-radius:10px; background:#374151; color:#fff; border:0; }
 .view-status[data-view="past"] { background:var(--taken); color:#111827; font-weight:600; }
 .actor-list li[data-stale="true"] { opacity:.6; }
@@ -48,7 +53,7 @@ button:hover { border-color:var(--accent); }
 input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); border-radius:4px; background:var(--panel); color:var(--text); }
 .actor-search { width:100%; margin-bottom:6px; }
 .actor-list { list-style:none; margin:0; padding:0; }
-.actor-list li { display:grid; grid-template-columns:10px auto 1fr; grid-template-rows:auto auto; column-gap:6px; padding:4px 8px; border-radius:4px; cursor:pointer; }
+.actor-list li { content-visibility:auto; contain-intrinsic-size:auto 38px; display:grid; grid-template-columns:10px auto 1fr; grid-template-rows:auto auto; column-gap:6px; padding:4px 8px; border-radius:4px; cursor:pointer; }
 .actor-list li:hover { background:#f1f3f6; }
 .actor-list li[data-selected="true"] { background:var(--active); outline:1px solid var(--active-line); }
 .actor-list .dot { width:8px; height:8px; border-radius:50%; background:var(--ok); align-self:center; }
@@ -58,8 +63,32 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .actor-state { text-align:right; font-family:ui-monospace, monospace; font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .actor-id { grid-column:2 / 4; font-size:11px; font-family:ui-monospace, monospace; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .chart { position:relative; flex:1; min-height:0; display:flex; flex-direction:column; }
+.chart[hidden], .sequence[hidden] { display:none; }
+.view-tabs { display:flex; gap:4px; padding:4px 8px 0; background:var(--panel); }
+.view-tabs button[aria-pressed="true"] { background:var(--accent); border-color:var(--accent); color:#fff; }
+.sequence { flex:1; min-height:0; display:flex; flex-direction:column; }
+.seq-scroll { flex:1; overflow:auto; min-height:0; }
+.seq-canvas { position:relative; font-size:12px; }
+.seq-group { position:absolute; top:2px; height:16px; font:600 11px system-ui, sans-serif; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); border-bottom:2px solid var(--line); }
+.seq-lane-head { position:absolute; top:20px; width:200px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.seq-lifeline { position:absolute; width:0; border-left:1px dashed var(--line); }
+.seq-time { position:absolute; left:4px; width:84px; font:11px ui-monospace, monospace; color:var(--muted); }
+.seq-span { position:absolute; border-radius:3px; overflow:visible; min-height:4px; }
+.seq-span.state { width:20px; background:var(--active); border:1px solid var(--active-line); opacity:.7; }
+.seq-span.link-lost { width:8px; background:var(--bad); opacity:.75; }
+.seq-span.delay { width:6px; background:#7c3aed; opacity:.8; }
+.seq-span-label { position:absolute; left:calc(100% + 2px); top:2px; white-space:nowrap; font-size:10.5px; color:var(--muted); pointer-events:none; writing-mode:vertical-rl; }
+.seq-span.state .seq-span-label { display:none; }
+.seq-span.link-lost .seq-span-label { color:var(--bad); font-weight:600; }
+.seq-span.delay .seq-span-label { color:#7c3aed; }
+.seq-event { position:absolute; white-space:nowrap; padding-left:14px; max-width:150px; overflow:hidden; text-overflow:ellipsis; font-family:ui-monospace, monospace; font-size:11.5px; background:color-mix(in srgb, var(--panel) 80%, transparent); }
+.seq-dot { position:absolute; left:0; top:4px; width:8px; height:8px; border-radius:50%; background:var(--accent); }
+.seq-message { position:absolute; height:14px; border-bottom:1.5px solid var(--taken); font:10.5px ui-monospace, monospace; color:var(--text); text-align:center; }
+.seq-message.right::after, .seq-message.left::before { content:''; position:absolute; bottom:-5px; border:4px solid transparent; }
+.seq-message.right::after { right:-2px; border-left:7px solid var(--taken); }
+.seq-message.left::before { left:-2px; border-right:7px solid var(--taken); }
 .chart-head { display:flex; align-items:center; gap:8px; padding:4px 8px 4px 12px; border-bottom:1px solid var(--line); background:var(--panel); }
-.chart-caption { flex:1; min-width:0; font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.chart-caption, .seq-caption { flex:1; min-width:0; font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .zoom-bar { flex:none; display:flex; gap:4px; }
 .chart-scroll { flex:1; overflow:auto; min-height:0; cursor:grab; }
 .chart-scroll[data-panning="true"] { cursor:grabbing; user-select:none; }
@@ -75,7 +104,9 @@ input, select { font:inherit; padding:3px 6px; border:1px solid var(--line); bor
 .state-targetless { padding:0 10px; font-size:11px; color:var(--muted); white-space:nowrap; }
 .state[data-active="true"] { border-color:var(--active-line); background:var(--active); box-shadow:0 0 0 2px rgba(36,99,235,.25); }
 .state.entered { animation:enter .9s ease-out; }
+.state.entered-again { animation:enter-again .9s ease-out; }
 @keyframes enter { from { box-shadow:0 0 0 8px rgba(245,158,11,.55); } to { box-shadow:0 0 0 2px rgba(36,99,235,.25); } }
+@keyframes enter-again { from { box-shadow:0 0 0 8px rgba(245,158,11,.55); } to { box-shadow:0 0 0 2px rgba(36,99,235,.25); } }
 .state.compound[data-active="true"] { background:rgba(232,240,255,.55); }
 .state.root[data-active="true"] { background:transparent; box-shadow:none; border-color:#9aa4b2; }
 .state.initial::before { content:""; position:absolute; left:-14px; top:14px; width:8px; height:8px; border-radius:50%; background:#4b5563; }

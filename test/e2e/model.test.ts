@@ -24,15 +24,16 @@ import {
   afterDelay,
   CoverageRecorder,
   createFaultProxy,
-  delayOf,
   definedTransitions,
   executePath,
   pathOf,
+  performOnRealSystem,
   transitionCoveragePaths,
   type FaultProxy,
   type ModelEvent,
   type ModelPath,
   type ModelStep,
+  type RealRun,
 } from '../../src/testing/index.js';
 import { waitFor } from './harness.js';
 
@@ -94,15 +95,9 @@ afterAll(async () => {
   }
 });
 
-/** What a path needs while it runs. */
-interface PathRun {
-  rig: Rig;
-  uid: string;
-  client: RtmClient;
-  clientTiming: Timing;
+/** What a path needs while it runs: the real system, and what the client announced. */
+interface PathRun extends RealRun {
   announced: string[];
-  tokenExpiresAt: number;
-  others: RtmClient[];
 }
 
 function needsShortPresence(path: ModelPath): boolean {
@@ -112,80 +107,6 @@ function needsShortPresence(path: ModelPath): boolean {
       s.event.sessionExpired &&
       JSON.stringify(s.from) !== JSON.stringify({ RECONNECTING: 'presenceExpired' }),
   );
-}
-
-function linkIsDown(step: ModelStep): boolean {
-  const from = JSON.stringify(step.from);
-  return from.includes('linkLost') || from.includes('RECONNECTING');
-}
-
-async function serverForgot(run: PathRun): Promise<void> {
-  for (;;) {
-    const status = await run.rig.observer.queryPeersOnlineStatus([run.uid]);
-    if (status[run.uid] === false) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** The real action behind each machine event. */
-async function perform(step: ModelStep, run: PathRun, index: number, path: ModelPath): Promise<void> {
-  const { proxy, server } = run.rig;
-  const delay = delayOf(step.event);
-  if (delay) return; // the real system runs its own timer; `check` waits for its effect
-  const event = step.event as Exclude<ModelStep['event'], { type: `xstate.after.${string}` }>;
-  switch (event.type) {
-    case 'LOGIN': {
-      const next = path.steps[index + 1]?.event;
-      let token = server.createToken(run.uid);
-      if (next?.type === 'LOGIN_REJECTED') {
-        token = next.code === 'TOKEN_EXPIRED' ? server.createToken(run.uid, { expiresInSeconds: -5 }) : 'not-a-valid-token';
-      } else if (path.steps.some((s) => s.event.type === 'TOKEN_EXPIRED')) {
-        token = server.createToken(run.uid, { expiresInSeconds: 1 });
-        run.tokenExpiresAt = Date.now() + 1000;
-      }
-      proxy.silent(); // CONNECTING holds until the next step lets the login through
-      run.client.login({ uid: run.uid, token }).catch(() => undefined);
-      return;
-    }
-    case 'LINK_UP':
-      if (event.sessionExpired && (linkIsDown(step) && !JSON.stringify(step.from).includes('presenceExpired'))) {
-        await serverForgot(run);
-      }
-      proxy.restore();
-      return;
-    case 'LOGIN_REJECTED':
-      // While the link is down: the app renews with a token the server will never accept, and
-      // the resume that presents it is refused (R11: the login ends, LOGIN_FAILURE).
-      if (linkIsDown(step)) await run.client.renewToken('not-a-valid-token');
-      proxy.restore();
-      return;
-    case 'LINK_DOWN':
-      proxy.silent();
-      proxy.cut();
-      return;
-    case 'LOGOUT':
-      await run.client.logout();
-      return;
-    case 'RENEW_TOKEN':
-      await run.client.renewToken(server.createToken(run.uid));
-      return;
-    case 'KICKED':
-      if (event.reason === 'REMOTE_LOGIN') {
-        const other = new RtmClient({ url: server.url, timing: run.clientTiming });
-        run.others.push(other);
-        await other.login({ uid: run.uid, token: server.createToken(run.uid) });
-      } else {
-        server.ban(run.uid);
-      }
-      if (linkIsDown(step)) proxy.restore(); // the kick arrives on the resume
-      return;
-    case 'TOKEN_EXPIRED':
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, run.tokenExpiresAt - Date.now() + 50)));
-      proxy.restore(); // the next resume presents the expired token
-      return;
-    default:
-      throw new Error(`no real action is mapped to ${(event as { type: string }).type}`);
-  }
 }
 
 function announcements(step: ModelStep): string[] {
@@ -218,13 +139,13 @@ describe('connectionMachine paths executed against the real client, server and n
     const r = onShort ? shortPresence : matched;
     const uid = `u-${Math.random().toString(36).slice(2, 10)}`;
     const client = new RtmClient({ url: r.proxy.url, timing: clientTiming, inspect: coverage.inspect });
-    const run: PathRun = { rig: r, uid, client, clientTiming, announced: [], tokenExpiresAt: 0, others: [] };
+    const run: PathRun = { ...r, uid, client, clientTiming, announced: [], tokenExpiresAt: 0, others: [] };
     client.on('ConnectionStateChanged', (state, reason) => run.announced.push(`${state}/${reason}`));
     client.on('TokenExpired', () => run.announced.push('TokenExpired'));
     try {
       let expectedAnnouncements: string[] = [];
       await executePath(path, run, {
-        perform: (step, context, index) => perform(step, context, index, path),
+        perform: (step, context, index) => performOnRealSystem(step, context, index, path),
         check: async (step, context) => {
           await reached(step, context, expectedAnnouncements.length);
           expectedAnnouncements = [...expectedAnnouncements, ...announcements(step)];
