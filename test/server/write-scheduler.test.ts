@@ -87,7 +87,7 @@ describe('write scheduler', () => {
 
 describe('a socket held for an answer', () => {
   it('R6.1 a kick decided while a login is being answered leaves after the answer, not before it (afterAnswer)', async () => {
-    const [{ socket, connection }] = connections(new WriteScheduler(0, 4), 1);
+    const { socket, connection } = connections(new WriteScheduler(0, 4), 1)[0]!;
     connection.hold();
     const order: string[] = [];
     connection.afterAnswer(() => order.push('kick'));
@@ -99,6 +99,6 @@ describe('a socket held for an answer', () => {
     // Not held: at once.
     connection.afterAnswer(() => order.push('now'));
     expect(order).toEqual(['answer', 'kick', 'now']);
-    await drained([socket!], 1);
+    await drained([socket], 1);
   });
 });
