@@ -132,6 +132,22 @@ type LinkReport =
 
 const codeOf = (event: LinkMachineEvent): string => (event.type === 'REFUSED' ? event.code : '');
 
+/**
+ * The two phases of an attempt (dialing, authenticating) watch it the same way: waiting while
+ * something arrives, overdue (judged after the next poll phase) once the attempt timeout passed
+ * without progress, and given up then.
+ */
+const watchProgress = {
+  initial: 'waiting',
+  states: {
+    waiting: {
+      after: { attemptTimeout: 'overdue' },
+      on: { PROGRESS: { target: 'waiting', reenter: true } },
+    },
+    overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff', PROGRESS: 'waiting' } },
+  },
+} as const;
+
 export const linkMachine = setup({
   types: {
     context: {} as LinkContext,
@@ -270,14 +286,7 @@ export const linkMachine = setup({
       states: {
         dialing: {
           description: 'The socket is opening; a phase without progress for the attempt timeout is abandoned.',
-          initial: 'waiting',
-          states: {
-            waiting: {
-              after: { attemptTimeout: 'overdue' },
-              on: { PROGRESS: { target: 'waiting', reenter: true } },
-            },
-            overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff', PROGRESS: 'waiting' } },
-          },
+          ...watchProgress,
           on: {
             SOCKET_OPEN: 'authenticating',
             SOCKET_CLOSED: '#link.backingOff',
@@ -296,14 +305,7 @@ export const linkMachine = setup({
               }),
             },
           ],
-          initial: 'waiting',
-          states: {
-            waiting: {
-              after: { attemptTimeout: 'overdue' },
-              on: { PROGRESS: { target: 'waiting', reenter: true } },
-            },
-            overdue: { entry: 'judgeAttempt', on: { STALLED: '#link.backingOff', PROGRESS: 'waiting' } },
-          },
+          ...watchProgress,
           on: {
             GRANTED: {
               target: 'up',
