@@ -138,9 +138,10 @@ function onMessage(t: Tracked, text: string, isHistorical: boolean): void {
   }
 }
 
-async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: string }): Promise<void> {
+/** A new client's record, nothing received yet, added to `tracked`. */
+function track(keySpace: number, connection: Pick<Tracked, 'isConnected' | 'close'>): Tracked {
   const t: Tracked = {
-    received: new Uint8Array(request.keySpace),
+    received: new Uint8Array(keySpace),
     haveBelowTarget: 0,
     reportedLost: 0,
     recoveries: 0,
@@ -148,14 +149,22 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
     linkUpAt: 0,
     dialAt: 0,
     openAt: 0,
+    ...connection,
+  };
+  tracked.push(t);
+  return t;
+}
+
+async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: string }): Promise<void> {
+  const index = tracked.length;
+  const t = track(request.keySpace, {
     isConnected: () => client.connectionState === ConnectionState.CONNECTED,
     close: () => client.logout().catch(() => undefined),
-  };
+  });
   // The client's URL names its record, so that the one TimedWebSocket class can note its dials.
   const url = new URL(request.url);
-  url.searchParams.set(CLIENT_PARAM, String(tracked.length));
+  url.searchParams.set(CLIENT_PARAM, String(index));
   const client = new RtmClient({ url: url.toString(), WebSocket: TimedWebSocket as unknown as WebSocketConstructor });
-  tracked.push(t);
   // The link going down and up inside CONNECTED changes no public state: read it off the machine.
   let linkLost = false;
   client.actor.subscribe((snapshot) => {
@@ -196,21 +205,12 @@ async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: s
 
 async function openSocketIo(request: StormOpenRequest, spec: { uid: string }): Promise<void> {
   const socket: Socket = io(request.url, { transports: ['websocket'], auth: { uid: spec.uid, room: request.channel } });
-  const t: Tracked = {
-    received: new Uint8Array(request.keySpace),
-    haveBelowTarget: 0,
-    reportedLost: 0,
-    recoveries: 0,
-    caughtUpAt: 0,
-    linkUpAt: 0,
-    dialAt: 0,
-    openAt: 0,
+  const t = track(request.keySpace, {
     isConnected: () => socket.connected,
     close: () => {
       socket.disconnect();
     },
-  };
-  tracked.push(t);
+  });
   // Socket.IO marks no message as replayed, so none is counted as historical.
   socket.on('msg', (m: { text: string }) => onMessage(t, m.text, false));
   socket.on('connect', () => {
@@ -236,22 +236,13 @@ async function openBareWs(request: StormOpenRequest, spec: { uid: string }): Pro
   let socket: WebSocket | null = null;
   let closing = false;
   let failures = 0;
-  const t: Tracked = {
-    received: new Uint8Array(request.keySpace),
-    haveBelowTarget: 0,
-    reportedLost: 0,
-    recoveries: 0,
-    caughtUpAt: 0,
-    linkUpAt: 0,
-    dialAt: 0,
-    openAt: 0,
+  const t = track(request.keySpace, {
     isConnected: () => socket?.readyState === WebSocket.OPEN,
     close: () => {
       closing = true;
       socket?.terminate();
     },
-  };
-  tracked.push(t);
+  });
   const url = `${request.url}/?uid=${encodeURIComponent(spec.uid)}`;
   const dial = (opened?: () => void) => {
     t.dialAt = wallClockMs();
