@@ -17,6 +17,7 @@ import {
   stopProfile,
   stopCluster,
   tokensFor,
+  type Cluster,
   type PhaseResult,
 } from '../lib/cluster.js';
 import type { BenchContext } from '../lib/context.js';
@@ -74,6 +75,31 @@ export interface FanoutResult {
   burst: PhaseSummary;
 }
 
+/** Senders are the first `senders` members; each worker drives the ones it holds (`local`: per worker, its members' global indexes). */
+export function senderPlans(local: number[][], senders: number, perSender: number): SenderPlan[][] {
+  return local.map((globals) =>
+    globals.flatMap((g, localIndex) => (g < senders ? [{ connection: localIndex, keyBase: g * perSender, count: perSender }] : [])),
+  );
+}
+
+/** Warm-up at the steady rate for about a second (JIT, socket buffers); not measured. */
+export async function warmUp(
+  cluster: Cluster,
+  local: number[][],
+  load: { senders: number; ratePerSender: number; recipients: number },
+  quick: boolean,
+): Promise<void> {
+  const perSender = Math.max(1, Math.round(load.ratePerSender * (quick ? 0.3 : 1.5)));
+  await runPhase(cluster, {
+    senders: senderPlans(local, load.senders, perSender),
+    keySpace: load.senders * perSender,
+    ratePerSender: load.ratePerSender,
+    expected: load.senders * perSender * load.recipients,
+    sendBoundMs: 10_000,
+    drainBoundMs: 10_000,
+  });
+}
+
 export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<FanoutResult>> {
   const started = performance.now();
   const params = ctx.quick
@@ -94,23 +120,9 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioReport<Fanou
       const local = await openConnections(cluster, specs, assign);
       ctx.log(`fan-out: ${system}: ${params.members} members joined`);
 
-      // Senders are the first `senders` members; each worker drives the ones it holds.
-      const plans = (perSender: number): SenderPlan[][] =>
-        local.map((globals) =>
-          globals.flatMap((g, localIndex) => (g < params.senders ? [{ connection: localIndex, keyBase: g * perSender, count: perSender }] : [])),
-        );
+      const plans = (perSender: number) => senderPlans(local, params.senders, perSender);
       const recipients = params.members - 1;
-
-      // Warm-up at the steady rate for about a second (JIT, socket buffers); not measured.
-      const warmPerSender = Math.max(1, Math.round(params.steadyRatePerSender * (ctx.quick ? 0.3 : 1.5)));
-      await runPhase(cluster, {
-        senders: plans(warmPerSender),
-        keySpace: params.senders * warmPerSender,
-        ratePerSender: params.steadyRatePerSender,
-        expected: params.senders * warmPerSender * recipients,
-        sendBoundMs: 10_000,
-        drainBoundMs: 10_000,
-      });
+      await warmUp(cluster, local, { senders: params.senders, ratePerSender: params.steadyRatePerSender, recipients }, ctx.quick);
       await startProfile(ctx, cluster.server, system);
       const steady = await runPhase(cluster, {
         senders: plans(params.steadyPerSender),

@@ -20,8 +20,7 @@ import {
 import type { BenchContext } from '../lib/context.js';
 import { redisServerAvailable, startRedis } from '../lib/redis.js';
 import { check, round, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
-import type { SenderPlan } from '../load/worker.js';
-import { deliveryChecks, summarize, type PhaseSummary } from './fanout.js';
+import { deliveryChecks, senderPlans, summarize, warmUp, type PhaseSummary } from './fanout.js';
 
 const CHANNEL = 'bench-fanout3';
 const NODES = 3;
@@ -51,23 +50,11 @@ async function steadyPhase(cluster: Cluster, params: Params, ctx: BenchContext):
   const tokens = await tokensFor(cluster, uids);
   const specs = uids.map((uid, i) => ({ uid, token: tokens[i], channel: CHANNEL, url: cluster.urls[i % cluster.urls.length]! }));
   const local = await openConnections(cluster, specs, (i) => i % params.loadProcesses);
-  const plans = (perSender: number): SenderPlan[][] =>
-    local.map((globals) =>
-      globals.flatMap((g, localIndex) => (g < params.senders ? [{ connection: localIndex, keyBase: g * perSender, count: perSender }] : [])),
-    );
   const recipients = params.members - 1;
-  const warm = Math.max(1, Math.round(params.ratePerSender * (ctx.quick ? 0.3 : 1.5)));
-  await runPhase(cluster, {
-    senders: plans(warm),
-    keySpace: params.senders * warm,
-    ratePerSender: params.ratePerSender,
-    expected: params.senders * warm * recipients,
-    sendBoundMs: 10_000,
-    drainBoundMs: 10_000,
-  });
+  await warmUp(cluster, local, { senders: params.senders, ratePerSender: params.ratePerSender, recipients }, ctx.quick);
   const cpu0 = await nodeCpus(cluster);
   const steady = await runPhase(cluster, {
-    senders: plans(params.perSender),
+    senders: senderPlans(local, params.senders, params.perSender),
     keySpace: params.senders * params.perSender,
     ratePerSender: params.ratePerSender,
     expected: params.senders * params.perSender * recipients,

@@ -73,16 +73,16 @@ export interface StormResult {
   events: Record<string, number>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function quantile(sorted: number[], q: number): number {
+export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
 }
 
 /** The median and the largest of sorted times, rounded (NaN when there are none). */
-const p50Of = (sorted: number[]): number => Math.round(quantile(sorted, 0.5));
-const maxOf = (sorted: number[]): number => Math.round(sorted[sorted.length - 1] ?? Number.NaN);
+export const p50Of = (sorted: number[]): number => Math.round(quantile(sorted, 0.5));
+export const maxOf = (sorted: number[]): number => Math.round(sorted[sorted.length - 1] ?? Number.NaN);
 
 function mergeCounts(counts: ReadonlyArray<Record<string, number>>): Record<string, number> {
   const merged: Record<string, number> = {};

@@ -16,6 +16,8 @@ import { redisServerAvailable, startRedis } from '../lib/redis.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { StormOpenRequest, StormStats } from '../load/storm-worker.js';
 import type { OpenRequest, SendRequest } from '../load/worker.js';
+import { wallClockMs } from '../load/payload.js';
+import { maxOf, p50Of, sleep } from './storm.js';
 
 const CHANNEL = 'bench-storm3';
 const NODES = 3;
@@ -39,13 +41,6 @@ export interface Storm3Result {
   serverCpuMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const wallClockNow = () => performance.timeOrigin + performance.now();
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
-}
 
 async function killOnce(system: 'rtm' | 'socketio', params: { clients: number; ratePerSec: number; beforeMs: number; afterMs: number }, ctx: BenchContext): Promise<Storm3Result> {
   const redis = await startRedis();
@@ -99,7 +94,7 @@ async function killOnce(system: 'rtm' | 'socketio', params: { clients: number; r
       await storm.request('outage');
       const sentBeforeKill = await sender.request<number>('progress');
       process.kill(victim.pid, 'SIGKILL');
-      const killedAt = wallClockNow();
+      const killedAt = wallClockMs();
       // At once, so that a client that is back in a few ms is seen as back then.
       await storm.request('target', { count: sentBeforeKill, atMs: killedAt });
       await victim.exited;
@@ -120,8 +115,8 @@ async function killOnce(system: 'rtm' | 'socketio', params: { clients: number; r
         messagesSent: sent,
         sentBeforeKill,
         caughtUp: stats.caughtUp,
-        catchUpP50Ms: Math.round(quantile(catchUp, 0.5)),
-        catchUpMaxMs: Math.round(catchUp[catchUp.length - 1] ?? Number.NaN),
+        catchUpP50Ms: p50Of(catchUp),
+        catchUpMaxMs: maxOf(catchUp),
         lost: stats.lost,
         reportedLost: stats.reportedLost,
         duplicates: stats.duplicates,
