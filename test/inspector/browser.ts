@@ -1,8 +1,26 @@
 /** Headless Chromium for the inspector tests (the Debian package; no browser download). */
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ARTIFACTS = 'test-artifacts';
+
+/** One Chromium for a test file: launched before its tests, closed after them. */
+export function sharedBrowser(): { readonly current: Browser } {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    get current(): Browser {
+      if (!browser) throw new Error('Chromium is not launched yet (use it inside a test)');
+      return browser;
+    },
+  };
+}
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({

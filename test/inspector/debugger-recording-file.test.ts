@@ -8,15 +8,15 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { createRelayReporter } from '../../inspector/server/index.js';
 import { loadAsset } from '../../inspector/server/assets.js';
 import { renderPage } from '../../inspector/server/page-html.js';
 import { RtmClient, type Timing } from '../../src/index.js';
 import { createRtmServer } from '../../src/server/index.js';
 import { createFaultProxy, readRecording, replayRecordingOnRealClient, type RecordingFile } from '../../src/testing/index.js';
-import { ARTIFACTS, launchBrowser, screenshot, watchErrors } from './browser.js';
+import { ARTIFACTS, sharedBrowser, screenshot, watchErrors } from './browser.js';
 
 const timing: Partial<Timing> = { loginTimeoutMs: 2000, interruptionGraceMs: 400, presenceTimeoutMs: 1500 };
 const heartbeat = { intervalMs: 100, timeoutMs: 1000 };
@@ -53,18 +53,11 @@ async function activeStates(page: Page): Promise<string[]> {
   return page.$$eval('[data-state-id][data-active="true"]', (els) => els.map((e) => e.getAttribute('data-state-id')!));
 }
 
-let browser: Browser;
+const chromium = sharedBrowser();
 /** The exported file's text and the recorded client's actor id, shared by the tests below. */
 let exported = '';
 let clientActor = '';
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 describe('15.3 export a recording, import it into a page with no server, scrub it', () => {
   it('15.3 a real client+server reconnect recorded in Chromium is exported, imported offline (file input and drop), refused when bad, and scrubbed', async () => {
@@ -73,7 +66,7 @@ describe('15.3 export a recording, import it into a page with no server, scrub i
     const reporter = createRelayReporter({ url: server.inspector!.relayUrl, label: 'app' });
     const client = new RtmClient({ url: proxy.url, timing, inspect: reporter.inspect });
     clientActor = `app/${client.actor.sessionId}`;
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+    const context = await chromium.current.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     const errors = watchErrors(page);
     try {
@@ -112,7 +105,7 @@ describe('15.3 export a recording, import it into a page with no server, scrub i
 
     // The relay is gone; the page alone, from a static server.
     const offline = await startStaticPage();
-    const fresh = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const fresh = await chromium.current.newContext({ viewport: { width: 1400, height: 900 } });
     const view = await fresh.newPage();
     const viewErrors = watchErrors(view);
     try {

@@ -6,11 +6,11 @@
  * is asserted here; frame times and the ingest rate are measured by `npm run bench`
  * (scenario `inspector`).
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startInspectorServer } from '../../inspector/server/index.js';
-import { launchBrowser, screenshot, watchErrors } from './browser.js';
+import { sharedBrowser, screenshot, watchErrors } from './browser.js';
 
 const ACTORS = 1_000;
 const EVENTS = 12_000;
@@ -27,21 +27,14 @@ const pad = 'p'.repeat(300);
 
 const attr = (page: Page, name: string): Promise<number> => page.evaluate((n) => Number(document.getElementById('app')?.getAttribute(n)), name);
 
-let browser: Browser;
+const chromium = sharedBrowser();
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 describe('15.6 the page at scale', () => {
   it('15.6 1 000 actors and a stream over the history bound: history stays within its bytes, every actor keeps its current state, the page stays usable', async () => {
     const server = await startInspectorServer({ port: 0 });
     const producer = new WebSocket(`${server.relayUrl}?producer=scale`);
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await chromium.current.newPage({ viewport: { width: 1400, height: 900 } });
     const errors = watchErrors(page);
     try {
       await page.goto(`${server.pageUrl}?historyBytes=${HISTORY_BYTES}`);

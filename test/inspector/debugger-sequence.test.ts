@@ -7,13 +7,13 @@
  * With RTM_DOCS_SCREENSHOTS=1 the screenshot is also written to docs/inspector-sequence.png.
  */
 import { copyFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { createRelayReporter } from '../../inspector/server/index.js';
 import { RtmClient, type Timing } from '../../src/index.js';
 import { createRtmServer } from '../../src/server/index.js';
 import { createFaultProxy } from '../../src/testing/index.js';
-import { ARTIFACTS, launchBrowser, screenshot, watchErrors } from './browser.js';
+import { ARTIFACTS, sharedBrowser, screenshot, watchErrors } from './browser.js';
 
 const timing: Partial<Timing> = { loginTimeoutMs: 2000, interruptionGraceMs: 400, presenceTimeoutMs: 1500 };
 
@@ -30,15 +30,8 @@ function rows(page: Page, selector: string): Promise<{ type: string; top: number
   return page.$$eval(selector, (els) => els.map((e) => ({ type: e.getAttribute('data-seq-event') ?? '', top: parseFloat((e as HTMLElement).style.top), at: Number(e.getAttribute('data-at')) })));
 }
 
-let browser: Browser;
+const chromium = sharedBrowser();
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 describe('15.2 the sequence view', () => {
   it('15.2 a real reconnect (cut at a FaultProxy) reads top to bottom: lanes grouped by producer and server, LINK_LOST and grace spans, the presence timer, messages between lanes, in time order', async () => {
@@ -47,7 +40,7 @@ describe('15.2 the sequence view', () => {
     const reporter = createRelayReporter({ url: server.inspector!.relayUrl, label: 'app' });
     const client = new RtmClient({ url: proxy.url, timing, inspect: reporter.inspect });
     const connection = `app/${client.actor.sessionId}`;
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    const page = await chromium.current.newPage({ viewport: { width: 1400, height: 1200 } });
     const errors = watchErrors(page);
     try {
       await page.goto(`${server.inspector!.pageUrl}#${encodeURIComponent(connection)}`);
