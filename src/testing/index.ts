@@ -1,6 +1,8 @@
 /** rtm-statechart/testing: tools for testing apps and the SDK against real faults (Node only). */
 export { createFaultProxy } from './fault-proxy.js';
 export type { BlackholeDirection, FaultMode, FaultProxy, FaultProxyOptions } from './fault-proxy.js';
+export { createBalancer } from './balancer.js';
+export type { Balancer } from './balancer.js';
 export {
   afterDelay,
   CoverageRecorder,

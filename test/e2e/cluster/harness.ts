@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Timing } from '../../../machines/timing.js';
 
@@ -81,56 +80,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   };
 }
 
-export interface Balancer {
-  readonly url: string;
-  /** Closes every connection through it (the next dials go through). */
-  cut(): void;
-  close(): Promise<void>;
-}
-
-/** Forwards each connection to the first of `ports` (in order) that accepts it. */
-export async function startBalancer(ports: () => number[]): Promise<Balancer> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.on('error', () => client.destroy());
-    client.pause();
-    const candidates = ports();
-    const tryNext = (i: number): void => {
-      if (i >= candidates.length) return void client.destroy();
-      const upstream = net.connect(candidates[i]!, '127.0.0.1');
-      let connected = false;
-      upstream.once('connect', () => {
-        connected = true;
-        sockets.add(upstream);
-        upstream.on('close', () => sockets.delete(upstream));
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-      });
-      upstream.on('error', () => {
-        upstream.destroy();
-        if (!connected) tryNext(i + 1);
-        else client.destroy();
-      });
-    };
-    tryNext(0);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    cut() {
-      for (const socket of sockets) socket.destroy();
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+/** Clients reach the nodes through the package's failover balancer (rtm-statechart/testing). */
+export { createBalancer as startBalancer, type Balancer } from '../../../src/testing/balancer.js';
 
 export const freshPrefix = (): string => `cluster:${randomBytes(5).toString('hex')}:`;
