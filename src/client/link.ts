@@ -58,6 +58,10 @@ export class LinkSocket {
   private lastHeard = 0;
   /** When the attempt last made progress: the dial left, the socket opened, a frame arrived. */
   private lastProgress = 0;
+  /** When this socket last sent a frame: the server counts any frame as a sign of life. */
+  private lastSent = 0;
+  /** The grant's heartbeat interval: the longest the server should go without hearing from us. */
+  private keepaliveMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly options: LinkSocketOptions,
@@ -76,7 +80,9 @@ export class LinkSocket {
 
   /** Sends a frame if the link is up; false otherwise (the caller keeps it queued). */
   transmit(frame: ClientFrame | EncodedFrame): boolean {
-    return this.up && this.socket !== null && this.socket.send(frame);
+    if (!this.up || this.socket === null || !this.socket.send(frame)) return false;
+    this.lastSent = Date.now();
+    return true;
   }
 
   /** The machine's `socket` actor started: dial. Events for this attempt go to `report`. */
@@ -87,6 +93,7 @@ export class LinkSocket {
     this.up = false;
     this.lastHeard = Date.now();
     this.lastProgress = this.lastHeard;
+    this.keepaliveMs = Number.POSITIVE_INFINITY;
     void this.dial(attempt);
   }
 
@@ -105,6 +112,7 @@ export class LinkSocket {
   sendHello({ uid, token, sessionId }: HelloParams): void {
     if (!this.socket) return;
     this.awaitingAnswer = true;
+    this.lastSent = Date.now();
     if (sessionId === null) {
       this.socket.send({ t: 'login', id: LINK_REQUEST_ID, v: PROTOCOL_VERSION, uid, ...tokenField(token) });
       return;
@@ -122,10 +130,16 @@ export class LinkSocket {
     const attempt = this.attempt;
     defer(() => {
       if (attempt !== this.attempt || !this.up) return;
-      const silentMs = Date.now() - this.lastHeard;
+      const now = Date.now();
+      const silentMs = now - this.lastHeard;
       if (silentMs > timeoutMs) return this.report?.({ type: 'SILENT', silentMs });
-      this.socket?.send({ t: 'ping' });
+      // A keepalive sent while reading (below) within the last half interval already told the server.
+      if (now - this.lastSent >= this.keepaliveMs / 2) this.ping(now);
     });
+  }
+
+  private ping(now: number): void {
+    if (this.socket?.send({ t: 'ping' })) this.lastSent = now;
   }
 
   /** Logout while up: the goodbye leaves before the socket closes (R7.1). */
@@ -214,9 +228,14 @@ export class LinkSocket {
         return this.lost(attempt, CloseCode.PROTOCOL_ERROR);
       }
       this.up = true;
+      this.keepaliveMs = grant.data.heartbeatIntervalMs;
       return this.report?.({ type: 'GRANTED', grant: grant.data });
     }
     if (this.awaitingAnswer) this.report?.({ type: 'PROGRESS' });
+    // A keepalive while reading: a client too busy for its heartbeat timer to run on time (a
+    // reconnect storm, a long replay) still tells the server it is alive, so the server does not
+    // close a healthy link for silence (4003) and start the whole reconnect again.
+    else if (this.up && this.lastHeard - this.lastSent >= this.keepaliveMs) this.ping(this.lastHeard);
     switch (frame.t) {
       case 'pong':
       case 'error': // the server closes the socket next; the close is what counts
