@@ -14,21 +14,16 @@ import {
   type ChannelAttributesResult,
   type ClientFrameOf,
 } from '../protocol/index.js';
-import type { ChannelService } from './channel-service.js';
 import type { ServerContext } from './context.js';
 import type { LocalSession } from './local-session.js';
 import type { StoredChannelAttribute } from './store/store.js';
-import { SharedFrame } from './ws-frame.js';
 
 type ChannelAttributeChangeFrame = ClientFrameOf<
   'channel.attrs.set' | 'channel.attrs.update' | 'channel.attrs.delete' | 'channel.attrs.clear'
 >;
 
 export class AttributeService {
-  constructor(
-    private readonly ctx: ServerContext,
-    private readonly channels: ChannelService,
-  ) {}
+  constructor(private readonly ctx: ServerContext) {}
 
   // ---- the user's own attributes ----
 
@@ -72,8 +67,9 @@ export class AttributeService {
       throw new RtmError(RtmErrorCode.INVALID_ARGUMENT, `a channel has at most ${MAX_CHANNEL_ATTRIBUTES} attributes`);
     }
     if (!frame.notify) return;
+    // To the members on every node (the node bus hands it back to this one's `notifyLocalMembers`).
     const payload = encodeFrame({ t: 'channel.attrs', channel: frame.channel, attrs: attributes.map(toEntry) });
-    this.channels.notifyLocalMembers(frame.channel, new SharedFrame(Buffer.from(payload)));
+    this.ctx.bus.notice({ t: 'channel.attrs', channel: frame.channel, frame: payload });
   }
 
   async getChannel(frame: ClientFrameOf<'channel.attrs.get'>): Promise<ChannelAttributesResult> {

@@ -227,6 +227,8 @@ export class ChannelService {
    */
   private async announceMember(channel: string, uid: string, joined: boolean): Promise<void> {
     this.onMembershipChanged(channel);
+    // The other nodes' members hear the new count too, however large the channel (14.2).
+    if (this.ctx.bus.spansNodes) this.ctx.bus.notice({ t: 'channel.count', channel });
     // Alone, a channel without members here has nobody to tell.
     if (!this.ctx.bus.spansNodes && !this.local.has(channel)) return;
     const count = (await this.ctx.store.channelMemberCount(channel)) + (joined ? 0 : 1);

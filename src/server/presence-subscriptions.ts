@@ -60,17 +60,19 @@ export class PresenceSubscriptions {
 
   // ---- told by the session service ----
 
+  // A change goes to the watchers on every node, through the node bus; `deliver` is its arrival here.
+
   online(uid: string): void {
-    this.tell(uid, 'ONLINE');
+    this.ctx.bus.notice({ t: 'presence', uid, state: 'ONLINE' });
   }
 
   away(uid: string): void {
-    this.tell(uid, 'UNREACHABLE');
+    this.ctx.bus.notice({ t: 'presence', uid, state: 'UNREACHABLE' });
   }
 
   /** A session ended: its watchers hear OFFLINE (not for a login elsewhere: the user is still on), and its own subscriptions go. */
   ended(session: LocalSession, reason: SessionEndReason): void {
-    if (reason !== 'REMOTE_LOGIN') this.tell(session.uid, 'OFFLINE');
+    if (reason !== 'REMOTE_LOGIN') this.ctx.bus.notice({ t: 'presence', uid: session.uid, state: 'OFFLINE' });
     for (const uid of this.watched.get(session) ?? []) this.unwatch(uid, session);
     this.watched.delete(session);
   }
@@ -82,7 +84,8 @@ export class PresenceSubscriptions {
     return count;
   }
 
-  private tell(uid: string, state: PeerOnlineState): void {
+  /** A change of `uid`'s state, from the node bus: to the sessions on this node watching it. */
+  deliver(uid: string, state: PeerOnlineState): void {
     const watching = this.watchers.get(uid);
     if (!watching) return;
     const payload = new SharedFrame(Buffer.from(encodeFrame({ t: 'presence.changed', status: [[uid, state]] })));

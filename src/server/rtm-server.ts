@@ -28,6 +28,7 @@ import { MemoryStore } from './store/memory-store.js';
 import type { RtmStore } from './store/store.js';
 import { createToken, type TokenOptions } from './token.js';
 import { TokenNotices } from './token-notices.js';
+import { SharedFrame } from './ws-frame.js';
 import { UserService } from './user-service.js';
 
 export interface RtmServer {
@@ -122,7 +123,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     tokenPresented: (session, expiresAt) => tokenNotices.arm(session, expiresAt),
   });
   const users = new UserService(ctx);
-  const attributes = new AttributeService(ctx, channels);
+  const attributes = new AttributeService(ctx);
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
   /** Set while this node cannot reach the shared store (see the bus's `fenced`). */
   let fenced = false;
@@ -132,6 +133,12 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     peerMessage: (message) => peers.deliverLive(message),
     control: (message) => {
       sessions.released(message).catch((error: unknown) => logger.log('error', 'bus.control_failed', { error: String(error) }));
+    },
+    notice: (notice) => {
+      if (notice.t === 'presence') presence.deliver(notice.uid, notice.state);
+      else if (notice.t === 'channel.attrs') channels.notifyLocalMembers(notice.channel, new SharedFrame(Buffer.from(notice.frame)));
+      // Coalesced with the node's own call for a change it made (one notice per interval).
+      else memberCounts.changed(notice.channel);
     },
     orphanExpired: (session) => sessions.expireOrphan(session),
     fenced: (on) => {

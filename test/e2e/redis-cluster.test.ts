@@ -187,4 +187,65 @@ describe('R12 several nodes on one Redis', () => {
     expect(mover.connectionState).toBe('CONNECTED');
     expect(states).toEqual([]);
   });
+
+  it('R12.1 14.2 presence notices and channel attribute notices reach watchers and members on the other node', async () => {
+    const watcher = await loggedIn('n-watcher', 0);
+    const reports: Array<Record<string, string>> = [];
+    watcher.on('PeersOnlineStatusChanged', (status) => reports.push({ ...status }));
+    await watcher.subscribePeersOnlineStatus(['n-target']);
+    expect(reports).toEqual([{ 'n-target': 'OFFLINE' }]);
+    const target = await loggedIn('n-target', 1);
+    await waitFor(() => reports.length === 2, 'ONLINE from the other node');
+    const watcherRoom = watcher.createChannel('n-room');
+    await watcherRoom.join();
+    const updates: Array<Record<string, { value: string }>> = [];
+    watcherRoom.on('AttributesUpdated', (attributes) => updates.push(attributes));
+    await target.addOrUpdateChannelAttributes('n-room', { mode: 'closed' }, { enableNotificationToChannelMembers: true });
+    await waitFor(() => updates.length === 1, 'AttributesUpdated from the other node');
+    expect(updates[0]?.['mode']?.value).toBe('closed');
+    await target.logout();
+    await waitFor(() => reports.length === 3, 'OFFLINE from the other node');
+    expect(reports.slice(1)).toEqual([{ 'n-target': 'ONLINE' }, { 'n-target': 'OFFLINE' }]);
+    await elapse(200);
+    // Each once: the publishing node hears its own notice once, through the feed, like the others.
+    expect(reports).toHaveLength(3);
+    expect(updates).toHaveLength(1);
+  });
+
+  it('R12.1 14.2 a channel too large for member events still tells the members on every node its count', async () => {
+    // Two more nodes, with member events off above one member: only the count notice can carry the change.
+    const quiet = await Promise.all(
+      ['q1', 'q2'].map((nodeId) =>
+        startNode({ redisUrl, keyPrefix, secret, nodeId, timing: fastTiming, limits: { memberEventsMaxMembers: 1, memberCountIntervalMs: 100 } }),
+      ),
+    );
+    try {
+      const client = async (uid: string, node: ClusterNode) => {
+        const balancer = await startBalancer(() => [node.port]);
+        balancers.push(balancer);
+        const c = new RtmClient({ url: balancer.url, timing: clientTiming });
+        clients.push(c);
+        await c.login({ uid, token: createToken(secret, uid) });
+        return c;
+      };
+      const watcher = await client('q-watcher', quiet[0]!);
+      const joiner = await client('q-joiner', quiet[1]!);
+      const room = watcher.createChannel('q-room');
+      await room.join();
+      const counts: number[] = [];
+      const members = recordMembers(room);
+      room.on('MemberCountUpdated', (count) => counts.push(count));
+      // Past the quiet interval of the watcher's own join, whose end would re-read the count anyway.
+      await elapse(500);
+      await joiner.createChannel('q-room').join();
+      await waitFor(() => counts.includes(2), 'MemberCountUpdated 2 after a join on the other node');
+      expect(members).toEqual([]);
+    } finally {
+      for (const c of clients.splice(0)) {
+        await c.logout().catch(() => undefined);
+        c.actor.stop();
+      }
+      await Promise.all(quiet.map((node) => node.stop()));
+    }
+  });
 });

@@ -6,12 +6,25 @@
  * - Channel messages and member events reach the channel's members on every node.
  * - A stored peer message reaches the node holding its recipient.
  * - Control messages (a kick, a claim) go to one named node and must not be lost.
+ * - Notices (a watched user's online state, channel attributes or membership changed) reach every node, for
+ *   whoever there watches; a lost one costs nothing lasting, since a client asks again after
+ *   every reconnect.
  *
  * With one node (the in-memory default) `LocalBus` hands everything straight back to this node's
  * listener, synchronously, so the memory mode pays one function call. `RedisBus`
  * (`redis-bus.ts`, loaded only with `redis`) carries them through Redis.
  */
+import type { PeerOnlineState } from '../../protocol/index.js';
 import type { StoredChannelMessage, StoredPeerMessage } from '../store/store.js';
+
+/** What every node tells its own watchers (14.2): fire and forget. */
+export type Notice =
+  /** A user's online state changed: the sessions subscribed to it hear it (PeersOnlineStatusChanged). */
+  | { t: 'presence'; uid: string; state: PeerOnlineState }
+  /** A channel's attributes changed and notification was asked: its members hear `frame` (AttributesUpdated). */
+  | { t: 'channel.attrs'; channel: string; frame: string }
+  /** A channel's membership changed: each node with members there announces the count (MemberCountUpdated). */
+  | { t: 'channel.count'; channel: string };
 
 /** What must reach one node for sure (a per-node control stream with Redis). */
 export type ControlMessage =
@@ -33,6 +46,7 @@ export interface BusListener {
   memberEvent(channel: string, uid: string, joined: boolean): void;
   peerMessage(message: StoredPeerMessage): void;
   control(message: ControlMessage): void;
+  notice(notice: Notice): void;
   /** This node holds the sweeper lease and found a dead node's session past its presence window: end it. */
   orphanExpired(session: OrphanedSession): Promise<void>;
   /** This node lost the shared store for longer than the bound (true), or has it back (false). */
@@ -52,6 +66,8 @@ export interface NodeBus {
   memberEvent(channel: string, uid: string, joined: boolean): void;
   /** A peer message the store has just put in its recipient's inbox. */
   peerMessage(message: StoredPeerMessage): void;
+  /** A notice for the watchers on every node, this one included. */
+  notice(notice: Notice): void;
   /** Sends a control message to `node`; resolves once it cannot be lost any more. */
   control(node: string, message: ControlMessage): Promise<void>;
   /** This node has a first member in `channel`: its traffic must reach this node from now on. */
@@ -84,6 +100,10 @@ export class LocalBus implements NodeBus {
 
   peerMessage(message: StoredPeerMessage): void {
     this.listener?.peerMessage(message);
+  }
+
+  notice(notice: Notice): void {
+    this.listener?.notice(notice);
   }
 
   control(_node: string, message: ControlMessage): Promise<void> {

@@ -11,6 +11,8 @@
  *   changed (the store answers that once), so each is announced once.
  * - Peer messages are published by the inbox append script to the feed of the node the
  *   recipient's session names (`{n:<id>}:live`).
+ * - Notices (presence changes, channel attributes, member counts) are published on one cluster-wide feed that
+ *   every node subscribes to, the publisher included; each delivers to its own watchers.
  * - Control messages (kick, claimed) go to the target node's control stream (XADD), read with a
  *   blocking XREAD on a connection of its own: a node that is briefly cut off reads them when
  *   it is back, and they are not lost.
@@ -31,7 +33,7 @@ import { performance } from 'node:perf_hooks';
 import type { RtmLogger } from '../logger.js';
 import { RedisStore, type RedisConnection } from '../store/redis-store.js';
 import type { StoredChannelMessage } from '../store/store.js';
-import type { BusListener, ControlMessage, NodeBus } from './node-bus.js';
+import type { BusListener, ControlMessage, NodeBus, Notice } from './node-bus.js';
 
 type StreamEntries = Array<[string, string[]]>;
 
@@ -98,6 +100,7 @@ export class RedisBus implements NodeBus {
     await subscriber.connect();
     this.subscriber = subscriber;
     await subscriber.subscribe(this.store.nodeFeed(this.nodeId), (payload) => this.onNodeFeed(payload));
+    await subscriber.subscribe(this.store.noticeFeed(), (payload) => this.onNotice(payload));
     const reader = this.store.client.duplicate();
     reader.on('error', (error) => this.logger.log('warn', 'redis.bus_error', { error: String(error) }));
     await reader.connect();
@@ -292,6 +295,25 @@ export class RedisBus implements NodeBus {
       feed.last = message.seq;
       this.listener?.channelMessage(message);
     }
+  }
+
+  // ---- notices ----
+
+  notice(notice: Notice): void {
+    this.store.client.sendCommand(['PUBLISH', this.store.noticeFeed(), JSON.stringify(notice)]).catch((error: unknown) => {
+      this.logger.log('warn', 'bus.notice_failed', { kind: notice.t, error: String(error) });
+    });
+  }
+
+  private onNotice(payload: string): void {
+    let notice: Notice | null = null;
+    try {
+      notice = JSON.parse(payload) as Notice;
+    } catch {
+      // below
+    }
+    if (notice && (notice.t === 'presence' || notice.t === 'channel.attrs' || notice.t === 'channel.count')) this.listener?.notice(notice);
+    else this.logger.log('error', 'bus.notice_invalid', { bytes: payload.length });
   }
 
   // ---- control stream ----

@@ -174,6 +174,11 @@ export class RedisStore implements RtmStore {
     return `${this.prefix}{n:${node}}:live`;
   }
 
+  /** The pub/sub channel every node listens on for notices (presence, channel attributes). */
+  noticeFeed(): string {
+    return `${this.prefix}{index}:notices`;
+  }
+
   /** A node's control stream: kicks and claims for it, read with XREAD, kept a while if it is gone. */
   controlStream(node: string): string {
     return `${this.prefix}{n:${node}}:control`;
