@@ -8,7 +8,7 @@ import type { FanoutResult } from '../scenarios/fanout.js';
 import type { Fanout3Result } from '../scenarios/fanout3.js';
 import type { Storm3Result } from '../scenarios/storm3.js';
 import type { PeerResult } from '../scenarios/peer.js';
-import type { StormResult } from '../scenarios/storm.js';
+import type { BuildFigures, StormResult } from '../scenarios/storm.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { ClientResult } from '../scenarios/client.js';
 import type { FrameStats, InspectorResult } from '../scenarios/inspector.js';
@@ -96,6 +96,12 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('server CPU ms during the storm', storm, (r) => n(r.serverCpuMs)));
     rows.push(rowOf('client / proxy CPU ms during the storm', storm, (r) => `${n(r.clientCpuMs)} / ${n(r.proxyCpuMs)}`));
     rows.push(rowOf('client CPU ms from the cut to the restore', storm, (r) => n(r.clientOutageCpuMs)));
+    const compared = storm.systems.rtm?.baseline;
+    if (compared) {
+      const figures = (f: BuildFigures) => `${f.catchUpP50Ms} / ${f.catchUpMaxMs} ms · CPU ${n(f.clientCpuMs)} ms · ${f.dialsPerClient} dials · ${f.reconnecting} RECONNECTING`;
+      rows.push(rowOf(`(ours) baseline client, median of ${compared.rounds}: catch-up p50 / max`, storm, (_r, s) => (s === 'rtm' ? figures(compared.baseline) : '')));
+      rows.push(rowOf(`(ours) this client, median of ${compared.rounds}: catch-up p50 / max`, storm, (_r, s) => (s === 'rtm' ? figures(compared.current) : '')));
+    }
   }
   if (memory) {
     const p = memory.params as { connections: number };

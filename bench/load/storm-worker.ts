@@ -18,7 +18,11 @@ import { announceReady, serveRequests } from '../lib/ipc.js';
 import { builtPackage } from '../lib/package.js';
 import { readPayload, wallClockMs } from './payload.js';
 
-const { RtmClient, ConnectionState, WS_CLIENT_OPTIONS } = await builtPackage('');
+const current = await builtPackage('');
+const { WS_CLIENT_OPTIONS } = current;
+type ClientPackage = Pick<typeof current, 'RtmClient' | 'ConnectionState'>;
+/** The client build under test: this checkout's, or a baseline's (`--baseline-client`) to compare with. */
+let clientPackage: ClientPackage = current;
 
 export interface StormOpenRequest {
   system: 'rtm' | 'socketio' | 'ws';
@@ -28,6 +32,8 @@ export interface StormOpenRequest {
   clients: Array<{ uid: string; token?: string }>;
   keySpace: number;
   concurrency: number;
+  /** Ours: the RtmClient of another build (a baseline checkout's dist/src/index.js) instead of this one's. */
+  clientModule?: string;
 }
 
 export interface StormStats {
@@ -157,6 +163,7 @@ function track(keySpace: number, connection: Pick<Tracked, 'isConnected' | 'clos
 
 async function openRtm(request: StormOpenRequest, spec: { uid: string; token?: string }): Promise<void> {
   const index = tracked.length;
+  const { RtmClient, ConnectionState } = clientPackage;
   const t = track(request.keySpace, {
     isConnected: () => client.connectionState === ConnectionState.CONNECTED,
     close: () => client.logout().catch(() => undefined),
@@ -278,6 +285,7 @@ async function openAll(request: StormOpenRequest): Promise<{ opened: number; fai
   let failed = 0;
   let firstError: string | undefined;
   system = request.system;
+  if (request.clientModule) clientPackage = (await import(request.clientModule)) as ClientPackage;
   const opener = async () => {
     while (next < request.clients.length) {
       const spec = request.clients[next++]!;

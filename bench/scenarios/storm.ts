@@ -11,6 +11,8 @@
  * "back" once open again. It loses every message of the outage by design; what it shows is how
  * long the dials alone keep one process busy.
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startChild, type ChildHandle } from '../lib/processes.js';
 import type { BenchContext } from '../lib/context.js';
 import { clusterLauncher, serverCpu, startCluster, startProfile, stopProfile, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
@@ -71,6 +73,27 @@ export interface StormResult {
   /** Heap in use in each client process at the end, MiB. */
   clientHeapMiB: number[];
   events: Record<string, number>;
+  /** Ours with `--baseline-client DIR`: the same storm, alternately with that build's client and this one's. */
+  baseline?: BaselineComparison;
+}
+
+/** One figure of each build's runs: medians over the rounds. */
+export interface BuildFigures {
+  catchUpP50Ms: number;
+  catchUpMaxMs: number;
+  /** WebSocket dials per client from the cut to the end (the link-up and dial times are read off each build's own machine, so they are not compared). */
+  dialsPerClient: number;
+  clientCpuMs: number;
+  /** Clients that went RECONNECTING after the restore, summed over the rounds. */
+  reconnecting: number;
+}
+
+export interface BaselineComparison {
+  /** The baseline checkout, as given. */
+  client: string;
+  rounds: number;
+  baseline: BuildFigures;
+  current: BuildFigures;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,6 +128,7 @@ async function stormOnce(
   cluster: Cluster,
   ctx: BenchContext,
   params: { clients: number; ratePerSec: number; beforeMs: number; outageMs: number; afterMs: number; stormProcesses: number },
+  clientModule?: string,
 ): Promise<StormResult> {
   const system = cluster.system;
   const helpers: ChildHandle[] = [];
@@ -142,6 +166,7 @@ async function stormOnce(
             clients: uids.flatMap((uid, i) => (i % stormWorkers.length === w ? [{ uid, token: tokens[i] }] : [])),
             keySpace,
             concurrency: 25,
+            ...(clientModule ? { clientModule } : {}),
           } satisfies StormOpenRequest,
           180_000,
         ),
@@ -263,6 +288,8 @@ async function runStormVariant(
     const cluster = await launch(system);
     try {
       const result = await stormOnce(cluster, ctx, params);
+      const baseline = system === 'rtm' ? baselineClient() : undefined;
+      if (baseline) result.baseline = await compareWithBaseline(ctx, params, baseline, result, name);
       report.systems[system] = result;
       ctx.log(
         `${name}: ${system}: ${result.caughtUp}/${result.clients} caught up, max ${result.catchUpMaxMs} ms after the restore; lost ${result.lost} (and ${result.reportedLost} reported lost to ${result.clientsReportedLoss} clients), duplicated ${result.duplicates}`,
@@ -282,6 +309,60 @@ async function runStormVariant(
   }
   report.durationMs = Math.round(performance.now() - started);
   return report;
+}
+
+/**
+ * `--baseline-client DIR [--baseline-rounds N]`: the client of another checkout (built, e.g. a
+ * `git worktree` of an older commit) against this checkout's server, harness and proxy, so that
+ * a change to the client is measured before and after in one run. The rounds alternate (baseline,
+ * this build) so that drift in the machine's load falls on both; the figures are medians.
+ */
+function baselineClient(): { dir: string; module: string; rounds: number } | undefined {
+  const i = process.argv.indexOf('--baseline-client');
+  if (i < 0) return undefined;
+  const dir = resolve(process.argv[i + 1] ?? '.');
+  const r = process.argv.indexOf('--baseline-rounds');
+  const rounds = r < 0 ? 3 : Math.max(1, Number(process.argv[r + 1]) || 3);
+  return { dir, module: pathToFileURL(`${dir}/dist/src/index.js`).href, rounds };
+}
+
+async function compareWithBaseline(
+  ctx: BenchContext,
+  params: StormParams,
+  baseline: { dir: string; module: string; rounds: number },
+  first: StormResult,
+  name: string,
+): Promise<BaselineComparison> {
+  // Each run on a server of its own, as the first was: no run meets another's sessions or history.
+  const onFreshServer = async (clientModule?: string): Promise<StormResult> => {
+    const cluster = await startCluster('rtm', 1, ctx);
+    try {
+      return await stormOnce(cluster, ctx, params, clientModule);
+    } finally {
+      await stopCluster(cluster);
+    }
+  };
+  const runs: { baseline: StormResult[]; current: StormResult[] } = { baseline: [], current: [first] };
+  for (let round = 0; round < baseline.rounds; round++) {
+    runs.baseline.push(await onFreshServer(baseline.module));
+    if (runs.current.length < baseline.rounds) runs.current.push(await onFreshServer());
+  }
+  const figures = (list: StormResult[]): BuildFigures => {
+    const median = (pick: (r: StormResult) => number) => quantile(list.map(pick).sort((a, b) => a - b), 0.5);
+    return {
+      catchUpP50Ms: median((r) => r.catchUpP50Ms),
+      catchUpMaxMs: median((r) => r.catchUpMaxMs),
+      dialsPerClient: median((r) => r.dialsPerClient),
+      clientCpuMs: median((r) => r.clientCpuMs),
+      reconnecting: list.reduce((sum, r) => sum + (r.events['RECONNECTING/INTERRUPTED'] ?? 0), 0),
+    };
+  };
+  const comparison = { client: baseline.dir, rounds: baseline.rounds, baseline: figures(runs.baseline), current: figures(runs.current) };
+  const line = (f: BuildFigures) =>
+    `caught up p50 ${f.catchUpP50Ms} ms, max ${f.catchUpMaxMs} ms; ${f.dialsPerClient} dials each; client CPU ${f.clientCpuMs} ms; ${f.reconnecting} RECONNECTING`;
+  ctx.log(`${name}: rtm: baseline client (${baseline.dir}), median of ${baseline.rounds}: ${line(comparison.baseline)}`);
+  ctx.log(`${name}: rtm: this client, median of ${baseline.rounds}: ${line(comparison.current)}`);
+  return comparison;
 }
 
 /** The storm with the clients split over two processes, 5 msgs/s. */
