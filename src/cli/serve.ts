@@ -1,5 +1,5 @@
 /**
- * `rtm-statechart serve [--port N] [--host H] [--demo] [--redis URL]`: the RTM server with the inspector on one port.
+ * `rtm-statechart serve [--port N] [--host H] [--demo] [--redis URL [--redis-prefix P] [--node-id ID]]`: the RTM server with the inspector on one port.
  * Prints the addresses, then logs one JSON object a line; SIGINT/SIGTERM close it cleanly.
  */
 import { parseArgs } from 'node:util';
@@ -25,6 +25,10 @@ const HELP = `usage: rtm-statechart serve [options]
   --redis URL           keep sessions, inboxes and history in Redis (also read
                         from RTM_REDIS_URL), shared by every server on it; needs
                         --secret or RTM_SECRET, the same on every server
+  --redis-prefix P      put P before every Redis key (also RTM_REDIS_PREFIX;
+                        default 'rtm:'): several deployments can share one Redis
+  --node-id ID          this node's name in the cluster (also RTM_NODE_ID;
+                        letters, digits, - and _; default a random one per start)
   -h, --help            show this help`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -40,6 +44,8 @@ export async function run(argv: string[]): Promise<void> {
       demo: { type: 'boolean', default: false },
       secret: { type: 'string' },
       redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
+      'node-id': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -53,6 +59,9 @@ export async function run(argv: string[]): Promise<void> {
   const inspectorToken = values['inspector-token'] ?? process.env.RTM_INSPECTOR_TOKEN;
   const secret = values.secret ?? process.env.RTM_SECRET;
   const redis = values.redis ?? process.env.RTM_REDIS_URL;
+  const keyPrefix = values['redis-prefix'] ?? process.env.RTM_REDIS_PREFIX;
+  const nodeId = values['node-id'] ?? process.env.RTM_NODE_ID;
+  if (!redis && (keyPrefix || nodeId)) throw new Error('--redis-prefix and --node-id are for a node on Redis: give --redis URL too');
   if (redis && !secret) {
     // State kept in Redis outlives the process; tokens signed with a random secret would not.
     throw new Error('--redis needs --secret S (or RTM_SECRET), the same on every server that shares the Redis');
@@ -71,7 +80,7 @@ export async function run(argv: string[]): Promise<void> {
     ...(values['inspector-allowed-host'] ? { inspectorAllowedHosts: values['inspector-allowed-host'] } : {}),
     inspectorDemo: values.demo,
     ...(secret ? { secret } : {}),
-    ...(redis ? { redis } : {}),
+    ...(redis ? { redis: { url: redis, ...(keyPrefix ? { keyPrefix } : {}), ...(nodeId ? { nodeId } : {}) } } : {}),
   });
   if (!secret) {
     // R11: tokens signed with a secret that dies with the process are refused by the next one;

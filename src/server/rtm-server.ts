@@ -250,7 +250,7 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(fenced ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ status: fenced ? 'fenced' : 'ok', ...(bus.spansNodes ? { fenced } : {}), ...stats() }));
+      res.end(JSON.stringify({ status: fenced ? 'fenced' : 'ok', ...(bus.spansNodes ? { node: bus.nodeId, fenced } : {}), ...stats() }));
       return;
     }
     res.writeHead(path === '/' ? 426 : 404, { 'content-type': 'text/plain' });

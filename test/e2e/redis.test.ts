@@ -258,4 +258,24 @@ describe('13.1 serve --redis', () => {
     child!.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
+
+  it('13.1 --node-id and --redis-prefix name the node and its keys; /healthz says which node answers', async () => {
+    const run = serve(['--secret', 'serve-redis', '--redis', redisUrl, '--redis-prefix', 'cli-test:', '--node-id', 'east-1']);
+    await waitFor(() => /RTM server listening on ws:\/\/127\.0\.0\.1:\d+ \(store: Redis at /.test(run.output().out), 'the URL', 20_000);
+    const url = /RTM server listening on (ws:\/\/127\.0\.0\.1:\d+)/.exec(run.output().out)![1]!;
+    const health = (await (await fetch(`${url.replace('ws:', 'http:')}/healthz`)).json()) as { node?: string; fenced?: boolean };
+    expect(health).toMatchObject({ node: 'east-1', fenced: false });
+    expect(await admin.exists('cli-test:{n:east-1}:lease')).toBe(1);
+    child!.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('13.1 --node-id without --redis is refused, and so is a node id that is not a name', async () => {
+    const alone = serve(['--secret', 's', '--node-id', 'east-1']);
+    expect(await alone.exited).toBe(1);
+    expect(alone.output().err).toContain('--redis-prefix and --node-id are for a node on Redis');
+    const bad = serve(['--secret', 's', '--redis', redisUrl, '--node-id', 'east 1']);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output().err).toContain('redis.nodeId must be');
+  });
 });
