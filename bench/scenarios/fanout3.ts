@@ -23,7 +23,13 @@ import { check, round, runIfMain, selectedSystems, type ScenarioReport } from '.
 import { deliveryChecks, senderPlans, summarize, warmUp, type PhaseSummary } from './fanout.js';
 
 const CHANNEL = 'bench-fanout3';
-const NODES = 3;
+/** `--fanout3-nodes N` (default 3): how many nodes share the Redis, to see how the cost grows with them. */
+const NODES = (() => {
+  const i = process.argv.indexOf('--fanout3-nodes');
+  const n = i < 0 ? 3 : Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new RangeError('--fanout3-nodes must be 1–8');
+  return n;
+})();
 
 export interface Fanout3Result {
   /** One server, the system's default (no Redis). */
