@@ -127,6 +127,11 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
   const handler = new FrameHandler(ctx, { sessions, peers, channels, users, attributes, memberCounts, presence });
   /** Set while this node cannot reach the shared store (see the bus's `fenced`). */
   let fenced = false;
+  /** Lets every session go here without a store write, and closes the sockets with the shutdown code: the clients resume elsewhere or here. */
+  const dropEverySession = (why: string): void => {
+    sessions.releaseAll();
+    for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, why);
+  };
   await bus.start({
     channelMessage: (message) => channels.fanOut(message),
     memberEvent: (channel, uid, joined) => channels.memberEvent(channel, uid, joined),
@@ -144,10 +149,11 @@ export async function createRtmServer(options: RtmServerOptions = {}): Promise<R
     fenced: (on) => {
       // Fail closed (R12.3): without the shared store this node serves nobody from memory.
       fenced = on;
-      if (!on) return;
-      sessions.releaseAll();
-      for (const connection of [...ctx.connections]) connection.close(CloseCode.SERVER_SHUTDOWN, 'lost the shared store');
+      if (on) dropEverySession('lost the shared store');
     },
+    // The store forgot everything (R11.2): the clients come back, find their sessions gone, log
+    // in afresh and meet the new epoch in their grants.
+    historyReset: () => dropEverySession('the shared store has a new history'),
   });
   const writes = new WriteScheduler(
     config.flushDelayMs,

@@ -51,6 +51,11 @@ export interface BusListener {
   orphanExpired(session: OrphanedSession): Promise<void>;
   /** This node lost the shared store for longer than the bound (true), or has it back (false). */
   fenced(fenced: boolean): void;
+  /**
+   * The shared store holds another history than it did (Redis came back empty: a new epoch,
+   * R11.2): no session, membership or seq this node holds names anything in it any more.
+   */
+  historyReset(): void;
 }
 
 export interface NodeBus {

@@ -27,6 +27,11 @@
  *
  * Fail closed. A node that has not renewed its lease for `fenceAfterMs` (Redis unreachable or
  * stopped) tells its listener it is fenced, and unfenced once a renewal succeeds again.
+ *
+ * A new history. Each renewal also reads the store's epoch (creating it if Redis came back
+ * empty: the first node to ask names the new history). An epoch other than the one this node
+ * knew means nothing it holds is in the store any more: it forgets its channel feeds (their
+ * seqs belong to the old history) and tells its listener, which lets its sessions go.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -79,6 +84,8 @@ export class RedisBus implements NodeBus {
   private renewedAt = performance.now();
   private renewing = false;
   private sweeping = false;
+  /** The history this node serves (RtmStore.epoch), read at start and at every renewal. */
+  private epoch: string | undefined;
   private isFenced = false;
 
   constructor(
@@ -107,6 +114,7 @@ export class RedisBus implements NodeBus {
     this.reader = reader;
     this.readLoop = this.readControl(reader);
     await this.store.renewNode(this.nodeId, this.leaseMs);
+    this.epoch = await this.store.epoch();
     this.renewedAt = performance.now();
     this.renewTimer = setInterval(() => this.tick(), Math.min(this.renewMs / 2, this.fenceAfterMs / 4));
     this.renewTimer.unref();
@@ -132,7 +140,9 @@ export class RedisBus implements NodeBus {
   private async renew(): Promise<void> {
     try {
       await this.store.renewNode(this.nodeId, this.leaseMs);
+      const epoch = await this.store.epoch();
       this.renewedAt = performance.now();
+      if (epoch !== this.epoch) this.newHistory(epoch);
       if (this.isFenced) {
         this.isFenced = false;
         this.logger.log('info', 'node.unfenced', { node: this.nodeId });
@@ -154,6 +164,13 @@ export class RedisBus implements NodeBus {
         this.sweeping = false;
       }
     })();
+  }
+
+  private newHistory(epoch: string): void {
+    this.logger.log('warn', 'node.new_epoch', { node: this.nodeId, was: this.epoch, now: epoch });
+    this.epoch = epoch;
+    this.listener?.historyReset();
+    for (const channel of [...this.feeds.keys()]) this.unwatch(channel);
   }
 
   /** The sweeper's round: the sessions of dead nodes whose presence window ran out end (once). */

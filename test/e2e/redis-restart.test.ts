@@ -1,0 +1,138 @@
+/**
+ * R12.3 / R11.2: the redis-server under two node processes is killed and started again, empty,
+ * on the same port, while real `RtmClient`s stay connected to both nodes. A private
+ * redis-server for this file (the shared one from the global setup is never restarted).
+ * Before the fix the nodes kept serving the old sessions from memory: a client's channel send
+ * was refused NOT_JOINED, and the new history's first seqs were dropped as already seen.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtmClient, type RtmChannel } from '../../src/index.js';
+import type { RecoveryReport } from '../../src/client/recovery.js';
+import { createToken } from '../../src/server/index.js';
+import type { Timing } from '../../machines/timing.js';
+import { freshPrefix, startNode, type ClusterNode } from './cluster/harness.js';
+import { waitFor } from './harness.js';
+
+const secret = 'restart-secret';
+const timing: Partial<Timing> = { interruptionGraceMs: 2000, presenceTimeoutMs: 30_000, requestTimeoutMs: 20_000, loginTimeoutMs: 10_000 };
+let port = 0;
+let redis: ChildProcess;
+let nodes: ClusterNode[] = [];
+const clients: RtmClient[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address() as net.AddressInfo;
+      server.close(() => resolve(free));
+    });
+  });
+}
+
+async function startRedis(): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return child;
+    if (i > 100) throw new Error('redis-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  redis = await startRedis();
+  const keyPrefix = freshPrefix();
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  nodes = await Promise.all(['r1', 'r2'].map((nodeId) => startNode({ redisUrl, keyPrefix, secret, nodeId, timing })));
+}, 30_000);
+
+afterAll(async () => {
+  for (const client of clients) {
+    await client.logout().catch(() => undefined);
+    client.actor.stop();
+  }
+  await Promise.all(nodes.map((node) => node.stop()));
+  redis.kill('SIGTERM');
+});
+
+interface User {
+  client: RtmClient;
+  room: RtmChannel;
+  states: string[];
+  peer: string[];
+  channel: string[];
+  reports: RecoveryReport[];
+}
+
+async function user(uid: string, node: number): Promise<User> {
+  const client = new RtmClient({ url: nodes[node]!.url, timing });
+  clients.push(client);
+  const u: User = { client, room: client.createChannel('room'), states: [], peer: [], channel: [], reports: [] };
+  await client.login({ uid, token: createToken(secret, uid) });
+  client.on('ConnectionStateChanged', (state, reason) => u.states.push(`${state}/${reason}`));
+  client.on('MessageFromPeer', (message) => u.peer.push(message.text));
+  client.on('Recovered', (report) => u.reports.push(report));
+  u.room.on('ChannelMessage', (message) => u.channel.push(message.text));
+  await u.room.join();
+  return u;
+}
+
+describe('R12.3 Redis restarted empty under the nodes', () => {
+  it('R12.3 R11.2 every client comes back on the new history (NEW_EPOCH), back in its channel, and every later message arrives once and in order on both nodes', async () => {
+    const alice = await user('alice', 0);
+    const bob = await user('bob', 1);
+    const carol = await user('carol', 1);
+    // Some history first, so that the old seqs are past the new history's first ones.
+    for (let i = 1; i <= 4; i++) {
+      await alice.room.sendMessage({ text: `old-c${i}` });
+      await alice.client.sendMessageToPeer({ text: `old-p${i}` }, 'bob');
+    }
+    await waitFor(() => bob.channel.length === 4 && carol.channel.length === 4 && bob.peer.length === 4, 'the old history');
+    const users = [alice, bob, carol];
+    for (const u of users) {
+      u.channel.length = 0;
+      u.peer.length = 0;
+    }
+
+    redis.kill('SIGKILL');
+    await new Promise((resolve) => redis.once('exit', resolve));
+    redis = await startRedis();
+
+    await waitFor(() => users.every((u) => u.reports.length > 0), 'every client reports a recovery', 20_000);
+    await waitFor(() => users.every((u) => u.client.connectionState === 'CONNECTED' && u.room.joined), 'every client CONNECTED and in the room', 20_000);
+    for (const u of users) {
+      expect(u.reports.at(-1)?.session).toBe('NEW_EPOCH');
+      expect(u.states.filter((s) => s.startsWith('ABORTED'))).toEqual([]);
+    }
+
+    for (let i = 1; i <= 6; i++) {
+      await alice.room.sendMessage({ text: `c${i}` });
+      await carol.room.sendMessage({ text: `k${i}` });
+      await alice.client.sendMessageToPeer({ text: `p${i}` }, 'bob');
+      await bob.client.sendMessageToPeer({ text: `q${i}` }, 'alice');
+    }
+    const channelFrom = (u: User, prefix: string) => u.channel.filter((t) => t.startsWith(prefix));
+    await waitFor(
+      () => channelFrom(bob, 'c').length >= 6 && channelFrom(bob, 'k').length >= 6 && channelFrom(alice, 'k').length >= 6 && channelFrom(carol, 'c').length >= 6,
+      'the channel messages after the restart, on both nodes',
+      10_000,
+    );
+    await waitFor(() => bob.peer.length >= 6 && alice.peer.length >= 6, 'the peer messages after the restart, across nodes', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const six = (p: string) => [1, 2, 3, 4, 5, 6].map((i) => `${p}${i}`);
+    expect(channelFrom(bob, 'c')).toEqual(six('c'));
+    expect(channelFrom(bob, 'k')).toEqual(six('k'));
+    expect(channelFrom(carol, 'c')).toEqual(six('c'));
+    expect(channelFrom(alice, 'k')).toEqual(six('k'));
+    expect(channelFrom(alice, 'c')).toEqual([]);
+    expect(bob.peer).toEqual(six('p'));
+    expect(alice.peer).toEqual(six('q'));
+  }, 60_000);
+});
