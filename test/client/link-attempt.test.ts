@@ -9,6 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -185,12 +188,17 @@ describe('link attempts', () => {
   });
 
   it('6 (a) an answer that arrived while this process was stalled past the attempt timeout is read, not abandoned', async () => {
-    // The server runs in its own process, so it answers while this one is blocked.
+    // The server runs in its own process, so it answers while this one is blocked. It marks a
+    // file once it has answered the upgrade, so that the stall lasts until the answer is there
+    // (on a loaded machine the server's process may get no CPU for a while).
+    const marker = join(mkdtempSync(join(tmpdir(), 'link-attempt-')), 'upgraded');
     const script = `
+      import { writeFileSync } from 'node:fs';
       import { WebSocketServer } from 'ws';
       const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => '${SUBPROTOCOL}' });
       let connections = 0;
       wss.on('connection', (ws) => {
+        writeFileSync(${JSON.stringify(marker)}, '1');
         console.log('connection ' + ++connections);
         ws.on('message', (data) => {
           for (const line of String(data).split('\\n')) {
@@ -209,12 +217,15 @@ describe('link attempts', () => {
     const port = Number(lines.find((l) => l.startsWith('port '))!.slice(5));
     const { link, reports } = startLink(`ws://127.0.0.1:${port}`);
     // Let the dial leave (the constructor is resolved asynchronously), then stall for 2.5 attempt
-    // timeouts: the upgrade answer waits unread while the attempt's timer comes due.
+    // timeouts and until the server has answered: the upgrade answer waits unread while the
+    // attempt's timer comes due.
     await sleep(0);
     const end = Date.now() + ATTEMPT_MS * 2.5;
-    while (Date.now() < end) {
+    const cap = Date.now() + 20_000;
+    while ((Date.now() < end || !existsSync(marker)) && Date.now() < cap) {
       // A busy event loop: nothing is read, no timer runs.
     }
+    expect(existsSync(marker)).toBe(true);
     await until(() => link.isUp, 3000);
     await sleep(50);
     expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);
