@@ -103,6 +103,14 @@ describe('R12.3 Redis restarted empty under the nodes', () => {
 
     redis.kill('SIGKILL');
     await new Promise((resolve) => redis.once('exit', resolve));
+    // Sent while Redis is down: each arrives once, or the sender is told it did not (a typed
+    // refusal, or hasPeerReceived false: the empty store knows no session of bob's, and an
+    // online-only peer message to a user it does not know is not kept), never silently lost.
+    const told = (result: unknown) => ((result as { hasPeerReceived?: boolean } | undefined)?.hasPeerReceived === false ? 'not received' : 'sent');
+    const during = [
+      { what: 'channel', to: [bob, carol], text: 'during-c', send: alice.room.sendMessage({ text: 'during-c' }) as Promise<unknown> },
+      { what: 'peer', to: [bob], text: 'during-p', send: alice.client.sendMessageToPeer({ text: 'during-p' }, 'bob') as Promise<unknown> },
+    ].map((d) => ({ ...d, outcome: d.send.then(told, (error: { code?: unknown }) => `refused ${String(error?.code)}`) }));
     redis = await startRedis();
 
     await waitFor(() => users.every((u) => u.reports.length > 0), 'every client reports a recovery', 20_000);
@@ -110,6 +118,21 @@ describe('R12.3 Redis restarted empty under the nodes', () => {
     for (const u of users) {
       expect(u.reports.at(-1)?.session).toBe('NEW_EPOCH');
       expect(u.states.filter((s) => s.startsWith('ABORTED'))).toEqual([]);
+    }
+
+    for (const d of during) {
+      const outcome = await d.outcome;
+      expect(['sent', 'not received'].includes(outcome) || /^refused [A-Z_]+$/.test(outcome), `${d.what}: ${outcome}`).toBe(true);
+      const inbox = (u: User) => (d.what === 'peer' ? u.peer : u.channel);
+      if (outcome === 'sent') {
+        await waitFor(() => d.to.every((u) => inbox(u).includes(d.text)), `${d.what} sent during the restart`, 10_000);
+      }
+      // Never twice (once at least when the sender was told it was sent: waited for above).
+      for (const u of d.to) expect(inbox(u).filter((t) => t === d.text).length).toBeLessThanOrEqual(1);
+    }
+    for (const u of users) {
+      u.channel = u.channel.filter((t) => !t.startsWith('during'));
+      u.peer = u.peer.filter((t) => !t.startsWith('during'));
     }
 
     for (let i = 1; i <= 6; i++) {
