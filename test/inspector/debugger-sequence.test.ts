@@ -87,7 +87,16 @@ describe('15.2 the sequence view', () => {
       const span = (selector: string) => page.$eval(selector, (e) => ({ from: Number(e.getAttribute('data-from-at')), to: Number(e.getAttribute('data-to-at')), top: parseFloat((e as HTMLElement).style.top), height: parseFloat((e as HTMLElement).style.height), fired: e.getAttribute('data-fired'), text: e.textContent }));
       const lost = await span(`[data-span="link-lost"][data-lane="${connection}"]`);
       expect(lost).toMatchObject({ from: down.at, to: back.at });
-      expect(lost.top).toBeCloseTo(down.top + 8, -1);
+      // Read with the span, in one look: events still arriving (a loaded machine) move the rows.
+      const [lostTop, downTop] = await page.evaluate(
+        ([lane, at]) => {
+          const spanEl = document.querySelector(`[data-span="link-lost"][data-lane="${lane}"]`) as HTMLElement;
+          const row = document.querySelector(`.seq-event[data-lane="${lane}"][data-seq-event="LINK_DOWN"][data-at="${at}"]`) as HTMLElement;
+          return [parseFloat(spanEl.style.top), parseFloat(row.style.top)];
+        },
+        [connection, String(down.at)] as const,
+      );
+      expect(lostTop).toBeCloseTo(downTop + 8, -1);
       const grace = await span(`[data-span="delay"][data-delay="interruptionGrace"][data-lane="${connection}"]`);
       expect(grace.fired).toBe('true');
       expect(grace.text).toContain('after interruptionGrace (400 ms)');
