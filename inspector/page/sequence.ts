@@ -72,6 +72,8 @@ interface Mark {
   text: string;
   to?: number;
   attrs: Record<string, string>;
+  /** The step an event row shows. */
+  entry?: SnapshotEntry;
 }
 
 export class SequenceView {
@@ -116,7 +118,7 @@ export class SequenceView {
     const marks: Mark[] = [];
     shownSteps.forEach((list, lane) => {
       for (const entry of list) {
-        marks.push({ at: entry.at, lane, kind: 'event', text: shortEvent(entry.event.type), attrs: { 'data-seq-event': entry.event.type, 'data-lane': lanes[lane]!.sessionId, 'data-at': String(entry.at), title: `${formatTime(entry.at)} ${entry.event.type} → ${stateValueText(entry.snapshot.value)}` } });
+        marks.push({ entry, at: entry.at, lane, kind: 'event', text: shortEvent(entry.event.type), attrs: { 'data-seq-event': entry.event.type, 'data-lane': lanes[lane]!.sessionId, 'data-at': String(entry.at), title: `${formatTime(entry.at)} ${entry.event.type} → ${stateValueText(entry.snapshot.value)}` } });
       }
     });
     const first = Math.min(...steps.map((l) => l[0]?.at ?? Infinity));
@@ -156,6 +158,13 @@ export class SequenceView {
       const a = marks[lo - 1]!;
       return ys[lo - 1]! + ((at - a.at) / (b.at - a.at)) * (ys[lo]! - ys[lo - 1]!);
     };
+    // The y of a step's own row: a span that starts or ends at a step lines up with it, not with
+    // the first row at the same millisecond (the message that carried its event sits just above).
+    const rowOf = new Map<SnapshotEntry, number>();
+    marks.forEach((mark, i) => {
+      if (mark.entry) rowOf.set(mark.entry, ys[i]!);
+    });
+    const yOf = (entry: SnapshotEntry): number => rowOf.get(entry) ?? yAt(entry.at);
     const end = Math.max(marks[marks.length - 1]!.at, ...lanes.map((l) => (l.staleSince ?? 0)));
     const bottom = yAt(end) + ROW * 2;
     const x = (lane: number): number => GUTTER + lane * LANE_WIDTH;
@@ -196,11 +205,11 @@ export class SequenceView {
           const type = entry.event.type;
           if (!start && (rule.starts as readonly string[]).includes(type)) start = entry;
           else if (start && (rule.ends as readonly string[]).includes(type)) {
-            fragment.append(this.span(x(lane) + 160, yAt(start.at), yAt(entry.at), 'link-lost', `${rule.label} ${seconds(entry.at - start.at)}`, { 'data-span': rule.span, 'data-lane': actor.sessionId, 'data-from-at': String(start.at), 'data-to-at': String(entry.at) }));
+            fragment.append(this.span(x(lane) + 160, yOf(start), yOf(entry), 'link-lost', `${rule.label} ${seconds(entry.at - start.at)}`, { 'data-span': rule.span, 'data-lane': actor.sessionId, 'data-from-at': String(start.at), 'data-to-at': String(entry.at) }));
             start = null;
           }
         }
-        if (start) fragment.append(this.span(x(lane) + 160, yAt(start.at), yAt(end), 'link-lost', `${rule.label}…`, { 'data-span': rule.span, 'data-lane': actor.sessionId, 'data-from-at': String(start.at), 'data-open': 'true' }));
+        if (start) fragment.append(this.span(x(lane) + 160, yOf(start), yAt(end), 'link-lost', `${rule.label}…`, { 'data-span': rule.span, 'data-lane': actor.sessionId, 'data-from-at': String(start.at), 'data-open': 'true' }));
       }
       for (const pending of delaySpans(actor, list, end)) {
         fragment.append(this.span(x(lane) + 188 + pending.depth * 26, yAt(pending.from), yAt(pending.to), 'delay', `after ${pending.key}${pending.ms !== null ? ` (${seconds(pending.ms)})` : ''}${pending.repeats > 1 ? ` ×${pending.repeats}` : pending.fired ? ' ✓' : ''}`, { 'data-span': 'delay', 'data-delay': pending.key, 'data-lane': actor.sessionId, 'data-fired': String(pending.fired), 'data-from-at': String(pending.from), 'data-to-at': String(pending.to) }));
