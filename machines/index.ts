@@ -12,6 +12,7 @@ export type {
 } from './connection.machine.js';
 export { attemptTimeoutMs, linkMachine, redialCeilingMs, redialDelayMs } from './link.machine.js';
 export type {
+  HeartbeatCommand,
   Hello,
   LinkContext,
   LinkGrant,

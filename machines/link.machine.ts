@@ -9,13 +9,19 @@
  *
  * The machine is pure like the connection machine. The WebSocket is the child actor `socket`,
  * invoked for the life of the link: told DIAL as an attempt (dial, authenticate, up) begins and
- * HANG_UP as it ends, it reports SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK, SILENT and
- * PROGRESS for the attempt under way. (One long-lived child rather than one invoked per attempt:
+ * HANG_UP as it ends, it reports SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK and PROGRESS
+ * for the attempt under way. (One long-lived child rather than one invoked per attempt:
  * creating and stopping an actor on every login and re-dial was most of the cost of a login in
- * the connection-machine benchmark.) What goes out on the socket
- * (the login or resume, the heartbeat probe, the logout, the farewell of a logout while the link
- * is down) is named actions, and the backoff's jitter a named delay; the runtime supplies them
- * through `linkMachine.provide`. Ordinary data frames never pass through the machine.
+ * the connection-machine benchmark.) The heartbeat is the child actor `heartbeat`, also invoked
+ * for the life of the link: `up` starts it on entry with the granted interval and timeout and
+ * stops it on exit; it pings and reports SILENT when nothing was heard for the timeout. (An
+ * actor rather than a delayed self-transition, so that an idle link costs the interpreter
+ * nothing: a transition a second made an idle client about half as expensive again and the
+ * reconnect storm slower, issue 16.) What goes out on the
+ * socket (the login or resume, the logout, the farewell of a logout while the link is down) is
+ * named actions, and the backoff's jitter a named delay; the runtime supplies them, the socket
+ * and the heartbeat through `linkMachine.provide`. Ordinary data frames never pass through the
+ * machine.
  */
 import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup, type AnyActorRef } from 'xstate';
 import type { KickReason } from './reasons.js';
@@ -54,7 +60,7 @@ export type SocketEvent =
   | { type: 'REFUSED'; code: string }
   /** The server ended the connection for good (R6). */
   | { type: 'KICK'; reason: KickReason }
-  /** Nothing heard for a heartbeat timeout: a black hole; `silentMs` since the last frame. */
+  /** From the heartbeat: nothing heard for a heartbeat timeout, a black hole; `silentMs` since the last frame. */
   | { type: 'SILENT'; silentMs: number }
   /** The dial has left, or a frame arrived while the login or resume awaits its answer: the attempt is moving. */
   | { type: 'PROGRESS' }
@@ -86,6 +92,9 @@ export interface LinkContext {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
 }
+
+/** What the link tells its heartbeat actor: run at the granted cadence while up, then stop. */
+export type HeartbeatCommand = { type: 'START'; intervalMs: number; timeoutMs: number } | { type: 'STOP' };
 
 /** What `sendHello` sends: a login, or a resume of `sessionId`. */
 export interface Hello {
@@ -157,10 +166,15 @@ export const linkMachine = setup({
   actors: {
     /** The WebSocket of each attempt in turn. The default never opens, so the machine can run alone. */
     socket: fromCallback<SocketCommand, undefined>(() => undefined),
+    /**
+     * Between START and STOP (the link is up): pings every `intervalMs` and reports SILENT after
+     * `timeoutMs` without a frame (R3.1). The default never reports; the runtime supplies the
+     * one on its socket.
+     */
+    heartbeat: fromCallback<HeartbeatCommand, undefined>(() => undefined),
   },
   delays: {
     attemptTimeout: ({ context }) => attemptTimeoutMs(context.timing),
-    heartbeat: ({ context }) => context.heartbeatIntervalMs,
     /** The middle of the jitter range; the runtime provides one with randomness. */
     backoff: ({ context }) => redialDelayMs(context.timing, context.failures - 1, context.reconnecting, 0.5),
   },
@@ -224,12 +238,18 @@ export const linkMachine = setup({
     dial: sendTo('socket', { type: 'DIAL' } satisfies SocketCommand),
     /** The attempt ends: the socket closes without a word; nothing it reports afterwards reaches the link. */
     hangUp: sendTo('socket', { type: 'HANG_UP' } satisfies SocketCommand),
+    /** Up: the heartbeat runs at the cadence the grant set. */
+    startHeartbeat: sendTo('heartbeat', ({ context }): HeartbeatCommand => ({
+      type: 'START',
+      intervalMs: context.heartbeatIntervalMs,
+      timeoutMs: context.heartbeatTimeoutMs,
+    })),
+    stopHeartbeat: sendTo('heartbeat', { type: 'STOP' } satisfies HeartbeatCommand),
     /** Sends the login (no session, or the server forgot it) or the resume. Supplied by the runtime. */
     sendHello: (_, _params: Hello) => undefined,
-    /** Pings, or reports SILENT when nothing was heard for `timeoutMs`. Supplied by the runtime. */
-    probeHeartbeat: (_, _params: { timeoutMs: number }) => undefined,
     /** Sends the logout on the socket that is up, before it closes (R7.1). Supplied by the runtime. */
     sendLogout: () => undefined,
+
     /** Logged out while the link is down: one bounded attempt to tell the server (R7.1). Supplied by the runtime. */
     sayFarewell: (_, _params: Hello) => undefined,
     /** The grant's other facts (clock, epoch, send rate, recovery) for the runtime, before LINK_UP. */
@@ -250,7 +270,10 @@ export const linkMachine = setup({
     heartbeatIntervalMs: 1000,
     heartbeatTimeoutMs: 2000,
   }),
-  invoke: { id: 'socket', src: 'socket' },
+  invoke: [
+    { id: 'socket', src: 'socket' },
+    { id: 'heartbeat', src: 'heartbeat' },
+  ],
   initial: 'idle',
   on: {
     RENEW_TOKEN: { actions: 'takeToken' },
@@ -357,17 +380,21 @@ export const linkMachine = setup({
         },
         up: {
           description: 'Granted; the heartbeat runs. A lost socket is re-dialled at once (R3.1).',
-          after: {
-            heartbeat: {
-              target: 'up',
-              reenter: true,
-              actions: { type: 'probeHeartbeat', params: ({ context }) => ({ timeoutMs: context.heartbeatTimeoutMs }) },
-            },
-          },
+          entry: 'startHeartbeat',
+          // Leaving because the link is closed (a logout): the logout goes out while the socket is
+          // still there, in this exit, because the attempt's exit (`hangUp`) runs before any action
+          // of the transition would (R7.1).
+          exit: [
+            'stopHeartbeat',
+            enqueueActions(({ enqueue, event }) => {
+              if (event.type === 'CLOSE') enqueue('sendLogout');
+            }),
+          ],
           on: {
             SOCKET_CLOSED: { target: '#link.attempt', reenter: true, actions: ['report', 'resetFailures'] },
             SILENT: { target: '#link.attempt', reenter: true, actions: ['report', 'resetFailures'] },
-            CLOSE: { target: '#link.idle', actions: 'sendLogout' },
+            // The logout leaves in this state's exit, above.
+            CLOSE: { target: '#link.idle' },
           },
         },
       },

@@ -51,7 +51,13 @@ export class LinkSocket {
   private socket: FrameSocket | null = null;
   /** Counts attempts, so that a late callback of an old socket never reaches the machine. */
   private attempt = 0;
+  /** Where the socket actor's reports go (its `sendBack`); set once the actor starts. */
+  private reporter: ((event: SocketEvent) => void) | null = null;
+  /** The reports of the attempt under way: the reporter from the dial until the hang-up. */
   private report: ((event: SocketEvent) => void) | null = null;
+  /** Where the heartbeat actor's reports go, and its timer while the link is up. */
+  private heartbeatReporter: ((event: SocketEvent) => void) | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
   private awaitingAnswer = false;
   private up = false;
   /** When the server was last heard from. */
@@ -85,8 +91,18 @@ export class LinkSocket {
     return true;
   }
 
-  /** The machine's `socket` actor started: dial. Events for this attempt go to `report`. */
-  open(report: (event: SocketEvent) => void): void {
+  /** The machine's `socket` actor started: what it reports goes to `report`. */
+  attach(report: (event: SocketEvent) => void): void {
+    this.reporter = report;
+  }
+
+  /** The machine's `heartbeat` actor started: SILENT goes to `report`. */
+  attachHeartbeat(report: (event: SocketEvent) => void): void {
+    this.heartbeatReporter = report;
+  }
+
+  /** An attempt begins (the machine's `dial`): dial. Its events go to the socket actor's reporter. */
+  open(report: ((event: SocketEvent) => void) | null = this.reporter): void {
     const attempt = ++this.attempt;
     this.report = report;
     this.awaitingAnswer = false;
@@ -97,8 +113,9 @@ export class LinkSocket {
     void this.dial(attempt);
   }
 
-  /** The attempt ended (the `socket` actor stopped): close without a word, forget its callbacks. */
+  /** The attempt ended (the machine's `hangUp`, or the link stopped): close without a word, forget its callbacks. */
   close(code: number = CloseCode.NORMAL): void {
+    this.stopHeartbeat();
     this.attempt++;
     this.report = null;
     this.up = false;
@@ -122,17 +139,33 @@ export class LinkSocket {
   }
 
   /**
-   * The heartbeat: a ping, or SILENT when nothing was heard for `timeoutMs` (a black hole,
+   * The link is up (the machine's `startHeartbeat`): a probe every `intervalMs` until
+   * `stopHeartbeat`. The timer is the socket's own, outside the interpreter: a tick that finds
+   * the link alive is a ping (or nothing) and never an event for the machine.
+   */
+  startHeartbeat({ intervalMs, timeoutMs }: { intervalMs: number; timeoutMs: number }): void {
+    this.stopHeartbeat();
+    const report = this.heartbeatReporter;
+    this.heartbeat = setInterval(() => this.probeHeartbeat(timeoutMs, report), intervalMs);
+  }
+
+  stopHeartbeat(): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  /**
+   * One heartbeat: a ping, or SILENT when nothing was heard for `timeoutMs` (a black hole,
    * R3.1). Judged after the next poll phase, so that what arrived during an event-loop stall is
    * read before the link is called silent.
    */
-  probeHeartbeat(timeoutMs: number): void {
+  probeHeartbeat(timeoutMs: number, report: ((event: SocketEvent) => void) | null = this.report): void {
     const attempt = this.attempt;
     defer(() => {
       if (attempt !== this.attempt || !this.up) return;
       const now = Date.now();
       const silentMs = now - this.lastHeard;
-      if (silentMs > timeoutMs) return this.report?.({ type: 'SILENT', silentMs });
+      if (silentMs > timeoutMs) return report?.({ type: 'SILENT', silentMs });
       // A keepalive sent while reading (below) within the last half interval already told the server.
       if (now - this.lastSent >= this.keepaliveMs / 2) this.ping(now);
     });

@@ -33,7 +33,7 @@ describe('README state diagram', () => {
       expect(mermaid).toContain(state);
     }
     expect(mermaid).toContain('after attemptTimeout (2 s)');
-    expect(mermaid).toContain('after heartbeat (1 s)');
+    expect(mermaid).toContain('attempt_up --> attempt: SILENT');
     expect(mermaid).toContain('after backoff (0.375 s)');
     expect(mermaid).toContain('REFUSED [refusedAs(TOKEN_EXPIRED) and tokenStillCurrent]');
   });

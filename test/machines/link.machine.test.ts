@@ -12,8 +12,10 @@ import {
   linkMachine,
   resolveTiming,
   scaleTiming,
+  type HeartbeatCommand,
   type LinkMachineEvent,
   type SocketCommand,
+  type SocketEvent,
 } from '../../machines/index.js';
 import {
   CoverageRecorder,
@@ -34,7 +36,8 @@ const grant = (sessionExpired = false) => ({
 
 interface Calls {
   hellos: Array<{ sessionId: string | null; token: string }>;
-  probes: number;
+  /** Each heartbeat the link started: its cadence, and whether it has been stopped since. */
+  heartbeats: Array<{ input: { intervalMs: number; timeoutMs: number }; stopped: boolean; report: (event: SocketEvent) => void }>;
   logouts: number;
   farewells: number;
   sockets: number;
@@ -44,7 +47,7 @@ interface Calls {
 /** The link as the connection machine's child would run it, with recording stand-ins for the socket. */
 function runLink(coverage?: CoverageRecorder, options: { judgeLater?: boolean } = {}) {
   const clock = new SteppingClock();
-  const calls: Calls = { hellos: [], probes: 0, logouts: 0, farewells: 0, sockets: 0, grants: [] };
+  const calls: Calls = { hellos: [], heartbeats: [], logouts: 0, farewells: 0, sockets: 0, grants: [] };
   const reports: EventObject[] = [];
   const link = linkMachine.provide({
     actors: {
@@ -54,10 +57,23 @@ function runLink(coverage?: CoverageRecorder, options: { judgeLater?: boolean } 
           if (command.type === 'DIAL') calls.sockets += 1;
         });
       }),
+      // Records each START (its cadence) and whether a STOP (or the link stopping) followed it.
+      heartbeat: fromCallback<HeartbeatCommand, undefined>(({ receive, sendBack }) => {
+        receive((command) => {
+          const running = calls.heartbeats.at(-1);
+          if (running) running.stopped = true;
+          if (command.type === 'START') {
+            calls.heartbeats.push({ input: { intervalMs: command.intervalMs, timeoutMs: command.timeoutMs }, stopped: false, report: sendBack });
+          }
+        });
+        return () => {
+          const running = calls.heartbeats.at(-1);
+          if (running) running.stopped = true;
+        };
+      }),
     },
     actions: {
       sendHello: (_, hello) => void calls.hellos.push({ sessionId: hello.sessionId, token: hello.token }),
-      probeHeartbeat: () => void (calls.probes += 1),
       sendLogout: () => void (calls.logouts += 1),
       sayFarewell: () => void (calls.farewells += 1),
       applyGrant: (_, how) => void calls.grants.push(how),
@@ -90,7 +106,7 @@ function runLink(coverage?: CoverageRecorder, options: { judgeLater?: boolean } 
 }
 
 describe('16 linkMachine', () => {
-  it('16 dialing → authenticating → up: the login is sent, the grant applied before LINK_UP, then the heartbeat runs', () => {
+  it('16 dialing → authenticating → up: the login is sent, the grant applied before LINK_UP, then the heartbeat runs at the granted cadence', () => {
     const h = runLink();
     expect(h.value()).toBe('idle');
     h.send({ type: 'OPEN', uid: 'alice', token: 't1', timing });
@@ -103,8 +119,35 @@ describe('16 linkMachine', () => {
     expect(h.value()).toEqual({ attempt: 'up' });
     expect(h.calls.grants).toEqual([{ fresh: true, sessionExpired: false }]);
     expect(h.reports).toEqual([{ type: 'LINK_UP', sessionExpired: false }]);
-    h.clock.advance(3000);
-    expect(h.calls.probes).toBe(3);
+    expect(h.calls.heartbeats.map((b) => [b.input, b.stopped])).toEqual([[{ intervalMs: 1000, timeoutMs: 2000 }, false]]);
+    h.stop();
+  });
+
+  it('R3.1 the heartbeat lives while the link is up: stopped as the socket is lost, started again with the next grant', () => {
+    const h = runLink();
+    h.up();
+    h.send({ type: 'SOCKET_CLOSED', code: 1006 });
+    expect(h.calls.heartbeats.map((b) => b.stopped)).toEqual([true]);
+    h.send({ type: 'SOCKET_OPEN' });
+    expect(h.calls.heartbeats).toHaveLength(1);
+    h.send({ type: 'GRANTED', grant: { ...grant(), heartbeatIntervalMs: 500, heartbeatTimeoutMs: 1500 } });
+    expect(h.calls.heartbeats.map((b) => [b.input, b.stopped])).toEqual([
+      [{ intervalMs: 1000, timeoutMs: 2000 }, true],
+      [{ intervalMs: 500, timeoutMs: 1500 }, false],
+    ]);
+    h.send({ type: 'CLOSE' });
+    expect(h.calls.heartbeats.map((b) => b.stopped)).toEqual([true, true]);
+    h.stop();
+  });
+
+  it('R3.1 the heartbeat reporting SILENT ends the attempt: reported as LINK_DOWN with the silence, re-dialled at once', () => {
+    const h = runLink();
+    h.up();
+    h.calls.heartbeats[0]!.report({ type: 'SILENT', silentMs: 2100 });
+    expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', silentMs: 2100, heartbeatTimeoutMs: 2000 });
+    expect(h.value()).toEqual({ attempt: { dialing: 'waiting' } });
+    expect(h.calls.sockets).toBe(2);
+    expect(h.calls.heartbeats[0]!.stopped).toBe(true);
     h.stop();
   });
 
