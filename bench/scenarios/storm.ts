@@ -81,9 +81,14 @@ export interface StormResult {
 export interface BuildFigures {
   catchUpP50Ms: number;
   catchUpMaxMs: number;
-  /** WebSocket dials per client from the cut to the end (the link-up and dial times are read off each build's own machine, so they are not compared). */
+  /** WebSocket dials per client from the cut to the end. */
   dialsPerClient: number;
+  /** After the restore: the dial that worked started, and its socket opened (the harness's WebSocket times both, whatever the build). */
+  dialP50Ms: number;
+  openP50Ms: number;
   clientCpuMs: number;
+  /** The client processes' CPU from the cut to the restore: what the failed dials cost. */
+  clientOutageCpuMs: number;
   /** Clients that went RECONNECTING after the restore, summed over the rounds. */
   reconnecting: number;
 }
@@ -211,9 +216,11 @@ async function stormOnce(
     }
     const cpu1 = await serverCpu(cluster);
     const proxyCpu1 = await proxy!.request<number>('cpu');
-    await stopProfile(ctx, cluster.server, system, 'storm-server');
-    await stopProfile(ctx, stormWorkers[0]!, system, 'storm-client');
-    await stopProfile(ctx, proxy!, system, 'storm-proxy');
+    // One file per variant and client build (the last run of each, with --baseline-client).
+    const profileName = `storm${params.stormProcesses === 1 ? '1' : ''}${clientModule ? '-baseline' : ''}`;
+    await stopProfile(ctx, cluster.server, system, `${profileName}-server`);
+    await stopProfile(ctx, stormWorkers[0]!, system, `${profileName}-client`);
+    await stopProfile(ctx, proxy!, system, `${profileName}-proxy`);
     const merged = (times: (s: StormStats) => number[]) => stats.flatMap(times).sort((a, b) => a - b);
     const catchUp = merged((s) => s.catchUpMs);
     const linkUp = merged((s) => s.linkUpMs);
@@ -353,13 +360,16 @@ async function compareWithBaseline(
       catchUpP50Ms: median((r) => r.catchUpP50Ms),
       catchUpMaxMs: median((r) => r.catchUpMaxMs),
       dialsPerClient: median((r) => r.dialsPerClient),
+      dialP50Ms: median((r) => r.dialP50Ms),
+      openP50Ms: median((r) => r.openP50Ms),
       clientCpuMs: median((r) => r.clientCpuMs),
+      clientOutageCpuMs: median((r) => r.clientOutageCpuMs),
       reconnecting: list.reduce((sum, r) => sum + (r.events['RECONNECTING/INTERRUPTED'] ?? 0), 0),
     };
   };
   const comparison = { client: baseline.dir, rounds: baseline.rounds, baseline: figures(runs.baseline), current: figures(runs.current) };
   const line = (f: BuildFigures) =>
-    `caught up p50 ${f.catchUpP50Ms} ms, max ${f.catchUpMaxMs} ms; ${f.dialsPerClient} dials each; client CPU ${f.clientCpuMs} ms; ${f.reconnecting} RECONNECTING`;
+    `caught up p50 ${f.catchUpP50Ms} ms, max ${f.catchUpMaxMs} ms; ${f.dialsPerClient} dials each, the one that worked left p50 ${f.dialP50Ms} ms and opened p50 ${f.openP50Ms} ms after the restore; client CPU ${f.clientCpuMs} ms (${f.clientOutageCpuMs} ms of it in the outage); ${f.reconnecting} RECONNECTING`;
   ctx.log(`${name}: rtm: baseline client (${baseline.dir}), median of ${baseline.rounds}: ${line(comparison.baseline)}`);
   ctx.log(`${name}: rtm: this client, median of ${baseline.rounds}: ${line(comparison.current)}`);
   return comparison;
