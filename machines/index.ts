@@ -12,14 +12,13 @@ export type {
 } from './connection.machine.js';
 export { attemptTimeoutMs, linkMachine, redialCeilingMs, redialDelayMs } from './link.machine.js';
 export type {
-  HeartbeatCommand,
+  HeartbeatCadence,
   Hello,
   LinkContext,
   LinkGrant,
   LinkMachine,
   LinkMachineEvent,
   LinkMachineInput,
-  SocketCommand,
   SocketEvent,
 } from './link.machine.js';
 export { sessionMachine } from './session.machine.js';

@@ -8,22 +8,23 @@
  * connection is RECONNECTING, which is all the backoff needs to know (R3.1, R3.3).
  *
  * The machine is pure like the connection machine. The WebSocket is the child actor `socket`,
- * invoked for the life of the link: told DIAL as an attempt (dial, authenticate, up) begins and
- * HANG_UP as it ends, it reports SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED, KICK and PROGRESS
- * for the attempt under way. (One long-lived child rather than one invoked per attempt:
- * creating and stopping an actor on every login and re-dial was most of the cost of a login in
- * the connection-machine benchmark.) The heartbeat is the child actor `heartbeat`, also invoked
- * for the life of the link: `up` starts it on entry with the granted interval and timeout and
- * stops it on exit; it pings and reports SILENT when nothing was heard for the timeout. (An
- * actor rather than a delayed self-transition, so that an idle link costs the interpreter
- * nothing: a transition a second made an idle client about half as expensive again and the
- * reconnect storm slower, issue 16.) What goes out on the
- * socket (the login or resume, the logout, the farewell of a logout while the link is down) is
- * named actions, and the backoff's jitter a named delay; the runtime supplies them, the socket
- * and the heartbeat through `linkMachine.provide`. Ordinary data frames never pass through the
- * machine.
+ * invoked for the life of the link: it reports SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED,
+ * KICK and PROGRESS for the attempt under way, and closes when the link stops. (One long-lived
+ * child rather than one invoked per attempt: creating and stopping an actor on every login and
+ * re-dial was most of the cost of a login in the connection-machine benchmark.) The heartbeat
+ * is the child actor `heartbeat`, also invoked for the life of the link: `up` starts it on entry
+ * with the granted interval and timeout and stops it on exit, and it reports SILENT when nothing
+ * was heard for the timeout. (An actor rather than a delayed self-transition, so that an idle
+ * link costs the interpreter nothing: a transition a second made an idle client about half as
+ * expensive again and the reconnect storm slower, issue 16.) Everything the link does to its
+ * socket and heartbeat is a named action: dial and hang up as an attempt (dial, authenticate,
+ * up) begins and ends, start and stop the heartbeat, send the login or resume, the logout, the
+ * farewell of a logout while the link is down. The runtime supplies them, the two actors and the
+ * backoff's jitter (a named delay) through `linkMachine.provide`; its actions call the socket
+ * directly, since a command through a child's mailbox cost about 5 µs and a reconnect takes
+ * several. Ordinary data frames never pass through the machine.
  */
-import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup, type AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, raise, setup, type AnyActorRef, type EventObject } from 'xstate';
 import type { KickReason } from './reasons.js';
 import { resolveTiming, type Timing } from './timing.js';
 
@@ -45,9 +46,6 @@ export type LinkCommand =
   | { type: 'RENEW_TOKEN'; token: string }
   /** The connection's phase, which sets the backoff: the grace clock is the connection machine's. */
   | { type: 'CONNECTION_PHASE'; reconnecting: boolean };
-
-/** What the link tells its socket actor. */
-export type SocketCommand = { type: 'DIAL' } | { type: 'HANG_UP' };
 
 /** What the socket actor reports, for the attempt under way. */
 export type SocketEvent =
@@ -93,8 +91,11 @@ export interface LinkContext {
   heartbeatTimeoutMs: number;
 }
 
-/** What the link tells its heartbeat actor: run at the granted cadence while up, then stop. */
-export type HeartbeatCommand = { type: 'START'; intervalMs: number; timeoutMs: number } | { type: 'STOP' };
+/** The heartbeat's cadence, from the grant (`startHeartbeat`). */
+export interface HeartbeatCadence {
+  intervalMs: number;
+  timeoutMs: number;
+}
 
 /** What `sendHello` sends: a login, or a resume of `sessionId`. */
 export interface Hello {
@@ -164,14 +165,16 @@ export const linkMachine = setup({
     events: {} as LinkMachineEvent,
   },
   actors: {
-    /** The WebSocket of each attempt in turn. The default never opens, so the machine can run alone. */
-    socket: fromCallback<SocketCommand, undefined>(() => undefined),
     /**
-     * Between START and STOP (the link is up): pings every `intervalMs` and reports SILENT after
-     * `timeoutMs` without a frame (R3.1). The default never reports; the runtime supplies the
-     * one on its socket.
+     * The WebSocket of each attempt in turn: what it reports, and its end when the link stops.
+     * The default never opens, so the machine can run alone.
      */
-    heartbeat: fromCallback<HeartbeatCommand, undefined>(() => undefined),
+    socket: fromCallback<EventObject, undefined>(() => undefined),
+    /**
+     * Between `startHeartbeat` and `stopHeartbeat` (the link is up): pings every interval and
+     * reports SILENT after the timeout without a frame (R3.1). The default never reports.
+     */
+    heartbeat: fromCallback<EventObject, undefined>(() => undefined),
   },
   delays: {
     attemptTimeout: ({ context }) => attemptTimeoutMs(context.timing),
@@ -234,17 +237,14 @@ export const linkMachine = setup({
      * the next poll phase, so that an answer that arrived during an event-loop stall is read first.
      */
     judgeAttempt: raise({ type: 'STALLED' as const }),
-    /** The attempt begins: the socket dials. */
-    dial: sendTo('socket', { type: 'DIAL' } satisfies SocketCommand),
-    /** The attempt ends: the socket closes without a word; nothing it reports afterwards reaches the link. */
-    hangUp: sendTo('socket', { type: 'HANG_UP' } satisfies SocketCommand),
-    /** Up: the heartbeat runs at the cadence the grant set. */
-    startHeartbeat: sendTo('heartbeat', ({ context }): HeartbeatCommand => ({
-      type: 'START',
-      intervalMs: context.heartbeatIntervalMs,
-      timeoutMs: context.heartbeatTimeoutMs,
-    })),
-    stopHeartbeat: sendTo('heartbeat', { type: 'STOP' } satisfies HeartbeatCommand),
+    /** The attempt begins: the socket dials. Supplied by the runtime. */
+    dial: () => undefined,
+    /** The attempt ends: the socket closes without a word; nothing it reports afterwards reaches the link. Supplied by the runtime. */
+    hangUp: () => undefined,
+    /** Up: the heartbeat runs at the cadence the grant set. Supplied by the runtime. */
+    startHeartbeat: (_, _params: HeartbeatCadence) => undefined,
+    /** No longer up: the heartbeat stops. Supplied by the runtime. */
+    stopHeartbeat: () => undefined,
     /** Sends the login (no session, or the server forgot it) or the resume. Supplied by the runtime. */
     sendHello: (_, _params: Hello) => undefined,
     /** Sends the logout on the socket that is up, before it closes (R7.1). Supplied by the runtime. */
@@ -380,7 +380,10 @@ export const linkMachine = setup({
         },
         up: {
           description: 'Granted; the heartbeat runs. A lost socket is re-dialled at once (R3.1).',
-          entry: 'startHeartbeat',
+          entry: {
+            type: 'startHeartbeat',
+            params: ({ context }) => ({ intervalMs: context.heartbeatIntervalMs, timeoutMs: context.heartbeatTimeoutMs }),
+          },
           // Leaving because the link is closed (a logout): the logout goes out while the socket is
           // still there, in this exit, because the attempt's exit (`hangUp`) runs before any action
           // of the transition would (R7.1).

@@ -4,14 +4,12 @@
  * each part finds its client's LinkSocket (and grant handler) through the actor system, which
  * is the client's own.
  */
-import { fromCallback, type ActorSystem } from 'xstate';
+import { fromCallback, type ActorSystem, type EventObject } from 'xstate';
 import {
   attemptTimeoutMs,
   linkMachine,
   redialDelayMs,
-  type HeartbeatCommand,
   type LinkGrant,
-  type SocketCommand,
   type SocketEvent,
 } from '../../machines/link.machine.js';
 import type { LinkSocket } from './link.js';
@@ -33,16 +31,15 @@ export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, 
   return linkMachine.provide({
     // The socket and the heartbeat are the link's children for what they report (their
     // `sendBack`) and for their lifetime (stopping the link closes the socket and stops the
-    // heartbeat). The link's commands to them are the named actions below, which call the
-    // socket adapter directly: a command through an actor's mailbox cost about 5 µs, and a
-    // reconnect takes eight or more of them (issue 16).
+    // heartbeat). What the link does to them is the named actions below, which call the socket
+    // adapter directly.
     actors: {
-      socket: fromCallback<SocketCommand, undefined>(({ sendBack, system }) => {
+      socket: fromCallback<EventObject, undefined>(({ sendBack, system }) => {
         const { socket } = runtimeOf(system);
         socket.attach((event: SocketEvent) => sendBack(event));
         return () => socket.close();
       }),
-      heartbeat: fromCallback<HeartbeatCommand, undefined>(({ sendBack, system }) => {
+      heartbeat: fromCallback<EventObject, undefined>(({ sendBack, system }) => {
         const { socket } = runtimeOf(system);
         socket.attachHeartbeat((event: SocketEvent) => sendBack(event));
         return () => socket.stopHeartbeat();
@@ -51,8 +48,7 @@ export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, 
     actions: {
       dial: ({ system }) => runtimeOf(system).socket.open(),
       hangUp: ({ system }) => runtimeOf(system).socket.close(),
-      startHeartbeat: ({ system, context }) =>
-        runtimeOf(system).socket.startHeartbeat({ intervalMs: context.heartbeatIntervalMs, timeoutMs: context.heartbeatTimeoutMs }),
+      startHeartbeat: ({ system }, cadence) => runtimeOf(system).socket.startHeartbeat(cadence),
       stopHeartbeat: ({ system }) => runtimeOf(system).socket.stopHeartbeat(),
       // After the next poll phase, and against the socket's own clock of progress: an attempt whose
       // dial left late (the WebSocket implementation loaded first) or that heard something meanwhile

@@ -7,7 +7,7 @@
  * machine's. Ordinary frames (answers, messages, member changes) go straight to the client;
  * only their arrival time is kept, for the heartbeat.
  */
-import { attemptTimeoutMs, type SocketEvent } from '../../machines/link.machine.js';
+import { attemptTimeoutMs, type HeartbeatCadence, type SocketEvent } from '../../machines/link.machine.js';
 import type { Timing } from '../../machines/timing.js';
 import { CloseCode, PROTOCOL_VERSION, SessionGrant, type ClientFrame, type ServerFrame } from '../protocol/client.js';
 import { FrameSocket, resolveWebSocket, type EncodedFrame, type WebSocketConstructor } from './socket.js';
@@ -143,7 +143,7 @@ export class LinkSocket {
    * `stopHeartbeat`. The timer is the socket's own, outside the interpreter: a tick that finds
    * the link alive is a ping (or nothing) and never an event for the machine.
    */
-  startHeartbeat({ intervalMs, timeoutMs }: { intervalMs: number; timeoutMs: number }): void {
+  startHeartbeat({ intervalMs, timeoutMs }: HeartbeatCadence): void {
     this.stopHeartbeat();
     const report = this.heartbeatReporter;
     this.heartbeat = setInterval(() => this.probeHeartbeat(timeoutMs, report), intervalMs);

@@ -5,17 +5,15 @@
  * clock, checked against an independent reading of R1.3, R3, R6 and R11.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, setup, type AnyActorRef, type EventObject } from 'xstate';
+import { createActor, setup, type AnyActorRef, type EventObject } from 'xstate';
 import {
   attemptTimeoutMs,
   connectionMachine,
   linkMachine,
   resolveTiming,
   scaleTiming,
-  type HeartbeatCommand,
+  type HeartbeatCadence,
   type LinkMachineEvent,
-  type SocketCommand,
-  type SocketEvent,
 } from '../../machines/index.js';
 import {
   CoverageRecorder,
@@ -37,7 +35,9 @@ const grant = (sessionExpired = false) => ({
 interface Calls {
   hellos: Array<{ sessionId: string | null; token: string }>;
   /** Each heartbeat the link started: its cadence, and whether it has been stopped since. */
-  heartbeats: Array<{ input: { intervalMs: number; timeoutMs: number }; stopped: boolean; report: (event: SocketEvent) => void }>;
+  heartbeats: Array<{ input: HeartbeatCadence; stopped: boolean }>;
+  /** What was done to the socket, in order: 'dial', 'logout', 'hangUp'. */
+  socketLog: string[];
   logouts: number;
   farewells: number;
   sockets: number;
@@ -47,34 +47,26 @@ interface Calls {
 /** The link as the connection machine's child would run it, with recording stand-ins for the socket. */
 function runLink(coverage?: CoverageRecorder, options: { judgeLater?: boolean } = {}) {
   const clock = new SteppingClock();
-  const calls: Calls = { hellos: [], heartbeats: [], logouts: 0, farewells: 0, sockets: 0, grants: [] };
+  const calls: Calls = { hellos: [], heartbeats: [], socketLog: [], logouts: 0, farewells: 0, sockets: 0, grants: [] };
   const reports: EventObject[] = [];
   const link = linkMachine.provide({
-    actors: {
-      // Counts the attempts' dials (the socket actor lives as long as the link).
-      socket: fromCallback<SocketCommand, undefined>(({ receive }) => {
-        receive((command) => {
-          if (command.type === 'DIAL') calls.sockets += 1;
-        });
-      }),
-      // Records each START (its cadence) and whether a STOP (or the link stopping) followed it.
-      heartbeat: fromCallback<HeartbeatCommand, undefined>(({ receive, sendBack }) => {
-        receive((command) => {
-          const running = calls.heartbeats.at(-1);
-          if (running) running.stopped = true;
-          if (command.type === 'START') {
-            calls.heartbeats.push({ input: { intervalMs: command.intervalMs, timeoutMs: command.timeoutMs }, stopped: false, report: sendBack });
-          }
-        });
-        return () => {
-          const running = calls.heartbeats.at(-1);
-          if (running) running.stopped = true;
-        };
-      }),
-    },
     actions: {
+      // Counts the attempts' dials; records each heartbeat started (its cadence) and whether it was stopped since.
+      dial: () => {
+        calls.sockets += 1;
+        calls.socketLog.push('dial');
+      },
+      hangUp: () => void calls.socketLog.push('hangUp'),
+      startHeartbeat: (_, cadence) => void calls.heartbeats.push({ input: cadence, stopped: false }),
+      stopHeartbeat: () => {
+        const running = calls.heartbeats.at(-1);
+        if (running) running.stopped = true;
+      },
       sendHello: (_, hello) => void calls.hellos.push({ sessionId: hello.sessionId, token: hello.token }),
-      sendLogout: () => void (calls.logouts += 1),
+      sendLogout: () => {
+        calls.logouts += 1;
+        calls.socketLog.push('logout');
+      },
       sayFarewell: () => void (calls.farewells += 1),
       applyGrant: (_, how) => void calls.grants.push(how),
       // The model sends STALLED itself, as the runtime does after the poll phase.
@@ -140,10 +132,20 @@ describe('16 linkMachine', () => {
     h.stop();
   });
 
+  it('R7.1 a logout while up says goodbye on the socket before the attempt hangs it up', () => {
+    const h = runLink();
+    h.up();
+    h.send({ type: 'CLOSE' });
+    expect(h.value()).toBe('idle');
+    expect(h.calls.socketLog).toEqual(['dial', 'logout', 'hangUp']);
+    expect(h.calls.farewells).toBe(0);
+    h.stop();
+  });
+
   it('R3.1 the heartbeat reporting SILENT ends the attempt: reported as LINK_DOWN with the silence, re-dialled at once', () => {
     const h = runLink();
     h.up();
-    h.calls.heartbeats[0]!.report({ type: 'SILENT', silentMs: 2100 });
+    h.send({ type: 'SILENT', silentMs: 2100 });
     expect(h.reports.at(-1)).toEqual({ type: 'LINK_DOWN', silentMs: 2100, heartbeatTimeoutMs: 2000 });
     expect(h.value()).toEqual({ attempt: { dialing: 'waiting' } });
     expect(h.calls.sockets).toBe(2);
