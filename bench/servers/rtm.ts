@@ -9,16 +9,18 @@ import { hostServer } from './host.js';
 
 const { createRtmServer } = await builtPackage('/server');
 
-// BENCH_RTM_FLUSH_DELAY_MS=n tries the server's optional coalescing window (default 0: flush at
-// the end of each event-loop turn). Runs in the committed results use the default.
-const flushDelayMs = Number(process.env['BENCH_RTM_FLUSH_DELAY_MS'] ?? 0);
+// BENCH_RTM_FLUSH_DELAY_MS=n tries another coalescing window than the server's default (0 on a
+// single server: flush at the end of each event-loop turn; CLUSTER_FLUSH_DELAY_MS on a node of a
+// cluster). Runs in the committed results use the defaults.
+const flushDelay = process.env['BENCH_RTM_FLUSH_DELAY_MS'];
+const flushing = flushDelay === undefined ? {} : { flushDelayMs: Number(flushDelay) };
 
 // A node of a cluster (the multi-node scenarios): `--redis URL --secret S --node-id N`.
 const redis = argValue('redis', '');
 const cluster = redis ? { redis: { url: redis, nodeId: argValue('node-id') }, secret: argValue('secret') } : {};
 
 await hostServer('rtm', async () => {
-  const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false, flushDelayMs, ...cluster });
+  const server = await createRtmServer({ port: 0, host: '127.0.0.1', inspector: false, ...flushing, ...cluster });
   return {
     url: server.url,
     connectionCount: () => server.stats().connections,

@@ -1,7 +1,7 @@
 /** `rtm-statechart/server`: the RTM server, its options and the store interface. */
 export { createRtmServer } from './rtm-server.js';
 export type { RtmServer } from './rtm-server.js';
-export { DEFAULT_LISTEN_BACKLOG, defaultLimits, heartbeatFor } from './options.js';
+export { CLUSTER_FLUSH_DELAY_MS, DEFAULT_LISTEN_BACKLOG, defaultLimits, heartbeatFor } from './options.js';
 export type { HeartbeatOptions, RedisOption, RtmServerLimits, RtmServerOptions } from './options.js';
 export { jsonLineLogger, silentLogger } from './logger.js';
 export type { LogLevel, RtmLogger } from './logger.js';

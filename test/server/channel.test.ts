@@ -1,6 +1,7 @@
 /** Channels: membership, member events, fan-out, history replay; presence queries and attributes. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, testTiming, until, type RawClient } from './helpers.js';
+import { CLUSTER_FLUSH_DELAY_MS, resolveConfig } from '../../src/server/options.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -104,6 +105,14 @@ describe('outgoing coalescing', () => {
     const got = await users.bob!.client.collect((f) => f.t === 'channel.msg', 4);
     expect(got.map((f) => f.msgId)).toEqual(['k1', 'k2', 'k3', 'k4']);
     expect(users.bob!.client.messages - before).toBe(1);
+  });
+
+  it('a node of a cluster (redis) waits CLUSTER_FLUSH_DELAY_MS by default to coalesce; a flushDelayMs given, 0 included, wins', () => {
+    expect(resolveConfig({}).flushDelayMs).toBe(0);
+    expect(CLUSTER_FLUSH_DELAY_MS).toBeGreaterThan(0);
+    expect(resolveConfig({ redis: 'redis://127.0.0.1:6379' }).flushDelayMs).toBe(CLUSTER_FLUSH_DELAY_MS);
+    expect(resolveConfig({ redis: { url: 'redis://127.0.0.1:6379' }, flushDelayMs: 0 }).flushDelayMs).toBe(0);
+    expect(resolveConfig({ redis: 'redis://127.0.0.1:6379', flushDelayMs: 2 }).flushDelayMs).toBe(2);
   });
 });
 
