@@ -58,8 +58,10 @@ export class PeerService {
     // Live delivery: the node bus takes it to the node holding the recipient (this one, or the
     // one its session names: the inbox append published it there).
     if (!result.duplicate) this.ctx.bus.peerMessage(result.stored);
+    // Received: the recipient's socket is attached, here or (as its session record says, not away)
+    // on the node that holds it; an away recipient gets the message with its resume (R5.2).
     const node = recipient?.node;
-    if (node !== undefined && node !== this.ctx.bus.nodeId) return { hasPeerReceived: true };
+    if (node !== undefined && node !== this.ctx.bus.nodeId) return { hasPeerReceived: recipient!.awaySince === undefined };
     return { hasPeerReceived: Boolean(this.ctx.sessions.get(to)?.connection) };
   }
 

@@ -102,6 +102,27 @@ describe('R12 several nodes on one Redis', () => {
     expect(got.every((m) => !m.props.isOfflineMessage)).toBe(true);
   });
 
+  it('R12.1 hasPeerReceived for a recipient on another node: true while that node holds its socket, false while it is away; the message comes with its resume', async () => {
+    const alice = await loggedIn('h-alice', 0);
+    let order = [1];
+    const bob = await loggedIn('h-bob', () => order);
+    const balancer = balancers.at(-1)!;
+    const got = recordPeerMessages(bob);
+    expect(await alice.sendMessageToPeer({ text: 'while-up' }, 'h-bob')).toEqual({ hasPeerReceived: true });
+    // Bob's link breaks and its re-dials are refused: n2 marks the session away.
+    order = [];
+    balancer.cut();
+    const deadline = Date.now() + 3000;
+    while ((await session('h-bob')).away === undefined) {
+      if (Date.now() > deadline) throw new Error('h-bob was never marked away');
+      await elapse(10);
+    }
+    expect(await alice.sendMessageToPeer({ text: 'while-away' }, 'h-bob')).toEqual({ hasPeerReceived: false });
+    order = [1];
+    await waitFor(() => got.length === 2, 'the message sent while away, with the resume', 5000);
+    expect(texts(got)).toEqual(['while-up', 'while-away']);
+  });
+
   it('R12.3 a login on node B ends the session node A holds: the old instance is ABORTED/REMOTE_LOGIN', async () => {
     const first = await loggedIn('r-dave', 0);
     const states = recordStates(first);
