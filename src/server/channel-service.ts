@@ -57,8 +57,8 @@ export class ChannelService {
     const seq = await this.ctx.store.lastChannelSeq(channel);
     await this.addLocal(channel, session);
     await this.announceMember(channel, session.uid, true);
-    const members = await this.ctx.store.channelMembers(channel);
-    const data: JoinAnswer = { members, seq, epoch: await this.ctx.store.epoch() };
+    const [members, epoch] = await Promise.all([this.ctx.store.channelMembers(channel), this.ctx.store.epoch()]);
+    const data: JoinAnswer = { members, seq, epoch };
     if (frame.lastSeq !== undefined) {
       // A rejoin after the presence window (R4.4): what was missed since the client's last seq,
       // up to the newest message (so it covers whatever raced the join too).

@@ -342,15 +342,17 @@ export class SessionService {
 
   private async grant(session: LocalSession, sessionExpired: boolean): Promise<SessionGrant> {
     const { heartbeat } = this.ctx.config;
+    // Both asked at once (one round trip to a shared store); the epoch each time, because a
+    // shared store that came back empty (Redis flushed) is a new history.
+    const [inboxDropped, epoch] = await Promise.all([this.ctx.store.inboxDropCount(session.uid), this.ctx.store.epoch()]);
     return {
-      inboxDropped: await this.ctx.store.inboxDropCount(session.uid),
+      inboxDropped,
       sessionId: session.sessionId,
       sessionExpired,
       heartbeatIntervalMs: heartbeat.intervalMs,
       heartbeatTimeoutMs: heartbeat.timeoutMs,
       serverTime: Date.now(),
-      // Asked each time: a shared store that came back empty (Redis flushed) is a new history.
-      epoch: await this.ctx.store.epoch(),
+      epoch,
       sendRatePerSecond: this.ctx.config.limits.rateLimitPerSecond,
     };
   }
