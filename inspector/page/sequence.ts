@@ -112,7 +112,7 @@ export class SequenceView {
   private render(lanes: ActorView[]): void {
     const index = new Map(lanes.map((lane, i) => [lane.sessionId, i]));
     const steps = lanes.map((lane) => lane.snapshots.filter((s) => !s.provisional || lane.snapshots.length === 1).slice(-MAX_STEPS));
-    // A timer that fires and changes nothing (a heartbeat) would fill the view: its steps are
+    // A timer that fires and changes nothing (a polling timer) would fill the view: its steps are
     // left out, and its pending spans merged (below).
     const shownSteps = steps.map((list) => list.filter((entry, i) => !(i > 0 && entry.event.type.startsWith('xstate.after.') && stateValueText(entry.snapshot.value) === stateValueText(list[i - 1]!.snapshot.value))));
     const marks: Mark[] = [];
@@ -289,7 +289,7 @@ function delaySpans(actor: ActorView, list: SnapshotEntry[], end: number): Delay
   const last = list[list.length - 1];
   for (const pending of open.values()) spans.push({ key: pending.transition.delay.key, ms: pending.transition.delay.ms ?? last?.delays[pending.transition.delay.key] ?? null, from: pending.from, to: end, fired: false, depth: 0, repeats: 1, source: pending.transition.source.id });
   spans.sort((a, b) => a.from - b.from);
-  // A timer that fired and started again at once (a heartbeat) is one span, counted.
+  // A timer that fired and started again at once (a polling timer) is one span, counted.
   const merged: DelaySpan[] = [];
   const lastOf = new Map<string, DelaySpan>();
   for (const span of spans) {

@@ -97,6 +97,37 @@ describe('R9 inspector page with a foreign machine', () => {
     }
   });
 
+  it('15.2 a timer that fires and starts again (a poller) is one span of the sequence view, counted, and its steps are left out', async () => {
+    const pollerMachine = createMachine({
+      id: 'poller',
+      initial: 'polling',
+      states: {
+        polling: { after: { 150: { target: 'polling', reenter: true } }, on: { STOP: 'stopped' } },
+        stopped: {},
+      },
+    });
+    const inspector = createWebSocketInspector({ url: `${server.relayUrl}?producer=pollers` });
+    const poller = createActor(pollerMachine, { inspect: inspector.inspect }).start();
+    const pollerId = `pollers/${poller.sessionId}`;
+    try {
+      await page.goto(`${server.pageUrl}#${encodeURIComponent(pollerId)}`);
+      await page.locator(`[data-actor-id="${pollerId}"]`).waitFor({ timeout: 15_000 });
+      await page.click('[data-view-tab="sequence"]');
+      await page.locator('.log-row .c-event', { hasText: 'xstate.after.150.poller.polling' }).nth(2).waitFor({ timeout: 10_000 });
+      poller.send({ type: 'STOP' });
+      await page.locator('[data-seq-event="STOP"]').waitFor({ timeout: 10_000 });
+      const spans = await page.$$eval('[data-span="delay"][data-delay="150"]', (els) => els.map((el) => el.textContent ?? ''));
+      expect(spans).toHaveLength(1);
+      const repeats = Number(/×(\d+)/.exec(spans[0]!)?.[1] ?? 0);
+      expect(repeats).toBeGreaterThanOrEqual(3);
+      await expect(page.locator('[data-seq-event^="xstate.after."]').count()).resolves.toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      poller.stop();
+      inspector.stop();
+    }
+  });
+
   it('R9 stays responsive with 100 actors and 10 000 events: the log is virtualised and the DOM stays small', async () => {
     // A server of its own, so that the counts are exact.
     const loaded = await startInspectorServer({});
