@@ -4,8 +4,8 @@
  * port, with nothing saved to disk, and stopped after the run. Tests read the URL with
  * `inject('redisUrl')`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { freePort, startRedisServer } from './redis-server.js';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -28,13 +28,7 @@ export async function setup(project: TestProject): Promise<void> {
     );
   }
   const port = await freePort();
-  child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<never>((_, reject) =>
-    child!.once('exit', (code) => reject(new Error(`redis-server exited (code ${String(code)}) before accepting connections on port ${port}`))),
-  );
-  await Promise.race([accepting(port), exited]);
+  child = await startRedisServer(port);
   project.provide('redisUrl', `redis://127.0.0.1:${port}`);
 }
 
@@ -43,34 +37,4 @@ export async function teardown(): Promise<void> {
   const gone = new Promise((resolve) => child!.once('exit', resolve));
   child.kill('SIGTERM');
   await gone;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Resolves once the port answers PING with PONG (up to 10 s). */
-async function accepting(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('error', () => resolve(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
-      });
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port} within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

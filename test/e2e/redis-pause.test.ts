@@ -2,14 +2,14 @@
  * R12.3 fail closed: Redis paused (SIGSTOP) under two node processes. A private redis-server for
  * this file (the shared one from the global setup is never paused). Real `RtmClient`s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtmClient, type RtmChannel } from '../../src/index.js';
 import { createToken } from '../../src/server/index.js';
 import type { Timing } from '../../machines/timing.js';
 import { freshPrefix, startNode, type ClusterNode } from './cluster/harness.js';
 import { waitFor } from './harness.js';
+import { freePort, startRedisServer } from '../redis-server.js';
 
 const secret = 'pause-secret';
 const timing: Partial<Timing> = { interruptionGraceMs: 2000, presenceTimeoutMs: 30_000, requestTimeoutMs: 20_000 };
@@ -17,29 +17,10 @@ let redis: ChildProcess;
 let nodes: ClusterNode[] = [];
 const clients: RtmClient[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
   const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  redis = await startRedisServer(port);
   const redisUrl = `redis://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (i > 100) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
   const keyPrefix = freshPrefix();
   nodes = await Promise.all(['p1', 'p2'].map((nodeId) => startNode({ redisUrl, keyPrefix, secret, nodeId, timing })));
 }, 30_000);

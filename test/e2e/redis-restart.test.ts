@@ -5,8 +5,7 @@
  * Before the fix the nodes kept serving the old sessions from memory: a client's channel send
  * was refused NOT_JOINED, and the new history's first seqs were dropped as already seen.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtmClient, type RtmChannel } from '../../src/index.js';
 import type { RecoveryReport } from '../../src/client/recovery.js';
@@ -14,6 +13,7 @@ import { createToken } from '../../src/server/index.js';
 import type { Timing } from '../../machines/timing.js';
 import { freshPrefix, startNode, type ClusterNode } from './cluster/harness.js';
 import { waitFor } from './harness.js';
+import { freePort, startRedisServer } from '../redis-server.js';
 
 const secret = 'restart-secret';
 const timing: Partial<Timing> = { interruptionGraceMs: 2000, presenceTimeoutMs: 30_000, requestTimeoutMs: 20_000, loginTimeoutMs: 10_000 };
@@ -22,28 +22,8 @@ let redis: ChildProcess;
 let nodes: ClusterNode[] = [];
 const clients: RtmClient[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as net.AddressInfo;
-      server.close(() => resolve(free));
-    });
-  });
-}
-
-async function startRedis(): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return child;
-    if (i > 100) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** The file's redis-server, empty, on the file's port (again after a kill: the nodes dial the same address). */
+const startRedis = (): Promise<ChildProcess> => startRedisServer(port);
 
 beforeAll(async () => {
   port = await freePort();

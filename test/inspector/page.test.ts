@@ -7,7 +7,7 @@ import { createWebSocketInspector } from '@statelyai/inspect';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createActor, createMachine } from 'xstate';
+import { createActor, createMachine, type AnyStateMachine } from 'xstate';
 import { startInspectorServer, type InspectorServer } from '../../inspector/server/index.js';
 import { launchBrowser, screenshot, secondsIn, watchErrors } from './browser.js';
 
@@ -46,15 +46,30 @@ describe('R9 inspector page with a foreign machine', () => {
     await server?.close();
   });
 
-  it('R9 draws a machine reported through createWebSocketInspector, follows its events and counts its delay down until it fires', async () => {
-    const inspector = createWebSocketInspector({ url: `${server.relayUrl}?producer=doors` });
-    const door = createActor(doorMachine, { inspect: inspector.inspect }).start();
+  /** A foreign machine reported as any app would, opened on the page once it is listed. */
+  async function reportedAndOpened(machine: AnyStateMachine, producer: string) {
+    const inspector = createWebSocketInspector({ url: `${server.relayUrl}?producer=${producer}` });
+    const actor = createActor(machine, { inspect: inspector.inspect }).start();
     // The relay shows a producer's actors under its connection's label.
-    const doorId = `doors/${door.sessionId}`;
+    const id = `${producer}/${actor.sessionId}`;
+    const stop = (): void => {
+      actor.stop();
+      inspector.stop();
+    };
     try {
-      await page.goto(`${server.pageUrl}#${encodeURIComponent(doorId)}`);
-      // Listed, drawn (nested states included) and highlighted.
-      await page.locator(`[data-actor-id="${doorId}"]`).waitFor({ timeout: 15_000 });
+      await page.goto(`${server.pageUrl}#${encodeURIComponent(id)}`);
+      await page.locator(`[data-actor-id="${id}"]`).waitFor({ timeout: 15_000 });
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return { actor, id, stop };
+  }
+
+  it('R9 draws a machine reported through createWebSocketInspector, follows its events and counts its delay down until it fires', async () => {
+    // Listed, drawn (nested states included) and highlighted.
+    const { actor: door, stop } = await reportedAndOpened(doorMachine, 'doors');
+    try {
       for (const id of ['door', 'door.closed', 'door.open', 'door.open.swinging', 'door.open.resting']) {
         await expect(page.locator(`[data-state-id="${id}"]`).count()).resolves.toBe(1);
       }
@@ -92,8 +107,7 @@ describe('R9 inspector page with a foreign machine', () => {
       await screenshot(page, 'inspector-foreign-machine-fired');
       expect(errors).toEqual([]);
     } finally {
-      door.stop();
-      inspector.stop();
+      stop();
     }
   });
 
@@ -106,12 +120,8 @@ describe('R9 inspector page with a foreign machine', () => {
         stopped: {},
       },
     });
-    const inspector = createWebSocketInspector({ url: `${server.relayUrl}?producer=pollers` });
-    const poller = createActor(pollerMachine, { inspect: inspector.inspect }).start();
-    const pollerId = `pollers/${poller.sessionId}`;
+    const { actor: poller, stop } = await reportedAndOpened(pollerMachine, 'pollers');
     try {
-      await page.goto(`${server.pageUrl}#${encodeURIComponent(pollerId)}`);
-      await page.locator(`[data-actor-id="${pollerId}"]`).waitFor({ timeout: 15_000 });
       await page.click('[data-view-tab="sequence"]');
       await page.locator('.log-row .c-event', { hasText: 'xstate.after.150.poller.polling' }).nth(2).waitFor({ timeout: 10_000 });
       poller.send({ type: 'STOP' });
@@ -123,8 +133,7 @@ describe('R9 inspector page with a foreign machine', () => {
       await expect(page.locator('[data-seq-event^="xstate.after."]').count()).resolves.toBe(0);
       expect(errors).toEqual([]);
     } finally {
-      poller.stop();
-      inspector.stop();
+      stop();
     }
   });
 
