@@ -9,20 +9,19 @@
  *
  * The machine is pure like the connection machine. The WebSocket is the child actor `socket`,
  * invoked for the life of the link: it reports SOCKET_OPEN, SOCKET_CLOSED, GRANTED, REFUSED,
- * KICK and PROGRESS for the attempt under way, and closes when the link stops. (One long-lived
- * child rather than one invoked per attempt: creating and stopping an actor on every login and
- * re-dial was most of the cost of a login in the connection-machine benchmark.) The heartbeat
- * is the child actor `heartbeat`, also invoked for the life of the link: `up` starts it on entry
- * with the granted interval and timeout and stops it on exit, and it reports SILENT when nothing
- * was heard for the timeout. (An actor rather than a delayed self-transition, so that an idle
- * link costs the interpreter nothing: a transition a second made an idle client about half as
- * expensive again and the reconnect storm slower, issue 16.) Everything the link does to its
- * socket and heartbeat is a named action: dial and hang up as an attempt (dial, authenticate,
- * up) begins and ends, start and stop the heartbeat, send the login or resume, the logout, the
- * farewell of a logout while the link is down. The runtime supplies them, the two actors and the
- * backoff's jitter (a named delay) through `linkMachine.provide`; its actions call the socket
- * directly, since a command through a child's mailbox cost about 5 µs and a reconnect takes
- * several. Ordinary data frames never pass through the machine.
+ * KICK and PROGRESS for the attempt under way, SILENT from its heartbeat, and closes when the
+ * link stops. (One long-lived child rather than one invoked per attempt: creating and stopping
+ * an actor on every login and re-dial was most of the cost of a login in the connection-machine
+ * benchmark.) `up` starts the heartbeat on entry, with the granted interval and timeout, and
+ * stops it on exit; its ticks are the socket adapter's own timer, not transitions of the chart,
+ * so that an idle link costs the interpreter nothing (a transition a second made an idle client
+ * about half as expensive again and the reconnect storm slower, issue 16). Everything the link
+ * does to its socket is a named action: dial and hang up as an attempt (dial, authenticate, up)
+ * begins and ends, start and stop the heartbeat, send the login or resume, the logout, the
+ * farewell of a logout while the link is down. The runtime supplies them, the socket actor and
+ * the backoff's jitter (a named delay) through `linkMachine.provide`; its actions call the
+ * socket directly, since a command through a child's mailbox cost about 5 µs and a reconnect
+ * takes several. Ordinary data frames never pass through the machine.
  */
 import { and, assign, enqueueActions, fromCallback, raise, setup, type AnyActorRef, type EventObject } from 'xstate';
 import type { KickReason } from './reasons.js';
@@ -166,15 +165,10 @@ export const linkMachine = setup({
   },
   actors: {
     /**
-     * The WebSocket of each attempt in turn: what it reports, and its end when the link stops.
-     * The default never opens, so the machine can run alone.
+     * The WebSocket of each attempt in turn: what it reports (SILENT from its heartbeat too), and
+     * its end when the link stops. The default never opens, so the machine can run alone.
      */
     socket: fromCallback<EventObject, undefined>(() => undefined),
-    /**
-     * Between `startHeartbeat` and `stopHeartbeat` (the link is up): pings every interval and
-     * reports SILENT after the timeout without a frame (R3.1). The default never reports.
-     */
-    heartbeat: fromCallback<EventObject, undefined>(() => undefined),
   },
   delays: {
     attemptTimeout: ({ context }) => attemptTimeoutMs(context.timing),
@@ -249,7 +243,6 @@ export const linkMachine = setup({
     sendHello: (_, _params: Hello) => undefined,
     /** Sends the logout on the socket that is up, before it closes (R7.1). Supplied by the runtime. */
     sendLogout: () => undefined,
-
     /** Logged out while the link is down: one bounded attempt to tell the server (R7.1). Supplied by the runtime. */
     sayFarewell: (_, _params: Hello) => undefined,
     /** The grant's other facts (clock, epoch, send rate, recovery) for the runtime, before LINK_UP. */
@@ -270,10 +263,7 @@ export const linkMachine = setup({
     heartbeatIntervalMs: 1000,
     heartbeatTimeoutMs: 2000,
   }),
-  invoke: [
-    { id: 'socket', src: 'socket' },
-    { id: 'heartbeat', src: 'heartbeat' },
-  ],
+  invoke: { id: 'socket', src: 'socket' },
   initial: 'idle',
   on: {
     RENEW_TOKEN: { actions: 'takeToken' },

@@ -36,7 +36,7 @@ import {
 import { RtmChannel, type ChannelHost } from './channel.js';
 import { TypedEmitter } from './emitter.js';
 import { LinkSocket } from './link.js';
-import { runtimeLink, type AnyActorSystem } from './link.actor.js';
+import { runtimeLink, type AnyActorSystem, type LinkRuntime } from './link.actor.js';
 import { completeMessage, decodeMessage, encodeMessage } from './messages.js';
 import { PendingRequests, type RequestBody } from './pending-requests.js';
 import { PresenceWatch, type PeersOnlineStatusMap } from './presence-watch.js';
@@ -90,10 +90,7 @@ const clientOf = (system: AnyActorSystem): RtmClient => {
 };
 const clientMachine = connectionMachine.provide({
   actors: {
-    link: runtimeLink((system) => {
-      const client = clientOf(system);
-      return { socket: client['socket'], granted: (grant, how) => client['granted'](grant as SessionGrant, how) };
-    }),
+    link: runtimeLink((system) => clientOf(system)['linkRuntime']),
   },
   actions: {
     restoreSession: ({ system }) => clientOf(system)['restoreSession'](),
@@ -118,6 +115,8 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
   readonly timing: Timing;
   /** The WebSocket of the link machine's current attempt. */
   private readonly socket: LinkSocket;
+  /** What the link machine's runtime parts reach (built once: they look it up on every dial and hang-up). */
+  private readonly linkRuntime: LinkRuntime;
   private readonly pending: PendingRequests;
   private readonly seen = new SeenMessages();
   private readonly channels = new Map<string, RtmChannel>();
@@ -158,6 +157,7 @@ export class RtmClient extends TypedEmitter<RtmClientEvents> {
       { resumePoint: () => this.seen.resumePoint(this.joined), onFrame: (frame) => this.route(frame) },
     );
     this.pending = new PendingRequests((encoded) => this.socket.transmit(encoded), this.timing.requestTimeoutMs);
+    this.linkRuntime = { socket: this.socket, granted: (grant, how) => this.granted(grant as SessionGrant, how) };
     this.channelHost = {
       request: (body, options) => this.pending.request(body, options),
       ensureLoggedIn: () => this.ensureLoggedIn(),

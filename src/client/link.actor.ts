@@ -29,20 +29,15 @@ export interface LinkRuntime {
 
 export function runtimeLink(runtimeOf: (system: AnyActorSystem) => LinkRuntime, random: () => number = Math.random) {
   return linkMachine.provide({
-    // The socket and the heartbeat are the link's children for what they report (their
-    // `sendBack`) and for their lifetime (stopping the link closes the socket and stops the
-    // heartbeat). What the link does to them is the named actions below, which call the socket
-    // adapter directly.
+    // The socket is the link's child for what it reports (its `sendBack`: the attempt's events
+    // and the heartbeat's SILENT) and for its lifetime (stopping the link closes the socket and
+    // stops the heartbeat). What the link does to it is the named actions below, which call the
+    // socket adapter directly.
     actors: {
       socket: fromCallback<EventObject, undefined>(({ sendBack, system }) => {
         const { socket } = runtimeOf(system);
         socket.attach((event: SocketEvent) => sendBack(event));
         return () => socket.close();
-      }),
-      heartbeat: fromCallback<EventObject, undefined>(({ sendBack, system }) => {
-        const { socket } = runtimeOf(system);
-        socket.attachHeartbeat((event: SocketEvent) => sendBack(event));
-        return () => socket.stopHeartbeat();
       }),
     },
     actions: {

@@ -55,8 +55,7 @@ export class LinkSocket {
   private reporter: ((event: SocketEvent) => void) | null = null;
   /** The reports of the attempt under way: the reporter from the dial until the hang-up. */
   private report: ((event: SocketEvent) => void) | null = null;
-  /** Where the heartbeat actor's reports go, and its timer while the link is up. */
-  private heartbeatReporter: ((event: SocketEvent) => void) | null = null;
+  /** The heartbeat's timer while the link is up. */
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private awaitingAnswer = false;
   private up = false;
@@ -96,15 +95,10 @@ export class LinkSocket {
     this.reporter = report;
   }
 
-  /** The machine's `heartbeat` actor started: SILENT goes to `report`. */
-  attachHeartbeat(report: (event: SocketEvent) => void): void {
-    this.heartbeatReporter = report;
-  }
-
   /** An attempt begins (the machine's `dial`): dial. Its events go to the socket actor's reporter. */
-  open(report: ((event: SocketEvent) => void) | null = this.reporter): void {
+  open(): void {
     const attempt = ++this.attempt;
-    this.report = report;
+    this.report = this.reporter;
     this.awaitingAnswer = false;
     this.up = false;
     this.lastHeard = Date.now();
@@ -145,8 +139,7 @@ export class LinkSocket {
    */
   startHeartbeat({ intervalMs, timeoutMs }: HeartbeatCadence): void {
     this.stopHeartbeat();
-    const report = this.heartbeatReporter;
-    this.heartbeat = setInterval(() => this.probeHeartbeat(timeoutMs, report), intervalMs);
+    this.heartbeat = setInterval(() => this.probeHeartbeat(timeoutMs), intervalMs);
   }
 
   stopHeartbeat(): void {
@@ -159,13 +152,13 @@ export class LinkSocket {
    * R3.1). Judged after the next poll phase, so that what arrived during an event-loop stall is
    * read before the link is called silent.
    */
-  probeHeartbeat(timeoutMs: number, report: ((event: SocketEvent) => void) | null = this.report): void {
+  probeHeartbeat(timeoutMs: number): void {
     const attempt = this.attempt;
     defer(() => {
       if (attempt !== this.attempt || !this.up) return;
       const now = Date.now();
       const silentMs = now - this.lastHeard;
-      if (silentMs > timeoutMs) return report?.({ type: 'SILENT', silentMs });
+      if (silentMs > timeoutMs) return this.report?.({ type: 'SILENT', silentMs });
       // A keepalive sent while reading (below) within the last half interval already told the server.
       if (now - this.lastSent >= this.keepaliveMs / 2) this.ping(now);
     });

@@ -61,7 +61,7 @@ export class PeerService {
     // Received: the recipient's socket is attached, here or (as its session record says, not away)
     // on the node that holds it; an away recipient gets the message with its resume (R5.2).
     const node = recipient?.node;
-    if (node !== undefined && node !== this.ctx.bus.nodeId) return { hasPeerReceived: recipient!.awaySince === undefined };
+    if (node !== undefined && node !== this.ctx.bus.nodeId) return { hasPeerReceived: recipient?.awaySince === undefined };
     return { hasPeerReceived: Boolean(this.ctx.sessions.get(to)?.connection) };
   }
 

@@ -78,7 +78,8 @@ describe('link socket keepalive (R3.1)', () => {
       { resumePoint: () => ({ peerSeq: 0, channels: [] }), onFrame: () => undefined },
     );
     const events: SocketEvent[] = [];
-    link.open((event) => events.push(event));
+    link.attach((event) => events.push(event));
+    link.open();
     await flush();
     const ws = RecordingWebSocket.last!;
     ws.open();

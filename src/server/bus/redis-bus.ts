@@ -113,8 +113,7 @@ export class RedisBus implements NodeBus {
     await reader.connect();
     this.reader = reader;
     this.readLoop = this.readControl(reader);
-    await this.store.renewNode(this.nodeId, this.leaseMs);
-    this.epoch = await this.store.epoch();
+    [, this.epoch] = await Promise.all([this.store.renewNode(this.nodeId, this.leaseMs), this.store.epoch()]);
     this.renewedAt = performance.now();
     this.renewTimer = setInterval(() => this.tick(), Math.min(this.renewMs / 2, this.fenceAfterMs / 4));
     this.renewTimer.unref();
@@ -139,8 +138,8 @@ export class RedisBus implements NodeBus {
 
   private async renew(): Promise<void> {
     try {
-      await this.store.renewNode(this.nodeId, this.leaseMs);
-      const epoch = await this.store.epoch();
+      // Asked together: one round trip a renewal.
+      const [, epoch] = await Promise.all([this.store.renewNode(this.nodeId, this.leaseMs), this.store.epoch()]);
       this.renewedAt = performance.now();
       if (epoch !== this.epoch) this.newHistory(epoch);
       if (this.isFenced) {
