@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -188,26 +188,38 @@ describe('link attempts', () => {
   });
 
   it('6 (a) an answer that arrived while this process was stalled past the attempt timeout is read, not abandoned', async () => {
-    // The server runs in its own process, so it answers while this one is blocked. It marks a
-    // file once it has answered the upgrade, so that the stall lasts until the answer is there
-    // (on a loaded machine the server's process may get no CPU for a while).
-    const marker = join(mkdtempSync(join(tmpdir(), 'link-attempt-')), 'upgraded');
+    // The server runs in its own process, so it answers while this one is blocked. It says when
+    // the upgrade request has arrived (so the dial has left this process), holds its answer until
+    // this process is stalled (the marker `stalling`), then answers and marks `upgraded`: the
+    // answer waits unread while the attempt's timer comes due, however loaded the machine is.
+    const dir = mkdtempSync(join(tmpdir(), 'link-attempt-'));
+    const stalling = join(dir, 'stalling');
+    const upgraded = join(dir, 'upgraded');
     const script = `
-      import { writeFileSync } from 'node:fs';
+      import { existsSync, writeFileSync } from 'node:fs';
+      import { createServer } from 'node:http';
       import { WebSocketServer } from 'ws';
-      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => '${SUBPROTOCOL}' });
+      const http = createServer();
+      const wss = new WebSocketServer({ noServer: true, handleProtocols: () => '${SUBPROTOCOL}' });
       let connections = 0;
-      wss.on('connection', (ws) => {
-        writeFileSync(${JSON.stringify(marker)}, '1');
-        console.log('connection ' + ++connections);
-        ws.on('message', (data) => {
-          for (const line of String(data).split('\\n')) {
-            const frame = JSON.parse(line);
-            if (frame.t === 'login') ws.send(JSON.stringify({ t: 'res', id: frame.id, ok: true, data: { ...${JSON.stringify(GRANT)}, serverTime: Date.now() } }));
-          }
-        });
+      http.on('upgrade', (req, socket, head) => {
+        console.log('upgrade requested');
+        const answer = setInterval(() => {
+          if (!existsSync(${JSON.stringify(stalling)})) return;
+          clearInterval(answer);
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            writeFileSync(${JSON.stringify(upgraded)}, '1');
+            console.log('connection ' + ++connections);
+            ws.on('message', (data) => {
+              for (const line of String(data).split('\\n')) {
+                const frame = JSON.parse(line);
+                if (frame.t === 'login') ws.send(JSON.stringify({ t: 'res', id: frame.id, ok: true, data: { ...${JSON.stringify(GRANT)}, serverTime: Date.now() } }));
+              }
+            });
+          });
+        }, 5);
       });
-      wss.on('listening', () => console.log('port ' + wss.address().port));
+      http.listen(0, '127.0.0.1', () => console.log('port ' + http.address().port));
     `;
     const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
     cleanups.push(() => child.kill());
@@ -216,16 +228,16 @@ describe('link attempts', () => {
     await until(() => lines.some((l) => l.startsWith('port ')), 5000);
     const port = Number(lines.find((l) => l.startsWith('port '))!.slice(5));
     const { link, reports } = startLink(`ws://127.0.0.1:${port}`);
-    // Let the dial leave (the constructor is resolved asynchronously), then stall for 2.5 attempt
-    // timeouts and until the server has answered: the upgrade answer waits unread while the
-    // attempt's timer comes due.
-    await sleep(0);
+    await until(() => lines.includes('upgrade requested'), ATTEMPT_MS / 2);
+    expect(lines).toContain('upgrade requested');
+    // Stall for 2.5 attempt timeouts and until the server has answered.
+    writeFileSync(stalling, '1');
     const end = Date.now() + ATTEMPT_MS * 2.5;
     const cap = Date.now() + 20_000;
-    while ((Date.now() < end || !existsSync(marker)) && Date.now() < cap) {
+    while ((Date.now() < end || !existsSync(upgraded)) && Date.now() < cap) {
       // A busy event loop: nothing is read, no timer runs.
     }
-    expect(existsSync(marker)).toBe(true);
+    expect(existsSync(upgraded)).toBe(true);
     await until(() => link.isUp, 3000);
     await sleep(50);
     expect(reports.map((r) => r.type)).toEqual(['LINK_UP']);

@@ -111,15 +111,18 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-/** Retries an async assertion until it passes; rethrows its last failure after `timeoutMs`. */
-export async function eventually(assertion: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+/** A pace for polling rate-limited queries with `eventually`: ten a second, well under the server's `queryRateLimitPerSecond` (50). */
+export const QUERY_POLL_MS = 100;
+
+/** Retries an async assertion every `intervalMs` until it passes; rethrows its last failure after `timeoutMs`. */
+export async function eventually(assertion: () => Promise<void>, timeoutMs = 5000, intervalMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await assertion();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  QUERY_POLL_MS,
   elapse,
   eventually,
   fastTiming,
@@ -190,7 +191,7 @@ describe('R4 presence', () => {
     await waitFor(() => members.length === 3, 'MemberJoined bob again');
     expect(members).toEqual(['+bob', '-bob', '+bob']);
     expect(states).toEqual(['RECONNECTING/INTERRUPTED', 'CONNECTED/LOGIN_SUCCESS']);
-    await eventually(async () => expect(await alice.getUserAttributes('bob')).toEqual({ mood: 'sunny', city: 'Lyon' }));
+    await eventually(async () => expect(await alice.getUserAttributes('bob')).toEqual({ mood: 'sunny', city: 'Lyon' }), 5000, QUERY_POLL_MS);
     expect((await aliceRoom.getMembers()).sort()).toEqual(['alice', 'bob']);
     expect(await alice.queryPeersOnlineStatus(['bob'])).toEqual({ bob: true });
     // And bob is really back in: he hears the room again.
@@ -224,6 +225,6 @@ describe('R4 presence', () => {
     await waitFor(() => members.length === 3, 'MemberJoined again');
     expect(states).toEqual([]);
     expect(members).toEqual(['+bob', '-bob', '+bob']);
-    await eventually(async () => expect(await alice.getUserAttributes('bob')).toEqual({ k: 'v' }));
+    await eventually(async () => expect(await alice.getUserAttributes('bob')).toEqual({ k: 'v' }), 5000, QUERY_POLL_MS);
   });
 });
