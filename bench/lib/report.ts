@@ -98,7 +98,7 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('client CPU ms from the cut to the restore', storm, (r) => n(r.clientOutageCpuMs)));
     const compared = storm.systems.rtm?.baseline;
     if (compared) {
-      const figures = (f: BuildFigures) => `${f.catchUpP50Ms} / ${f.catchUpMaxMs} ms · dial / open p50 ${f.dialP50Ms} / ${f.openP50Ms} ms · CPU ${n(f.clientCpuMs)} ms (outage ${n(f.clientOutageCpuMs)}) · ${f.dialsPerClient} dials · ${f.reconnecting} RECONNECTING`;
+      const figures = (f: BuildFigures) => `${f.catchUpP50Ms} / ${f.catchUpMaxMs} ms · dial / open / resume / answer p50 ${f.dialP50Ms} / ${f.openP50Ms} / ${f.helloP50Ms} / ${f.answerP50Ms} ms · CPU client ${n(f.clientCpuMs)} ms (outage ${n(f.clientOutageCpuMs)}) / server ${n(f.serverCpuMs)} / proxy ${n(f.proxyCpuMs)} · ${f.dialsPerClient} dials · ${f.reconnecting} RECONNECTING`;
       rows.push(rowOf(`(ours) baseline client, median of ${compared.rounds}: catch-up p50 / max`, storm, (_r, s) => (s === 'rtm' ? figures(compared.baseline) : '')));
       rows.push(rowOf(`(ours) this client, median of ${compared.rounds}: catch-up p50 / max`, storm, (_r, s) => (s === 'rtm' ? figures(compared.current) : '')));
     }

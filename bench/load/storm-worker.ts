@@ -48,6 +48,9 @@ export interface StormStats {
   /** Ours: ms from the restore to the dial that succeeded, and to its socket being open, sorted. */
   dialMs: number[];
   openMs: number[];
+  /** Ours: on that socket, ms from the restore to its first frame sent (the resume) and first frame received (its answer), sorted. */
+  helloMs: number[];
+  answerMs: number[];
   /** Ours: WebSocket dials since the outage began (failed ones included), summed over clients. */
   dialsSinceOutage: number;
   /**
@@ -95,9 +98,11 @@ interface Tracked {
   caughtUpAt: number;
   /** When the link last came up again after being lost (0: never lost). */
   linkUpAt: number;
-  /** When the last dial started, and when its socket opened. */
+  /** When the last dial started, when its socket opened, sent its first frame and received its first. */
   dialAt: number;
   openAt: number;
+  helloAt: number;
+  answerAt: number;
   isConnected(): boolean;
   close(): Promise<void> | void;
 }
@@ -155,6 +160,8 @@ function track(keySpace: number, connection: Pick<Tracked, 'isConnected' | 'clos
     linkUpAt: 0,
     dialAt: 0,
     openAt: 0,
+    helloAt: 0,
+    answerAt: 0,
     ...connection,
   };
   tracked.push(t);
@@ -317,8 +324,19 @@ class TimedWebSocket extends WebSocket {
     const t = tracked[Number(new URL(url).searchParams.get(CLIENT_PARAM))];
     if (!t) return;
     t.dialAt = wallClockMs();
+    t.helloAt = 0;
+    t.answerAt = 0;
     dials++;
+    this.tracked = t;
     this.once('open', () => (t.openAt = wallClockMs()));
+    this.once('message', () => (t.answerAt = wallClockMs()));
+  }
+
+  private tracked: Tracked | undefined;
+
+  override send(data: Parameters<WebSocket['send']>[0], ...rest: unknown[]): void {
+    if (this.tracked && this.tracked.helloAt === 0) this.tracked.helloAt = wallClockMs();
+    (super.send as (data: unknown, ...rest: unknown[]) => void)(data, ...rest);
   }
 }
 
@@ -383,6 +401,8 @@ serveRequests({
       linkUpMs: sinceRestore((t) => t.linkUpAt),
       dialMs: sinceRestore((t) => t.dialAt),
       openMs: sinceRestore((t) => t.openAt),
+      helloMs: sinceRestore((t) => t.helloAt),
+      answerMs: sinceRestore((t) => t.answerAt),
       dialsSinceOutage: dials - dialsAtOutage,
       lost,
       reportedLost,

@@ -44,6 +44,9 @@ export interface StormResult {
   dialMaxMs: number;
   openP50Ms: number;
   openMaxMs: number;
+  /** Ours: on that socket, the resume left and its answer arrived, after the restore: p50 ms. */
+  helloP50Ms: number;
+  answerP50Ms: number;
   /** Ours: WebSocket dials per client from the cut to the end, failed ones included. */
   dialsPerClient: number;
   /** Clients caught up in each 100 ms after the restore: [0–100), [100–200), … */
@@ -86,7 +89,13 @@ export interface BuildFigures {
   /** After the restore: the dial that worked started, and its socket opened (the harness's WebSocket times both, whatever the build). */
   dialP50Ms: number;
   openP50Ms: number;
+  /** On that socket: the resume left, and its answer arrived. */
+  helloP50Ms: number;
+  answerP50Ms: number;
   clientCpuMs: number;
+  /** The server's and the proxy's CPU over the same span: what the clients cost the other side. */
+  serverCpuMs: number;
+  proxyCpuMs: number;
   /** The client processes' CPU from the cut to the restore: what the failed dials cost. */
   clientOutageCpuMs: number;
   /** Clients that went RECONNECTING after the restore, summed over the rounds. */
@@ -226,6 +235,8 @@ async function stormOnce(
     const linkUp = merged((s) => s.linkUpMs);
     const dial = merged((s) => s.dialMs);
     const open = merged((s) => s.openMs);
+    const hello = merged((s) => s.helloMs);
+    const answer = merged((s) => s.answerMs);
     const events = mergeCounts(stats.map((s) => s.stateChanges));
     return {
       clients: params.clients,
@@ -246,6 +257,8 @@ async function stormOnce(
       dialMaxMs: maxOf(dial),
       openP50Ms: p50Of(open),
       openMaxMs: maxOf(open),
+      helloP50Ms: p50Of(hello),
+      answerP50Ms: p50Of(answer),
       dialsPerClient: Math.round((stats.reduce((n, s) => n + s.dialsSinceOutage, 0) / params.clients) * 10) / 10,
       lost: stats.reduce((n, s) => n + s.lost, 0),
       reportedLost: stats.reduce((n, s) => n + s.reportedLost, 0),
@@ -362,14 +375,18 @@ async function compareWithBaseline(
       dialsPerClient: median((r) => r.dialsPerClient),
       dialP50Ms: median((r) => r.dialP50Ms),
       openP50Ms: median((r) => r.openP50Ms),
+      helloP50Ms: median((r) => r.helloP50Ms),
+      answerP50Ms: median((r) => r.answerP50Ms),
       clientCpuMs: median((r) => r.clientCpuMs),
+      serverCpuMs: median((r) => r.serverCpuMs),
+      proxyCpuMs: median((r) => r.proxyCpuMs),
       clientOutageCpuMs: median((r) => r.clientOutageCpuMs),
       reconnecting: list.reduce((sum, r) => sum + (r.events['RECONNECTING/INTERRUPTED'] ?? 0), 0),
     };
   };
   const comparison = { client: baseline.dir, rounds: baseline.rounds, baseline: figures(runs.baseline), current: figures(runs.current) };
   const line = (f: BuildFigures) =>
-    `caught up p50 ${f.catchUpP50Ms} ms, max ${f.catchUpMaxMs} ms; ${f.dialsPerClient} dials each, the one that worked left p50 ${f.dialP50Ms} ms and opened p50 ${f.openP50Ms} ms after the restore; client CPU ${f.clientCpuMs} ms (${f.clientOutageCpuMs} ms of it in the outage); ${f.reconnecting} RECONNECTING`;
+    `caught up p50 ${f.catchUpP50Ms} ms, max ${f.catchUpMaxMs} ms; ${f.dialsPerClient} dials each, the one that worked left p50 ${f.dialP50Ms} ms, opened ${f.openP50Ms} ms, sent its resume ${f.helloP50Ms} ms and heard the answer ${f.answerP50Ms} ms after the restore; client CPU ${f.clientCpuMs} ms (${f.clientOutageCpuMs} ms of it in the outage), server ${f.serverCpuMs} ms, proxy ${f.proxyCpuMs} ms; ${f.reconnecting} RECONNECTING`;
   ctx.log(`${name}: rtm: baseline client (${baseline.dir}), median of ${baseline.rounds}: ${line(comparison.baseline)}`);
   ctx.log(`${name}: rtm: this client, median of ${baseline.rounds}: ${line(comparison.current)}`);
   return comparison;
