@@ -44,6 +44,16 @@ const n = (v: number | undefined, digits = 0): string =>
   v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const kib = (bytes: number | undefined, digits = 1): string => (bytes === undefined ? '–' : `${n(bytes / 1024, digits)} KiB`);
 
+/** One client build's storm figures (`--baseline-client`), for the progress log and the table alike. */
+export function formatBuildFigures(f: BuildFigures): string {
+  return (
+    `catch-up p50 / max ${f.catchUpP50Ms} / ${f.catchUpMaxMs} ms · on the socket that worked, p50 after the restore: ` +
+    `dial ${f.dialP50Ms}, open ${f.openP50Ms}, resume sent ${f.helloP50Ms}, answer heard ${f.answerP50Ms} ms · ` +
+    `CPU client ${n(f.clientCpuMs)} ms (outage ${n(f.clientOutageCpuMs)}), server ${n(f.serverCpuMs)}, proxy ${n(f.proxyCpuMs)} · ` +
+    `${f.dialsPerClient} dials a client · ${f.reconnecting} RECONNECTING`
+  );
+}
+
 function rowOf<T>(label: string, report: ScenarioReport<T> | undefined, pick: (r: T, s: SystemName) => string | undefined): Row {
   const values: Partial<Record<SystemName, string>> = {};
   for (const s of SYSTEMS) {
@@ -98,9 +108,8 @@ export function tableRows(reports: Reports): Row[] {
     rows.push(rowOf('client CPU ms from the cut to the restore', storm, (r) => n(r.clientOutageCpuMs)));
     const compared = storm.systems.rtm?.baseline;
     if (compared) {
-      const figures = (f: BuildFigures) => `${f.catchUpP50Ms} / ${f.catchUpMaxMs} ms · dial / open / resume / answer p50 ${f.dialP50Ms} / ${f.openP50Ms} / ${f.helloP50Ms} / ${f.answerP50Ms} ms · CPU client ${n(f.clientCpuMs)} ms (outage ${n(f.clientOutageCpuMs)}) / server ${n(f.serverCpuMs)} / proxy ${n(f.proxyCpuMs)} · ${f.dialsPerClient} dials · ${f.reconnecting} RECONNECTING`;
-      rows.push(rowOf(`(ours) baseline client, median of ${compared.rounds}: catch-up p50 / max`, storm, (_r, s) => (s === 'rtm' ? figures(compared.baseline) : '')));
-      rows.push(rowOf(`(ours) this client, median of ${compared.rounds}: catch-up p50 / max`, storm, (_r, s) => (s === 'rtm' ? figures(compared.current) : '')));
+      rows.push(rowOf(`(ours) baseline client, median of ${compared.rounds}`, storm, (_r, s) => (s === 'rtm' ? formatBuildFigures(compared.baseline) : '')));
+      rows.push(rowOf(`(ours) this client, median of ${compared.rounds}`, storm, (_r, s) => (s === 'rtm' ? formatBuildFigures(compared.current) : '')));
     }
   }
   if (memory) {

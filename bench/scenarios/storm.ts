@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { startChild, type ChildHandle } from '../lib/processes.js';
 import type { BenchContext } from '../lib/context.js';
 import { clusterLauncher, serverCpu, startCluster, startProfile, stopProfile, stopCluster, tokensFor, type Cluster } from '../lib/cluster.js';
+import { formatBuildFigures } from '../lib/report.js';
 import { check, runIfMain, selectedSystems, type ScenarioReport } from '../lib/scenario.js';
 import type { StormOpenRequest, StormStats } from '../load/storm-worker.js';
 import type { OpenRequest, SendRequest } from '../load/worker.js';
@@ -385,10 +386,8 @@ async function compareWithBaseline(
     };
   };
   const comparison = { client: baseline.dir, rounds: baseline.rounds, baseline: figures(runs.baseline), current: figures(runs.current) };
-  const line = (f: BuildFigures) =>
-    `caught up p50 ${f.catchUpP50Ms} ms, max ${f.catchUpMaxMs} ms; ${f.dialsPerClient} dials each, the one that worked left p50 ${f.dialP50Ms} ms, opened ${f.openP50Ms} ms, sent its resume ${f.helloP50Ms} ms and heard the answer ${f.answerP50Ms} ms after the restore; client CPU ${f.clientCpuMs} ms (${f.clientOutageCpuMs} ms of it in the outage), server ${f.serverCpuMs} ms, proxy ${f.proxyCpuMs} ms; ${f.reconnecting} RECONNECTING`;
-  ctx.log(`${name}: rtm: baseline client (${baseline.dir}), median of ${baseline.rounds}: ${line(comparison.baseline)}`);
-  ctx.log(`${name}: rtm: this client, median of ${baseline.rounds}: ${line(comparison.current)}`);
+  ctx.log(`${name}: rtm: baseline client (${baseline.dir}), median of ${baseline.rounds}: ${formatBuildFigures(comparison.baseline)}`);
+  ctx.log(`${name}: rtm: this client, median of ${baseline.rounds}: ${formatBuildFigures(comparison.current)}`);
   return comparison;
 }
 
