@@ -15,7 +15,7 @@ import AgoraRTM, {
   type ReceivedMessage,
 } from '../../src/index.js';
 import { MAX_RAW_MESSAGE_BYTES } from '../../src/protocol/index.js';
-import { QUERY_POLL_MS, elapse, eventually, loggedIn, recordStates, takeDown, useSystems, waitFor } from '../e2e/harness.js';
+import { elapse, eventually, loggedIn, recordStates, takeDown, useSystems, waitFor } from '../e2e/harness.js';
 
 const start = useSystems();
 
@@ -94,11 +94,11 @@ describe('14.2 user attributes by key', () => {
     expect(await alice.getUserAttributesByKeys('bob', ['c', 'zzz'])).toEqual({ c: '4' });
     // The presence window runs out: the server drops them; the client re-sends what it has now.
     await takeDown(system, bob);
-    await eventually(async () => expect(await alice.queryPeersOnlineStatus(['bob'])).toEqual({ bob: false }), 5000, QUERY_POLL_MS);
+    await eventually(async () => expect(await alice.queryPeersOnlineStatus(['bob'])).toEqual({ bob: false }), 5000);
     expect(await alice.getUserAttributes('bob')).toEqual({});
     system.proxy.restore();
     await waitFor(() => bob.connectionState === 'CONNECTED', 'bob back');
-    await eventually(async () => expect(await alice.getUserAttributes('bob')).toEqual({ b: '3', c: '4' }), 5000, QUERY_POLL_MS);
+    await eventually(async () => expect(await alice.getUserAttributes('bob')).toEqual({ b: '3', c: '4' }));
     await bob.clearLocalUserAttributes();
     expect(await alice.getUserAttributes('bob')).toEqual({});
     expect(await codeOf(() => bob.deleteLocalUserAttributesByKeys([]))).toBe(RtmErrorCode.INVALID_ARGUMENT);

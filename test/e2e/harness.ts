@@ -111,18 +111,21 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-/** A pace for polling rate-limited queries with `eventually`: ten a second, well under the server's `queryRateLimitPerSecond` (50). */
-export const QUERY_POLL_MS = 100;
+/**
+ * How often `eventually` retries: its assertions are server queries, which are rate limited
+ * (`queryRateLimitPerSecond`, 50), and ten a second stays well under that.
+ */
+const RETRY_INTERVAL_MS = 100;
 
-/** Retries an async assertion every `intervalMs` until it passes; rethrows its last failure after `timeoutMs`. */
-export async function eventually(assertion: () => Promise<void>, timeoutMs = 5000, intervalMs = 10): Promise<void> {
+/** Retries an async assertion (a server query) until it passes; rethrows its last failure after `timeoutMs`. */
+export async function eventually(assertion: () => Promise<void>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await assertion();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL_MS));
     }
   }
 }
