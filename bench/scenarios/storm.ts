@@ -81,27 +81,27 @@ export interface StormResult {
   baseline?: BaselineComparison;
 }
 
-/** One figure of each build's runs: medians over the rounds. */
-export interface BuildFigures {
-  catchUpP50Ms: number;
-  catchUpMaxMs: number;
-  /** WebSocket dials per client from the cut to the end. */
-  dialsPerClient: number;
-  /** After the restore: the dial that worked started, and its socket opened (the harness's WebSocket times both, whatever the build). */
-  dialP50Ms: number;
-  openP50Ms: number;
-  /** On that socket: the resume left, and its answer arrived. */
-  helloP50Ms: number;
-  answerP50Ms: number;
-  clientCpuMs: number;
-  /** The server's and the proxy's CPU over the same span: what the clients cost the other side. */
-  serverCpuMs: number;
-  proxyCpuMs: number;
-  /** The client processes' CPU from the cut to the restore: what the failed dials cost. */
-  clientOutageCpuMs: number;
-  /** Clients that went RECONNECTING after the restore, summed over the rounds. */
-  reconnecting: number;
-}
+/** The figures of a run that a comparison of builds gives as medians over its rounds. */
+const MEDIAN_FIGURES = [
+  'catchUpP50Ms',
+  'catchUpMaxMs',
+  'dialsPerClient',
+  'dialP50Ms',
+  'openP50Ms',
+  'helloP50Ms',
+  'answerP50Ms',
+  'clientCpuMs',
+  'serverCpuMs',
+  'proxyCpuMs',
+  'clientOutageCpuMs',
+] as const;
+
+/**
+ * One build's figures: each of MEDIAN_FIGURES as the median of its runs' (the dial, open, resume
+ * and answer times are the harness's WebSocket's, whatever the build), and `reconnecting`, the
+ * clients that went RECONNECTING after the restore, summed over the rounds.
+ */
+export type BuildFigures = Pick<StormResult, (typeof MEDIAN_FIGURES)[number]> & { reconnecting: number };
 
 export interface BaselineComparison {
   /** The baseline checkout, as given. */
@@ -369,21 +369,9 @@ async function compareWithBaseline(
     if (runs.current.length < baseline.rounds) runs.current.push(await onFreshServer());
   }
   const figures = (list: StormResult[]): BuildFigures => {
-    const median = (pick: (r: StormResult) => number) => quantile(list.map(pick).sort((a, b) => a - b), 0.5);
-    return {
-      catchUpP50Ms: median((r) => r.catchUpP50Ms),
-      catchUpMaxMs: median((r) => r.catchUpMaxMs),
-      dialsPerClient: median((r) => r.dialsPerClient),
-      dialP50Ms: median((r) => r.dialP50Ms),
-      openP50Ms: median((r) => r.openP50Ms),
-      helloP50Ms: median((r) => r.helloP50Ms),
-      answerP50Ms: median((r) => r.answerP50Ms),
-      clientCpuMs: median((r) => r.clientCpuMs),
-      serverCpuMs: median((r) => r.serverCpuMs),
-      proxyCpuMs: median((r) => r.proxyCpuMs),
-      clientOutageCpuMs: median((r) => r.clientOutageCpuMs),
-      reconnecting: list.reduce((sum, r) => sum + (r.events['RECONNECTING/INTERRUPTED'] ?? 0), 0),
-    };
+    const median = (key: (typeof MEDIAN_FIGURES)[number]) => quantile(list.map((r) => r[key]).sort((a, b) => a - b), 0.5);
+    const medians = Object.fromEntries(MEDIAN_FIGURES.map((key) => [key, median(key)])) as Pick<StormResult, (typeof MEDIAN_FIGURES)[number]>;
+    return { ...medians, reconnecting: list.reduce((sum, r) => sum + (r.events['RECONNECTING/INTERRUPTED'] ?? 0), 0) };
   };
   const comparison = { client: baseline.dir, rounds: baseline.rounds, baseline: figures(runs.baseline), current: figures(runs.current) };
   ctx.log(`${name}: rtm: baseline client (${baseline.dir}), median of ${baseline.rounds}: ${formatBuildFigures(comparison.baseline)}`);
